@@ -1,0 +1,417 @@
+"""Load standards/ (YAML data) into compiled, fast structures, once per process.
+
+Nothing here knows a document type, OID or section by name: everything comes from the data.
+Loading errors name the file, line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lxml import etree
+
+from .resources import standards_dir
+
+HL7_NS = "urn:hl7-org:v3"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NS = {"hl7": HL7_NS, "xsi": XSI_NS}
+# Requirements whose only basis is the sample set, the instance-generated strict per-document
+# schemas (every element present in their example is minOccurs=1) or an unverified inference are
+# reported as warnings at most: a false error costs users more than a missed warning.
+WEAK_STATUSES = ("observed", "strict-xsd", "provisional")
+
+try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is absent
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+class CatalogError(Exception):
+    """A standards data file is missing or malformed."""
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe loader
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: file not found") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise CatalogError(f"{where}: YAML syntax error: {exc.problem}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 ({exc.reason})") from None
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+_FMT = string.Formatter()
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    return _FMT.vformat(template, (), _SafeDict({k: ("" if v is None else v)
+                                                  for k, v in values.items()}))
+
+
+@dataclass(slots=True)
+class Rule:
+    id: str
+    layer: str
+    severity: str
+    source: str
+    message: dict[str, str]
+
+    def severity_for(self, status: str | None) -> str:
+        if self.severity == "error" and status in WEAK_STATUSES:
+            return "warning"
+        return self.severity
+
+
+def _card(value: Any, where: str) -> tuple[int, int | None]:
+    m = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+|\*)\s*", str(value))
+    if not m:
+        raise CatalogError(f"{where}: card must look like 0..1 or 1..*, found {value!r}")
+    hi = None if m.group(2) == "*" else int(m.group(2))
+    return int(m.group(1)), hi
+
+
+_STEP_RE = re.compile(r"^([A-Za-z_][\w.\-]*)(\[.*\])?$")
+
+
+def compile_path(path: str, where: str) -> etree.XPath:
+    """Turn 'recordTarget/patientRole/id[@root='x']' into a namespaced compiled XPath."""
+    steps = []
+    for step in path.split("/"):
+        m = _STEP_RE.match(step)
+        if not m:
+            raise CatalogError(f"{where}: cannot read path step {step!r} in {path!r}")
+        steps.append(f"hl7:{m.group(1)}{m.group(2) or ''}")
+    try:
+        return etree.XPath("/".join(steps), namespaces=NS)
+    except etree.XPathSyntaxError as exc:
+        raise CatalogError(f"{where}: invalid path {path!r}: {exc}") from None
+
+
+@dataclass(slots=True)
+class AttrCheck:
+    attr: str
+    rule: str
+    equals: str | None = None
+    one_of: tuple[str, ...] | None = None
+    pattern: re.Pattern[str] | None = None
+    nonempty: bool = False
+    optional: bool = False
+    expected: str | None = None
+    status: str | None = None
+    source: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Assertion:
+    path: str
+    xpath: etree.XPath
+    name: dict[str, str]
+    card: tuple[int, int | None]
+    status: str
+    source: tuple[str, ...]
+    missing_rule: str
+    too_many_rule: str
+    attrs: list[AttrCheck] = field(default_factory=list)
+    text_rule: str | None = None
+    value_set: str | None = None
+
+
+@dataclass(slots=True)
+class EntrySpec:
+    key: str                       # DE code or item code
+    code_system: str | None
+    name: str
+    card: tuple[int, int | None]
+    status: str
+    value_type: str | None
+    value_set: str | None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class SectionSpec:
+    key: str
+    match: str                     # "code" | "display"
+    code: str | None
+    code_system: str | None
+    display: str | None
+    name: str
+    card: tuple[int, int | None]
+    status: str
+    entries: list[EntrySpec]
+
+
+@dataclass(slots=True)
+class DocumentTemplate:
+    id: str
+    family: str
+    standard: str
+    name: str
+    name_en: str
+    code: str
+    code_system: str
+    template_id: str
+    status: str
+    ws445_group: str | None
+    header: list[Assertion]
+    sections: list[SectionSpec]
+    provenance: Any
+    raw: dict[str, Any]
+    note: str | None = None
+
+    @property
+    def provisional(self) -> bool:
+        return self.status == "provisional"
+
+
+@dataclass(slots=True)
+class Family:
+    id: str
+    rule_prefix: str
+    standard: str
+    standard_en: str
+    status: str
+    assertions: list[Assertion]
+
+
+@dataclass(slots=True)
+class ValueSet:
+    oid: str
+    name: str
+    complete: bool
+    status: str
+    codes: dict[str, str]
+    raw: dict[str, Any]
+
+
+def _assertion(item: dict[str, Any], where: str, default_status: str) -> Assertion:
+    if "path" not in item:
+        raise CatalogError(f"{where}: assertion without 'path'")
+    name = item.get("name") or item["path"]
+    if isinstance(name, str):
+        name = {"zh": name, "en": item.get("name_en") or name}
+    status = str(item.get("status", default_status))
+    source = tuple(item.get("source") or ())
+    attrs = []
+    for a in item.get("attrs") or []:
+        pat = a.get("pattern")
+        attrs.append(AttrCheck(
+            attr=a["attr"], rule=a.get("rule", "HEADER.VALUE_MISMATCH"),
+            equals=None if a.get("equals") is None else str(a["equals"]),
+            one_of=tuple(str(v) for v in a["one_of"]) if a.get("one_of") else None,
+            pattern=re.compile(pat) if pat else None,
+            nonempty=bool(a.get("nonempty")), optional=bool(a.get("optional")),
+            expected=a.get("expected"), status=a.get("status"),
+            source=tuple(a.get("source") or ()),
+        ))
+    text = item.get("text") or {}
+    return Assertion(
+        path=item["path"], xpath=compile_path(item["path"], where), name=name,
+        card=_card(item.get("card", "0..*"), where), status=status, source=source,
+        missing_rule=item.get("missing_rule", "HEADER.ELEMENT_MISSING"),
+        too_many_rule=item.get("too_many_rule", "HEADER.ELEMENT_TOO_MANY"),
+        attrs=attrs, text_rule=text.get("rule") if text.get("nonempty") else None,
+        value_set=item.get("value_set"),
+    )
+
+
+class Catalog:
+    """All standards knowledge the validator uses, compiled."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.rules: dict[str, Rule] = {}
+        self.families: dict[str, Family] = {}
+        self.documents: dict[str, DocumentTemplate] = {}
+        self.by_template: dict[str, DocumentTemplate] = {}
+        self.value_sets: dict[str, ValueSet] = {}
+        self.data_elements: dict[str, dict[str, Any]] = {}
+        self.item_codes: dict[str, dict[str, Any]] = {}
+        self.identifiers: dict[str, dict[str, Any]] = {}
+        self.placeholders_exact: frozenset[str] = frozenset()
+        self.placeholder_patterns: dict[str, list[re.Pattern[str]]] = {}
+        self._load()
+
+    # ---------------------------------------------------------------- loading
+    def _load(self) -> None:
+        root = self.root
+        if not root.is_dir():
+            raise CatalogError(f"{root}: standards folder not found")
+        src = root / "sources.yaml"
+        if src.exists():
+            data = load_yaml(src) or {}
+            items = data.get("sources", data)
+            if isinstance(items, list):
+                items = {s["id"]: s for s in items}
+            self.sources = {str(k): (v if isinstance(v, dict) else {"citation": str(v)})
+                            for k, v in items.items()}
+        self._load_rules(root / "rules" / "cda.yaml")
+        self.conventions = load_yaml(root / "vocabulary" / "conventions.yaml")
+        self.datatypes = load_yaml(root / "cda" / "datatypes.yaml")
+        self._load_families(root / "cda" / "header.yaml")
+        for family in ("wst500", "wst483"):
+            folder = root / "cda" / family
+            for path in sorted(folder.glob("*.yaml")):
+                self._load_document(path)
+        self._load_vocabulary(root / "vocabulary")
+
+    def _load_rules(self, path: Path) -> None:
+        data = load_yaml(path)
+        self.ruleset = str(data.get("ruleset", "unknown"))
+
+        def add(rid: str, spec: dict[str, Any], source: str) -> None:
+            for key in ("layer", "severity", "message"):
+                if key not in spec:
+                    raise CatalogError(f"{path}: rule {rid} lacks '{key}'")
+            self.rules[rid] = Rule(rid, spec["layer"], spec["severity"],
+                                   spec.get("source", source), spec["message"])
+
+        for rid, spec in (data.get("rules") or {}).items():
+            add(rid, spec, "")
+        for rid, spec in (data.get("shared_rules") or {}).items():
+            add(rid, spec, "")
+        self._family_rules = data.get("family_rules") or {}
+        self._rules_path = path
+
+    def _load_families(self, path: Path) -> None:
+        data = load_yaml(path)
+        for fid, spec in (data.get("families") or {}).items():
+            where = f"{path} family {fid}"
+            prefix = spec["rule_prefix"]
+            items = list(spec.get("assertions") or [])
+            # a family may replace inherited assertions (same path) with its own
+            for rep in spec.get("replace") or []:
+                idx = [i for i, a in enumerate(items) if a.get("path") == rep.get("path")]
+                if not idx:
+                    raise CatalogError(f"{where}: replace names unknown path {rep.get('path')!r}")
+                items[idx[0]] = rep
+            assertions = [_assertion(a, f"{where} assertion {i + 1}", spec.get("status", "seen"))
+                          for i, a in enumerate(items)]
+            self.families[fid] = Family(fid, prefix, spec["standard"],
+                                        spec.get("standard_en", spec["standard"]),
+                                        spec.get("status", "seen"), assertions)
+            for rid, rspec in self._family_rules.items():
+                full = f"{prefix}.{rid}"
+                self.rules[full] = Rule(full, rspec["layer"], rspec["severity"],
+                                        rspec.get("source", spec["standard"]), rspec["message"])
+
+    def _load_document(self, path: Path) -> None:
+        d = load_yaml(path)
+        where = str(path)
+        if not isinstance(d, dict):
+            raise CatalogError(f"{where}: expected a mapping")
+        for key in ("id", "family", "name", "code", "template_id"):
+            if key not in d:
+                raise CatalogError(f"{where}: missing key '{key}'")
+        if d["family"] not in self.families:
+            raise CatalogError(f"{where}: unknown family {d['family']!r}")
+        status = str(d.get("status", "seen"))
+        header = []
+        for i, h in enumerate(d.get("header") or []):
+            h = dict(h)
+            if "name" in h and isinstance(h["name"], str):
+                h["name"] = {"zh": h["name"], "en": h.get("name_en") or h["path"]}
+            h.setdefault("status", "provisional" if status == "provisional" else "observed")
+            header.append(_assertion(h, f"{where} header {i + 1}", h["status"]))
+        sections = []
+        for i, s in enumerate(d.get("sections") or []):
+            sw = f"{where} section {i + 1}"
+            entries = []
+            for j, e in enumerate(s.get("entries") or []):
+                key = e.get("de") or e.get("code")
+                if not key:
+                    raise CatalogError(f"{sw} entry {j + 1}: needs 'de' or 'code'")
+                entries.append(EntrySpec(
+                    key=str(key), code_system=e.get("code_system"),
+                    name=str(e.get("name") or key), card=_card(e.get("card", "0..*"), sw),
+                    status=str(e.get("status", "observed")), value_type=e.get("value_type"),
+                    value_set=e.get("value_set"), note=e.get("note")))
+            match = s.get("match", "code")
+            if match not in ("code", "display"):
+                raise CatalogError(f"{sw}: match must be 'code' or 'display'")
+            sections.append(SectionSpec(
+                key=str(s.get("key") or s.get("code") or s.get("display")), match=match,
+                code=None if s.get("code") is None else str(s["code"]),
+                code_system=s.get("code_system"), display=s.get("display"),
+                name=str(s.get("name") or s.get("display") or s.get("key")),
+                card=_card(s.get("card", "0..1"), sw), status=str(s.get("status", "observed")),
+                entries=entries))
+        doc = DocumentTemplate(
+            id=str(d["id"]), family=d["family"], standard=str(d.get("standard", "")),
+            name=str(d["name"]), name_en=str(d.get("name_en", d["name"])), code=str(d["code"]),
+            code_system=str(d.get("code_system", "")), template_id=str(d["template_id"]),
+            status=status, ws445_group=d.get("ws445_group"), header=header, sections=sections,
+            provenance=d.get("provenance"), raw=d, note=d.get("note"))
+        if doc.code in self.documents:
+            raise CatalogError(f"{where}: document code {doc.code} defined twice")
+        self.documents[doc.code] = doc
+        self.by_template[doc.template_id] = doc
+
+    def _load_vocabulary(self, folder: Path) -> None:
+        vs = load_yaml(folder / "value-sets.yaml") if (folder / "value-sets.yaml").exists() else {}
+        for item in (vs or {}).get("value_sets") or []:
+            codes = {str(k): str(v) for k, v in (item.get("codes") or {}).items()}
+            self.value_sets[str(item["oid"])] = ValueSet(
+                oid=str(item["oid"]), name=str(item.get("name", item["oid"])),
+                complete=bool(item.get("complete")), status=str(item.get("status", "seen")),
+                codes=codes, raw=item)
+        de_path = folder / "data-elements.yaml"
+        if de_path.exists():
+            de = load_yaml(de_path) or {}
+            self.data_elements = {str(k): (v or {}) for k, v in
+                                  (de.get("data_elements") or {}).items()}
+            self.item_codes = {str(k): (v if isinstance(v, dict) else {"name": v})
+                               for k, v in (de.get("fee_items") or {}).items()}
+        id_path = folder / "identifiers.yaml"
+        if id_path.exists():
+            ids = load_yaml(id_path) or {}
+            items = ids.get("identifiers", ids)
+            if isinstance(items, dict):
+                items = [dict(v, oid=k) for k, v in items.items()]
+            self.identifiers = {str(i["oid"]): i for i in items}
+        ph_path = folder / "placeholders.yaml"
+        if ph_path.exists():
+            ph = load_yaml(ph_path) or {}
+            self.placeholders_exact = frozenset(str(x) for x in ph.get("exact") or [])
+            pats: dict[str, list[re.Pattern[str]]] = {}
+            for p in ph.get("patterns") or []:
+                where = p.get("applies_to", "any") if isinstance(p, dict) else "any"
+                pats.setdefault(where, []).append(
+                    re.compile(p["regex"] if isinstance(p, dict) else p))
+            self.placeholder_patterns = pats
+
+    # ---------------------------------------------------------------- helpers
+    def source_text(self, ids: tuple[str, ...] | list[str]) -> str:
+        parts = []
+        for sid in ids:
+            s = self.sources.get(sid)
+            parts.append(str(s.get("label") or s.get("title") or s.get("citation") or sid)
+                         if s else sid)
+        return "; ".join(parts)
+
+    def family_of(self, doc: DocumentTemplate | None) -> Family:
+        return self.families[doc.family if doc else "wst500"]
+
+    def templates(self) -> list[DocumentTemplate]:
+        return sorted(self.documents.values(), key=lambda d: (d.family != "wst500", d.code))
+
+
+@cache
+def load_catalog(root: str | None = None) -> Catalog:
+    return Catalog(Path(root) if root else standards_dir())

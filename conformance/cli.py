@@ -1,0 +1,191 @@
+"""Command line: thin wrapper that parses options, calls the engine, picks reporters and sets
+the exit code (0 = no errors, 1 = errors found, 2 = usage or I/O problem)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .catalog import CatalogError, load_catalog
+from .findings import Summary
+from .i18n import t
+from .inputs import InputError, expand
+from .output import open_output
+from .report import make_reporter
+
+LANGS = click.Choice(["zh", "en"])
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(msg, err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="conformance")
+def main() -> None:
+    """互联互通标准化成熟度测评工具 — interoperability conformance and maturity assessment."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to FILE (atomically) instead of standard output.")
+@click.option("--lang", type=LANGS, default="zh", show_default=True,
+              help="Language of messages: zh (简体中文) or en.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Validate in N parallel processes.")
+@click.option("--schema-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Use an official schema package (e.g. sdschemas/) instead of the built-in one.")
+@click.option("--max-bytes", type=click.IntRange(1), default=50 * 1024 * 1024,
+              show_default=True, help="Refuse documents larger than this.")
+@click.option("--show-info", is_flag=True, help="Also print info-level findings (text format).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on standard error (default: when it is a terminal).")
+def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jobs: int,
+             schema_dir: str | None, max_bytes: int, show_info: bool,
+             progress: bool | None) -> None:
+    """校验 CDA 共享文档（WS/T 500 / WS/T 483）。Validate CDA documents.
+
+    PATHS: files, folders (recursive), glob patterns or .zip archives.
+    """
+    from .validate import Validator, ValidatorOptions
+    from .validate.schema import SchemaUnavailable
+
+    try:
+        tasks = expand(list(paths))
+    except InputError as exc:
+        _fail(t("err.input", lang, msg=exc))
+    if not tasks:
+        _fail(t("err.no_input", lang))
+    try:
+        validator = Validator(ValidatorOptions(lang=lang, schema_dir=schema_dir,
+                                               max_bytes=max_bytes))
+    except CatalogError as exc:
+        _fail(t("err.catalog", lang, msg=exc))
+    except SchemaUnavailable as exc:
+        _fail(t("err.schema", lang, msg=exc))
+    meta = {"tool": {"name": "conformance", "version": __version__,
+                     "ruleset": validator.ruleset},
+            "lang": lang,
+            "schema": str(validator.schema.entry) if validator.schema else None}
+    summary = Summary()
+    to_terminal = output in (None, "-") and sys.stdout.isatty()
+    if progress is None:
+        progress = sys.stderr.isatty() and len(tasks) > 1 and not (fmt == "text" and to_terminal)
+    try:
+        with open_output(output) as out:
+            reporter = make_reporter(fmt, out, lang, show_info=show_info,
+                                     color=fmt == "text" and to_terminal,
+                                     rules=validator.catalog.rules)
+            reporter.start(meta)
+            results = validator.iter_validate(tasks, jobs=jobs)
+            if progress:
+                with click.progressbar(results, length=len(tasks), label=t("progress", lang),
+                                       file=sys.stderr, show_pos=True) as bar:
+                    for doc in bar:
+                        summary.add(doc)
+                        reporter.document(doc)
+            else:
+                for doc in results:
+                    summary.add(doc)
+                    reporter.document(doc)
+            reporter.finish(summary)
+    except OSError as exc:
+        _fail(t("err.output", lang, path=output, msg=exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    if summary.io_errors:
+        sys.exit(2)
+    sys.exit(1 if summary.errors else 0)
+
+
+@main.group()
+def standards() -> None:
+    """查看标准目录（文档类型、章节、数据元、值域、规则）。Browse the standards catalog."""
+
+
+def _catalog(lang: str):
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        _fail(t("err.catalog", lang, msg=exc))
+
+
+@standards.command("list")
+@click.option("--kind", type=click.Choice(["documents", "data-elements", "value-sets", "rules"]),
+              default="documents", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=LANGS, default="zh")
+def standards_list(kind: str, fmt: str, lang: str) -> None:
+    """List document types (default), data elements, value sets or rules."""
+    cat = _catalog(lang)
+    rows: list[dict[str, Any]]
+    if kind == "documents":
+        rows = [{"id": d.id, "family": d.family, "standard": d.standard, "name": d.name,
+                 "name_en": d.name_en, "template_id": d.template_id, "status": d.status,
+                 "sections": len(d.sections)} for d in cat.templates()]
+    elif kind == "data-elements":
+        rows = [{"id": k, **{kk: vv for kk, vv in v.items() if kk != "seen_in"}}
+                for k, v in sorted(cat.data_elements.items())]
+    elif kind == "value-sets":
+        rows = [{"oid": v.oid, "name": v.name, "complete": v.complete, "status": v.status,
+                 "codes": len(v.codes)} for v in cat.value_sets.values()]
+    else:
+        rows = [{"id": r.id, "layer": r.layer, "severity": r.severity, "source": r.source,
+                 "message": r.message.get(lang, r.message["zh"])}
+                for r in sorted(cat.rules.values(), key=lambda r: r.id)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        if kind == "documents":
+            prov = f"  [{t('provisional', lang)}]" if r["status"] == "provisional" else ""
+            name = r["name"] if lang == "zh" else r["name_en"]
+            click.echo(f"{r['id']}  {r['template_id']:<26} {r['standard']:<18} {name}{prov}")
+        elif kind == "data-elements":
+            click.echo(f"{r['id']}  {r.get('name', '')}  {r.get('value_type', '')}")
+        elif kind == "value-sets":
+            flag = "complete" if r["complete"] else "partial"
+            click.echo(f"{r['oid']:<32} {r['name']}  ({r['codes']} codes, {flag})")
+        else:
+            click.echo(f"{r['id']:<40} {r['layer']:<10} {r['severity']:<8} {r['message']}")
+
+
+@standards.command("show")
+@click.argument("ident")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", type=LANGS, default="zh")
+def standards_show(ident: str, fmt: str, lang: str) -> None:
+    """Show one document type (C0032), data element (DE05.01.024.00), value set (OID) or rule."""
+    cat = _catalog(lang)
+    obj: Any = None
+    if ident in cat.documents:
+        d = cat.documents[ident]
+        obj = {k: v for k, v in d.raw.items()}
+    elif ident in cat.data_elements:
+        obj = {"id": ident, **cat.data_elements[ident]}
+    elif ident in cat.value_sets:
+        obj = cat.value_sets[ident].raw
+    elif ident in cat.rules:
+        r = cat.rules[ident]
+        obj = {"id": r.id, "layer": r.layer, "severity": r.severity, "source": r.source,
+               "message": r.message}
+    if obj is None:
+        _fail(t("err.unknown", lang, what=ident))
+    if fmt == "json":
+        click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(obj, allow_unicode=True, sort_keys=False, width=100).rstrip())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,141 @@
+"""Turn command-line PATH arguments into validation tasks: files, directories (recursive),
+glob patterns and .zip archives (members read lazily, bounded)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .xmlsafe import ParseProblem
+
+XML_SUFFIXES = (".xml",)
+ZIP_SUFFIXES = (".zip",)
+MAX_ZIP_MEMBERS = 200_000
+
+
+class InputError(Exception):
+    """A PATH argument that cannot be used at all (usage / I/O problem: exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    display: str           # what reports show: path, or archive.zip!/member
+    path: str              # file system path (the archive for zip members)
+    member: str | None = None   # raw zip member name
+
+
+def _member_display_name(info: zipfile.ZipInfo) -> str:
+    # Zip tools on Chinese Windows store GBK names without the UTF-8 flag; Python decodes them
+    # as cp437. Recover the real name so reports show 住院病案首页, not mojibake.
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _zip_tasks(path: Path) -> Iterator[Task]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a readable zip archive ({exc})") from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError(f"{path}: more than {MAX_ZIP_MEMBERS} members")
+    for info in sorted(infos, key=lambda i: i.filename):
+        if info.is_dir():
+            continue
+        name = _member_display_name(info)
+        if name.lower().endswith(XML_SUFFIXES):
+            yield Task(f"{path}!/{name}", str(path), info.filename)
+
+
+def _dir_tasks(path: Path) -> Iterator[Task]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        for fn in filenames:
+            low = fn.lower()
+            if low.endswith(XML_SUFFIXES) or low.endswith(ZIP_SUFFIXES):
+                found.append(Path(dirpath) / fn)
+    for p in sorted(found):
+        if p.name.lower().endswith(ZIP_SUFFIXES):
+            yield from _zip_tasks(p)
+        else:
+            yield Task(str(p), str(p))
+
+
+def expand(args: list[str]) -> list[Task]:
+    """Expand PATH arguments into tasks, in a stable order, without duplicates."""
+    tasks: list[Task] = []
+    seen: set[tuple[str, str | None]] = set()
+    for arg in args:
+        p = Path(arg)
+        if p.exists():
+            if p.is_dir():
+                new = list(_dir_tasks(p))
+            elif p.name.lower().endswith(ZIP_SUFFIXES) and zipfile.is_zipfile(p):
+                new = list(_zip_tasks(p))
+            else:
+                new = [Task(str(p), str(p))]
+        elif any(ch in arg for ch in "*?["):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise InputError(f"{arg}: the pattern matches no file")
+            new = []
+            for m in matches:
+                new.extend(expand([m]))
+        else:
+            raise InputError(f"{arg}: no such file or directory")
+        for t in new:
+            key = (os.path.realpath(t.path), t.member)
+            if key not in seen:
+                seen.add(key)
+                tasks.append(t)
+    return tasks
+
+
+_OPEN_ZIPS: dict[str, zipfile.ZipFile] = {}
+
+
+def read_task(task: Task, max_bytes: int) -> bytes:
+    """Read one task's bytes, bounded. Raises ParseProblem (IO_ERROR / TOO_LARGE)."""
+    try:
+        if task.member is None:
+            size = os.path.getsize(task.path)
+            if size > max_bytes:
+                raise ParseProblem("PARSE.TOO_LARGE", f"{size} bytes", 1, 1, actual=str(size))
+            with open(task.path, "rb") as fh:
+                return fh.read(max_bytes + 1)
+        zf = _OPEN_ZIPS.get(task.path)
+        if zf is None:
+            if len(_OPEN_ZIPS) > 16:
+                for z in _OPEN_ZIPS.values():
+                    z.close()
+                _OPEN_ZIPS.clear()
+            zf = _OPEN_ZIPS[task.path] = zipfile.ZipFile(task.path)
+        info = zf.getinfo(task.member)
+        if info.file_size > max_bytes:
+            raise ParseProblem("PARSE.TOO_LARGE", f"{info.file_size} bytes", 1, 1,
+                               actual=str(info.file_size))
+        with zf.open(info) as fh:
+            data = fh.read(max_bytes + 1)  # bounded even if the header lies (zip bomb)
+        if len(data) > max_bytes:
+            raise ParseProblem("PARSE.TOO_LARGE", "member expands beyond the limit", 1, 1,
+                               actual=f">{max_bytes}")
+        return data
+    except ParseProblem:
+        raise
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+        raise ParseProblem("PARSE.IO_ERROR", f"{type(exc).__name__}: {exc}", None, None) from None

@@ -1,0 +1,122 @@
+"""Per-document state shared by the layers, and the one way findings are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..catalog import HL7_NS, Catalog, DocumentTemplate, render
+from ..findings import DocumentResult, Finding
+from ..xmlsafe import Locator
+
+CODE = f"{{{HL7_NS}}}code"
+VALUE = f"{{{HL7_NS}}}value"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+@dataclass(slots=True)
+class Statement:
+    """A clinical statement keyed by a data-element (or item) code, and its value."""
+
+    key: str
+    code_el: etree._Element
+    value_el: etree._Element | None
+    section: etree._Element | None
+
+
+@dataclass
+class DocContext:
+    catalog: Catalog
+    lang: str
+    data: bytes
+    root: etree._Element
+    result: DocumentResult
+    template: DocumentTemplate | None = None
+    family_prefix: str = "WST500"
+    family_standard: str = ""
+    family_status: str = "seen"
+    _locator: Locator | None = None
+    _statements: list[Statement] | None = field(default=None)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def locator(self) -> Locator:
+        if self._locator is None:
+            self._locator = Locator(self.data, self.root)
+        return self._locator
+
+    def statements(self) -> list[Statement]:
+        """Every element whose child <code> names a data element or an item code (one pass)."""
+        if self._statements is not None:
+            return self._statements
+        conv = self.catalog.conventions
+        de_cs = conv["data_element"]["code_system"]
+        item_cs = {i["oid"] for i in conv.get("item_code_systems") or []}
+        typo_cs = {i["oid"] for i in conv.get("data_element_code_system_typos") or []}
+        wanted = {de_cs} | item_cs | typo_cs
+        out: list[Statement] = []
+        for code_el in self.root.iter(CODE):
+            cs = code_el.get("codeSystem")
+            code = code_el.get("code")
+            if not code or (cs not in wanted and not code.startswith("DE")):
+                continue
+            stmt = code_el.getparent()
+            if stmt is None or stmt.tag == f"{{{HL7_NS}}}section":
+                continue
+            section = None
+            for anc in stmt.iterancestors(f"{{{HL7_NS}}}section"):
+                section = anc
+                break
+            out.append(Statement(code.strip(), code_el, stmt.find(VALUE), section))
+        self._statements = out
+        return out
+
+    def report(self, rule_id: str, el: etree._Element | None = None, *, attr: str | None = None,
+               status: str | None = None, expected: Any = None, actual: Any = None,
+               detail: Any = None, name: Any = None, path: str | None = None,
+               line: int | None = None, column: int | None = None,
+               sources: tuple[str, ...] | list[str] = (), provisional: bool = False,
+               layer: str | None = None, snippet: bool = True) -> Finding:
+        rule = self.catalog.rules[rule_id]
+        if self.family_status == "provisional" and rule_id.startswith(self.family_prefix):
+            status = "provisional"
+        if self.template is not None and self.template.provisional and rule.layer == "template":
+            status = "provisional"
+        provisional = provisional or status == "provisional"
+        severity = rule.severity_for(status)
+        if isinstance(name, dict):
+            name = name.get(self.lang) or name.get("zh")
+        values = {"name": name, "path": path, "attr": attr, "expected": expected,
+                  "actual": actual, "detail": detail}
+        message = render(rule.message.get(self.lang) or rule.message["zh"], values)
+        if status == "observed":
+            message += " [依据：参考样例观察]" if self.lang == "zh" else " [basis: observed in samples]"
+        elif status == "strict-xsd":
+            message += (" [依据：测评工具所用逐文档严格模式，来源未定]" if self.lang == "zh"
+                        else " [basis: strict per-document schemas of uncertain provenance]")
+        if provisional:
+            message += " [暂定]" if self.lang == "zh" else " [provisional]"
+        source = rule.source or self.family_standard
+        if self.template is not None and rule.layer == "template":
+            source = f"{self.template.standard} {self.template.name}".strip() or source
+        extra = self.catalog.source_text(sources) if sources else ""
+        if extra:
+            source = f"{source} ({extra})" if source else extra
+        xpath = None
+        snip = None
+        if el is not None:
+            loc = self.locator.locate(el, attr)
+            xpath, line, column = loc.xpath, loc.line, loc.column
+            if snippet:
+                snip = self.locator.snippet(el)
+        elif path is not None and line is None:
+            xpath = path
+        finding = Finding(rule=rule_id, severity=severity, layer=layer or rule.layer,
+                          message=message, source=source, xpath=xpath or path, line=line,
+                          column=column, expected=None if expected is None else str(expected),
+                          actual=None if actual is None else str(actual),
+                          provisional=provisional, snippet=snip)
+        self.result.findings.append(finding)
+        return finding

@@ -1,0 +1,185 @@
+"""Runs the layers over one document, and over batches (streamed, optionally in processes)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from .. import xmlsafe
+from ..catalog import HL7_NS, Catalog, load_catalog
+from ..findings import LAYERS, DocumentResult
+from ..inputs import Task, read_task
+from ..resources import standards_dir
+from . import datatype, schema, template, vocabulary
+from .context import DocContext
+
+CDA_ROOT = f"{{{HL7_NS}}}ClinicalDocument"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorOptions:
+    lang: str = "zh"
+    schema_dir: str | None = None
+    max_bytes: int = xmlsafe.MAX_BYTES_DEFAULT
+    max_depth: int = xmlsafe.MAX_DEPTH_DEFAULT
+    standards_dir: str | None = None
+
+
+class Validator:
+    """Validate CDA documents. One instance per process: catalog and schema compile once."""
+
+    def __init__(self, options: ValidatorOptions | None = None) -> None:
+        self.options = options or ValidatorOptions()
+        self.catalog: Catalog = load_catalog(self.options.standards_dir)
+        self.schema: schema.SchemaValidator | None = None
+        self.schema_why_not: str | None = None
+        try:
+            if self.options.schema_dir:
+                entry = schema.find_entry_schema(Path(self.options.schema_dir))
+            else:
+                entry = Path(self.options.standards_dir or standards_dir()) / "schemas" / "cda" / "CDA.xsd"
+                if not entry.exists():
+                    raise schema.SchemaUnavailable(f"{entry} not found")
+            self.schema = schema.SchemaValidator(entry)
+        except schema.SchemaUnavailable as exc:
+            if self.options.schema_dir:
+                raise
+            self.schema_why_not = str(exc)
+
+    @property
+    def ruleset(self) -> str:
+        return self.catalog.ruleset
+
+    # ------------------------------------------------------------------ one document
+    def validate_bytes(self, data: bytes, path: str) -> DocumentResult:
+        result = DocumentResult(path=path)
+        lang = self.options.lang
+        layers = result.layers
+        enc = None
+        try:
+            enc = xmlsafe.check_encoding(data)
+            root = xmlsafe.parse_bytes(data, max_bytes=self.options.max_bytes,
+                                       max_depth=self.options.max_depth)
+        except xmlsafe.ParseProblem as p:
+            if enc is not None and enc.rule != p.rule:
+                self._parse_finding(result, enc)
+            self._parse_finding(result, p)
+            layers["parse"] = "ran"
+            why = "skipped: the document could not be parsed" if lang == "en" else \
+                "skipped: 文档无法解析"
+            for layer in LAYERS[1:]:
+                layers[layer] = why
+            return result
+        ctx = DocContext(self.catalog, lang, data, root, result)
+        if enc is not None:
+            self._parse_finding(result, enc)
+        layers["parse"] = "ran"
+        if root.tag != CDA_ROOT:
+            ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
+            why = f"skipped: root element {xmlsafe.local_name(root)} is not a CDA ClinicalDocument"
+            for layer in LAYERS[1:]:
+                layers[layer] = why
+            return result
+        layers["schema"] = schema.run(ctx, self.schema, self.schema_why_not)
+        doc = template.identify(ctx)
+        ctx.template = doc
+        if doc is not None:
+            result.document_type = doc.code
+            result.document_name = doc.name
+        layers["template"] = template.run(ctx)
+        layers["vocabulary"] = vocabulary.run(ctx)
+        layers["datatype"] = datatype.run(ctx)
+        return result
+
+    def _parse_finding(self, result: DocumentResult, p: xmlsafe.ParseProblem) -> None:
+        rule = self.catalog.rules[p.rule]
+        from ..catalog import render
+
+        expected = str(self.options.max_bytes) if p.rule == "PARSE.TOO_LARGE" else None
+        msg = render(rule.message.get(self.options.lang) or rule.message["zh"],
+                     {"detail": p.detail, "actual": p.actual, "expected": expected})
+        from ..findings import Finding
+
+        result.findings.append(Finding(
+            rule=p.rule, severity=rule.severity, layer="parse", message=msg, source=rule.source,
+            xpath=None, line=p.line, column=p.column, expected=expected, actual=p.actual))
+
+    def validate_task(self, task: Task) -> DocumentResult:
+        try:
+            data = read_task(task, self.options.max_bytes)
+        except xmlsafe.ParseProblem as p:
+            result = DocumentResult(path=task.display)
+            self._parse_finding(result, p)
+            result.io_error = p.rule == "PARSE.IO_ERROR"
+            result.layers["parse"] = "ran"
+            for layer in LAYERS[1:]:
+                result.layers[layer] = "skipped: file not read" if self.options.lang == "en" \
+                    else "skipped: 文件未读取"
+            return result
+        try:
+            return self.validate_bytes(data, task.display)
+        except Exception as exc:  # a bug must not stop the batch: report it on the document
+            result = DocumentResult(path=task.display)
+            result.findings.append(_internal_error(exc))
+            return result
+
+    # ------------------------------------------------------------------ batches
+    def iter_validate(self, tasks: Iterable[Task], jobs: int = 1) -> Iterator[DocumentResult]:
+        """Results in input order, streamed (constant memory in the number of documents)."""
+        if jobs <= 1:
+            for t in tasks:
+                yield self.validate_task(t)
+            return
+        global _WORKER
+        _WORKER = self  # inherited by forked workers: nothing is compiled twice
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        init_args = (self.options,) if method == "spawn" else (None,)
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
+            yield from pool.imap(_work, tasks, chunksize=8)
+
+
+def _internal_error(exc: Exception):
+    from ..findings import Finding
+
+    return Finding(rule="INTERNAL.ERROR", severity="error", layer="parse",
+                   message=f"internal error while validating: {type(exc).__name__}: {exc}",
+                   source="conformance tool")
+
+
+_WORKER: Validator | None = None
+
+
+def _init_worker(options: ValidatorOptions | None) -> None:
+    global _WORKER
+    if options is not None:
+        _WORKER = Validator(options)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def _work(task: Task) -> DocumentResult:
+    assert _WORKER is not None
+    return _WORKER.validate_task(task)
+
+
+def validate_file(path: str | os.PathLike[str], lang: str = "zh") -> DocumentResult:
+    """Convenience for library users and other layers (platform, harness)."""
+    v = _default_validator(lang)
+    return v.validate_task(Task(str(path), str(path)))
+
+
+_DEFAULTS: dict[str, Validator] = {}
+
+
+def _default_validator(lang: str) -> Validator:
+    if lang not in _DEFAULTS:
+        _DEFAULTS[lang] = Validator(ValidatorOptions(lang=lang))
+    return _DEFAULTS[lang]
+
+
+__all__ = ["Validator", "ValidatorOptions", "validate_file", "etree"]
