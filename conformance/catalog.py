@@ -270,6 +270,21 @@ class Catalog:
             for path in sorted(folder.glob("*.yaml")):
                 self._load_document(path)
         self._load_vocabulary(root / "vocabulary")
+        self._check_references()
+
+    def _check_references(self) -> None:
+        """Every rule id that data refers to must be defined (fail at load, not mid-batch)."""
+        for fam in self.families.values():
+            for a in fam.assertions + [h for d in self.documents.values()
+                                       if d.family == fam.id for h in d.header]:
+                ids = [a.missing_rule, a.too_many_rule] + [c.rule for c in a.attrs]
+                if a.text_rule:
+                    ids.append(a.text_rule)
+                for rid in ids:
+                    if f"{fam.rule_prefix}.{rid}" not in self.rules:
+                        raise CatalogError(
+                            f"{self.root / 'cda' / 'header.yaml'}: assertion {a.path!r} of family "
+                            f"{fam.id} names rule {rid!r}, which rules/cda.yaml does not define")
 
     def _load_rules(self, path: Path) -> None:
         data = load_yaml(path)

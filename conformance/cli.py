@@ -106,6 +106,27 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
     sys.exit(1 if summary.errors else 0)
 
 
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Folder to write the example documents to.")
+@click.option("--count", type=click.IntRange(1, 100_000), default=1, show_default=True,
+              help="Documents per document type (different synthetic patients).")
+@click.option("--family", type=click.Choice(["wst500", "wst483", "all"]), default="all",
+              show_default=True)
+def examples(out_dir: str, count: int, family: str) -> None:
+    """生成每种文档类型的合规示例文档。Write conformant example documents (synthetic patients)."""
+    from pathlib import Path
+
+    from .synth import Synthesizer
+
+    fams = ("wst500", "wst483") if family == "all" else (family,)
+    try:
+        written = Synthesizer().write_examples(Path(out_dir), count=count, families=fams)
+    except OSError as exc:
+        _fail(t("err.output", "zh", path=out_dir, msg=exc))
+    click.echo(f"{len(written)} → {out_dir}")
+
+
 @main.group()
 def standards() -> None:
     """查看标准目录（文档类型、章节、数据元、值域、规则）。Browse the standards catalog."""

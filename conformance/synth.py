@@ -294,10 +294,9 @@ class Synthesizer:
                               encoding="UTF-8", pretty_print=True)
 
     def file_name(self, tpl: DocumentTemplate, index: int = 1) -> str:
-        fam = self.catalog.families[tpl.family]
-        pattern = _family_raw(self.catalog, tpl.family).get("example_file") or "{code}-{index:03d}.xml"
+        raw = _family_raw(self.catalog, tpl.family)
+        pattern = raw.get("example_file") or "{code}-{index:03d}.xml"
         part = int(tpl.raw.get("part") or re.sub(r"\D", "", tpl.code) or 0)
-        del fam
         return pattern.format(part=part, name=tpl.name, index=index, code=tpl.code)
 
     def write_examples(self, out: Path, count: int = 1,

@@ -88,10 +88,9 @@ def _check_assertion(ctx: DocContext, a: Assertion) -> None:
                    expected=hi, actual=(nodes[hi].get("extension") if hi == 0 else len(nodes)),
                    status=a.status, sources=a.source)
     for node in nodes:
-        if a.text_rule:
-            if not "".join(node.itertext()).strip():
-                ctx.report(f"{p}.{a.text_rule}", node, name=a.name, path=a.path,
-                           status=a.status, sources=a.source)
+        if a.text_rule and not "".join(node.itertext()).strip():
+            ctx.report(f"{p}.{a.text_rule}", node, name=a.name, path=a.path,
+                       status=a.status, sources=a.source)
         for chk in a.attrs:
             value = node.get(chk.attr)
             if node.get("nullFlavor") is not None and value is None:
@@ -153,7 +152,7 @@ def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
     by_spec: list[tuple[SectionSpec, list[etree._Element]]] = []
     for spec in doc.sections:
         found = []
-        for i, (code, cs, display, title) in enumerate(keys):
+        for i, (code, _cs, display, title) in enumerate(keys):
             if spec.match == "code":
                 ok = code is not None and code.strip() == spec.code
             else:
@@ -164,14 +163,14 @@ def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
                 found.append(sections[i])
                 matched.add(i)
         by_spec.append((spec, found))
-    for i, (code, cs, display, _title) in enumerate(keys):
+    for i, (code, _cs, display, _title) in enumerate(keys):
         if i in matched:
             continue
         # a section that is unknown for this template is advisory only
         label = code or display or _title or "?"
         ctx.report(f"{p}.SECTION.UNKNOWN", sections[i], actual=label, status="observed",
                    snippet=False)
-    for i, (code, cs, display, _t) in enumerate(keys):
+    for i, (code, cs, _display, _t) in enumerate(keys):
         if code and cs and allowed_cs and cs not in allowed_cs:
             spec_cs = next((s.code_system for s, f in by_spec if sections[i] in f), None)
             ctx.report(f"{p}.SECTION.CODE_SYSTEM", sections[i].find(_CODE), attr="codeSystem",

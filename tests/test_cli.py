@@ -1,0 +1,183 @@
+"""The command line: inputs, formats, exit codes, languages, atomic output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from conformance.cli import main
+from conformance.resources import standards_dir
+
+from .conftest import FIXTURES
+
+GOOD = Path(__file__).resolve().parents[1] / "test_cases" / "documents" / "wst500"
+BAD = FIXTURES / "bad"
+
+
+def run(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return r.exit_code, r.output
+
+
+def good(code: str) -> Path:
+    return next(GOOD.glob(f"EMR-SD-{int(code[1:]):02d}-*.xml"))
+
+
+def test_valid_document_exits_0_and_prints_zh() -> None:
+    code, out = run("validate", str(good("C0032")))
+    assert code == 0
+    assert "共 1 份文档：1 份通过" in out and "C0032 住院病案首页" in out
+
+
+def test_errors_exit_1_english() -> None:
+    code, out = run("validate", "--lang", "en", str(BAD / "C0004-realm-us.xml"))
+    assert code == 1
+    assert "realmCode must be CN, found US" in out and "1 invalid" in out
+
+
+def test_usage_and_missing_paths_exit_2(tmp_path: Path) -> None:
+    assert run("validate")[0] == 2
+    code, out = run("validate", str(tmp_path / "nope.xml"))
+    assert code == 2 and "no such file" in out
+    code, out = run("validate", str(tmp_path / "*.xml"))
+    assert code == 2 and "matches no file" in out
+
+
+def test_unreadable_file_is_an_io_error(tmp_path: Path, monkeypatch) -> None:
+    """A file that disappears between listing and reading: reported on the document, exit 2."""
+    import conformance.cli as cli
+    from conformance.inputs import Task
+
+    gone = tmp_path / "gone.xml"
+    monkeypatch.setattr(cli, "expand", lambda paths: [Task(str(gone), str(gone)),
+                                                       Task(str(good("C0004")), str(good("C0004")))])
+    code, out = run("validate", "--format", "json", "whatever")
+    d = json.loads(out)
+    assert code == 2 and d["summary"]["documents"] == 2
+    assert d["documents"][0]["findings"][0]["rule"] == "PARSE.IO_ERROR"
+    assert d["documents"][1]["valid"] is True
+
+
+def test_json_contract() -> None:
+    code, out = run("validate", "--format", "json", str(good("C0004")),
+                    str(BAD / "C0004-ts-feb-29.xml"), str(BAD / "not-well-formed.xml"))
+    assert code == 1
+    d = json.loads(out)
+    assert set(d["tool"]) >= {"name", "version", "ruleset"}
+    assert set(d["summary"]) >= {"documents", "valid", "invalid", "errors", "warnings"}
+    assert d["summary"]["documents"] == 3 and d["summary"]["valid"] == 1
+    for doc in d["documents"]:
+        assert set(doc) >= {"path", "document_type", "valid", "layers", "findings"}
+        assert set(doc["layers"]) == {"parse", "schema", "template", "vocabulary", "datatype"}
+        for f in doc["findings"]:
+            assert set(f) >= {"rule", "severity", "layer", "message", "xpath", "line", "column",
+                              "expected", "actual", "source"}
+            assert f["layer"] in doc["layers"]
+    bad = d["documents"][1]["findings"]
+    f = next(f for f in bad if f["rule"] == "DT.TS_INVALID_DATE")
+    assert f["actual"] == "20230229" and f["xpath"].endswith("/time[1]/@value")
+    assert d["documents"][2]["layers"]["schema"].startswith("skipped")
+
+
+def test_junit_and_sarif() -> None:
+    code, out = run("validate", "--format", "junit", str(good("C0004")),
+                    str(BAD / "C0004-language.xml"))
+    assert code == 1
+    root = etree.fromstring(out.encode())
+    assert root.get("tests") == "2" and root.get("failures") == "1"
+    assert len(root.findall(".//testcase")) == 2 and len(root.findall(".//failure")) == 1
+    code, out = run("validate", "--format", "sarif", str(BAD / "C0004-language.xml"))
+    s = json.loads(out)
+    assert s["version"] == "2.1.0"
+    res = s["runs"][0]["results"]
+    r = next(r for r in res if r["ruleId"] == "WST500.HEADER.LANGUAGE")
+    region = r["locations"][0]["physicalLocation"]["region"]
+    assert r["level"] == "error" and region["startLine"] > 1 and region["startColumn"] > 1
+    assert any(x["id"] == "WST500.HEADER.LANGUAGE" for x in s["runs"][0]["tool"]["driver"]["rules"])
+
+
+class _GbkInfo(zipfile.ZipInfo):
+    """What zip tools on Chinese Windows write: GBK bytes without the UTF-8 flag."""
+
+    def _encodeFilenameFlags(self):  # noqa: N802 - zipfile's name
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
+def test_directory_glob_and_zip_with_gbk_names(tmp_path: Path) -> None:
+    z = tmp_path / "submission.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(GOOD.glob("*.xml"))[:3]:
+            zf.writestr(_GbkInfo(p.name), p.read_bytes())
+        zf.writestr("readme.txt", "not xml")
+    code, out = run("validate", "--format", "json", str(z))
+    d = json.loads(out)
+    assert code == 0 and d["summary"]["documents"] == 3
+    assert d["documents"][0]["path"].endswith("!/EMR-SD-01-病历概要-T01-001.xml")
+    code, out = run("validate", "--format", "json", str(GOOD.parent))
+    assert json.loads(out)["summary"]["documents"] == 73
+    code, out = run("validate", "--format", "json", str(GOOD / "EMR-SD-0*.xml"))
+    assert json.loads(out)["summary"]["documents"] == 9
+
+
+def test_parallel_jobs_give_the_same_results() -> None:
+    _, one = run("validate", "--format", "json", str(BAD))
+    _, two = run("validate", "--format", "json", "--jobs", "2", str(BAD))
+    assert json.loads(one) == json.loads(two)
+
+
+def test_output_file_is_atomic(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    code, _ = run("validate", "--format", "json", "-o", str(out), str(good("C0004")))
+    assert code == 0 and json.loads(out.read_text(encoding="utf-8"))["summary"]["valid"] == 1
+    code, text = run("validate", "-o", str(tmp_path / "missing" / "r.json"), str(good("C0004")))
+    assert code == 2 and "missing" in text
+    assert not list(tmp_path.glob("**/*.part"))
+
+
+def test_schema_dir_option(tmp_path: Path) -> None:
+    pkg = tmp_path / "sdschemas"
+    shutil.copytree(standards_dir() / "schemas" / "cda", pkg)
+    code, out = run("validate", "--format", "json", "--schema-dir", str(pkg), str(good("C0004")))
+    assert code == 0 and json.loads(out)["schema"].endswith("CDA.xsd")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "SDA.xsd").write_text("<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>",
+                                    encoding="utf-8")
+    code, out = run("validate", "--schema-dir", str(broken), str(good("C0004")))
+    assert code == 2 and "SDA.xsd" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("standards", "list"), "C0032"),
+    (("standards", "list", "--kind", "value-sets"), "2.16.156.10011.2.3.3.4"),
+    (("standards", "list", "--kind", "rules", "--lang", "en"), "WST500.HEADER.TEMPLATE_MISSING"),
+    (("standards", "show", "C0032"), "住院病案首页"),
+    (("standards", "show", "DE04.50.001.00"), "ABO"),
+])
+def test_standards_browse(args: tuple[str, ...], needle: str) -> None:
+    code, out = run(*args)
+    assert code == 0 and needle in out
+
+
+def test_standards_json_and_unknown() -> None:
+    code, out = run("standards", "list", "--format", "json")
+    rows = json.loads(out)
+    assert len(rows) == 73 and {"id", "name", "template_id", "status"} <= set(rows[0])
+    assert sum(r["status"] == "provisional" for r in rows) == 20
+    code, out = run("standards", "show", "C0032", "--format", "json")
+    assert json.loads(out)["template_id"] == "2.16.156.10011.2.1.1.52"
+    code, out = run("standards", "show", "C9999")
+    assert code == 2 and "C9999" in out
+
+
+def test_examples_command(tmp_path: Path) -> None:
+    code, out = run("examples", "--out", str(tmp_path), "--family", "wst500", "--count", "2")
+    assert code == 0 and len(list(tmp_path.rglob("*.xml"))) == 106
+    code, out = run("validate", str(tmp_path))
+    assert code == 0

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from conformance.synth import resident_id
+from conformance.validate.datatype import gb11643_check_char, ts_problem
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("20240315", None), ("20240315093000", None), ("2024", None), ("20240315093000+0800", None),
+    ("20240229", None), ("20230229", "DT.TS_INVALID_DATE"), ("20241301", "DT.TS_INVALID_DATE"),
+    ("20240431", "DT.TS_INVALID_DATE"), ("20240315250000", "DT.TS_INVALID_DATE"),
+    ("20240315096000", "DT.TS_INVALID_DATE"), ("2024-03-15", "DT.TS_FORMAT"),
+    ("20090401142335-700", "DT.TS_FORMAT"), ("abc", "DT.TS_FORMAT"), ("", "DT.TS_FORMAT"),
+])
+def test_ts(value: str, rule: str | None) -> None:
+    p = ts_problem(value)
+    assert (p[0] if p else None) == rule
+
+
+def test_gb11643_check_character_known_values() -> None:
+    # ISO 7064 MOD 11-2, as GB 11643-1999 specifies; 11010519491231002X is the standard's example
+    assert gb11643_check_char("11010519491231002") == "X"
+    assert gb11643_check_char("42010620110101191") == "7"
+
+
+def test_synthetic_resident_ids_are_valid() -> None:
+    from datetime import date
+
+    for i in range(200):
+        g = "1" if i % 2 else "2"
+        n = resident_id("110101", date(1980, 1, 1), i, g)
+        assert len(n) == 18 and n[:17].isdigit()
+        assert gb11643_check_char(n[:17]) == n[17]
+        assert int(n[16]) % 2 == (1 if g == "1" else 0)
+        assert n[6:14] == "19800101"

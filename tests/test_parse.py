@@ -1,0 +1,79 @@
+"""Hardened parsing: hostile and broken input yields findings with places, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import xmlsafe
+from conformance.validate import Validator
+
+from .conftest import rules_of
+
+
+def test_well_formedness_error_has_line_and_column(validator: Validator) -> None:
+    data = b'<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3">\n  <title>x</titl>\n'
+    r = validator.validate_bytes(data, "x.xml")
+    f = next(f for f in r.findings if f.rule == "PARSE.NOT_WELL_FORMED")
+    assert f.severity == "error" and f.line == 3 and f.column and f.column > 1
+    assert r.layers["schema"].startswith("skipped")
+    assert not r.valid
+
+
+@pytest.mark.parametrize("data, rule", [
+    (b"", "PARSE.EMPTY"),
+    (b"   \n  ", "PARSE.EMPTY"),
+    (b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>', "PARSE.DOCTYPE_FORBIDDEN"),
+    (b"<a>" * 400 + b"</a>" * 400, "PARSE.TOO_DEEP"),
+    ('<?xml version="1.0" encoding="GBK"?><a>中文</a>'.encode("gbk"), "PARSE.ENCODING_NOT_UTF8"),
+    ("<a>中文</a>".encode("gbk"), "PARSE.ENCODING_NOT_UTF8"),
+    (bytes(range(256)), "PARSE.NOT_WELL_FORMED"),
+])
+def test_hostile_and_broken_inputs(validator: Validator, data: bytes, rule: str) -> None:
+    r = validator.validate_bytes(data, "bad.xml")
+    assert rule in rules_of(r)
+    f = next(f for f in r.findings if f.rule == rule)
+    assert f.line is not None and f.column is not None
+    assert f.message and "Traceback" not in f.message
+
+
+def test_billion_laughs_is_refused_quickly(validator: Validator) -> None:
+    lol = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY a%d "&a%d;&a%d;&a%d;&a%d;&a%d;&a%d;&a%d;&a%d;&a%d;&a%d;">' % ((i,) + (i - 1,) * 10)
+        for i in range(1, 10)).replace(b"&a0;", b"&a;") + b"]><l>&a9;</l>"
+    r = validator.validate_bytes(lol, "lol.xml")
+    assert rules_of(r) == {"PARSE.DOCTYPE_FORBIDDEN"}
+
+
+def test_invalid_utf8_points_at_the_byte() -> None:
+    data = '<?xml version="1.0" encoding="UTF-8"?>\n<a>\n  ok 中文'.encode() + "坏".encode("gbk") + b"</a>"
+    p = xmlsafe.check_encoding(data)
+    assert p is not None and p.rule == "PARSE.ENCODING_NOT_UTF8"
+    assert p.line == 3 and p.column == 8
+
+
+def test_size_bound(tmp_path) -> None:
+    from conformance.validate import ValidatorOptions
+
+    v = Validator(ValidatorOptions(max_bytes=100))
+    r = v.validate_bytes(b"<a>" + b"x" * 200 + b"</a>", "big.xml")
+    assert rules_of(r) == {"PARSE.TOO_LARGE"}
+
+
+def test_not_cda_root_is_reported_and_layers_skipped(validator: Validator) -> None:
+    r = validator.validate_bytes(b"<html/>", "page.xml")
+    assert rules_of(r) == {"CDA.ROOT_UNKNOWN"}
+    assert all(v.startswith("skipped") for k, v in r.layers.items() if k != "parse")
+
+
+def test_xpath_and_column_locate_the_exact_element(validator: Validator, synth, catalog) -> None:
+    from lxml import etree
+
+    root = synth.document(catalog.documents["C0004"], 1)
+    root.find("{urn:hl7-org:v3}realmCode").set("code", "US")
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    r = validator.validate_bytes(data, "x.xml")
+    f = next(f for f in r.findings if f.rule == "WST500.HEADER.REALM_CODE")
+    assert f.xpath == "/ClinicalDocument/realmCode[1]/@code"
+    line = data.decode().splitlines()[f.line - 1]
+    assert line[f.column - 1:].startswith('code="US"')
+    assert f.expected == "CN" and f.actual == "US"
