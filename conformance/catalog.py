@@ -88,16 +88,21 @@ def _card(value: Any, where: str) -> tuple[int, int | None]:
 _STEP_RE = re.compile(r"^([A-Za-z_][\w.\-]*)(\[.*\])?$")
 
 
-def compile_path(path: str, where: str) -> etree.XPath:
-    """Turn 'recordTarget/patientRole/id[@root='x']' into a namespaced compiled XPath."""
+def path_to_xpath(path: str, where: str) -> str:
+    """'recordTarget/patientRole/id[@root='x']' → 'hl7:recordTarget/hl7:patientRole/...'."""
     steps = []
     for step in path.split("/"):
         m = _STEP_RE.match(step)
         if not m:
             raise CatalogError(f"{where}: cannot read path step {step!r} in {path!r}")
         steps.append(f"hl7:{m.group(1)}{m.group(2) or ''}")
+    return "/".join(steps)
+
+
+def compile_path(path: str, where: str) -> etree.XPath:
+    """Compile a data path (see path_to_xpath) into a namespaced XPath."""
     try:
-        return etree.XPath("/".join(steps), namespaces=NS)
+        return etree.XPath(path_to_xpath(path, where), namespaces=NS)
     except etree.XPathSyntaxError as exc:
         raise CatalogError(f"{where}: invalid path {path!r}: {exc}") from None
 
@@ -129,6 +134,7 @@ class Assertion:
     attrs: list[AttrCheck] = field(default_factory=list)
     text_rule: str | None = None
     value_set: str | None = None
+    xpath_text: str = ""
 
 
 @dataclass(slots=True)
@@ -226,7 +232,7 @@ def _assertion(item: dict[str, Any], where: str, default_status: str) -> Asserti
         missing_rule=item.get("missing_rule", "HEADER.ELEMENT_MISSING"),
         too_many_rule=item.get("too_many_rule", "HEADER.ELEMENT_TOO_MANY"),
         attrs=attrs, text_rule=text.get("rule") if text.get("nonempty") else None,
-        value_set=item.get("value_set"),
+        value_set=item.get("value_set"), xpath_text=path_to_xpath(item["path"], where),
     )
 
 

@@ -37,6 +37,7 @@ class Finding:
             "actual": self.actual,
             "source": self.source,
             "provisional": self.provisional,
+            "snippet": self.snippet,
         }
 
 

@@ -18,7 +18,7 @@ MAX_BYTES_DEFAULT = 50 * 1024 * 1024
 MAX_DEPTH_DEFAULT = 256
 
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']", re.S)
-_DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY")  # XML keywords are case-sensitive
 # Markup scanner used to find the exact offset of each start tag in document order.
 _MARKUP_RE = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<![^>]*>|</|<([^\s/>!?][^\s/>]*)", re.S
@@ -98,7 +98,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES_DEFAULT,
     if len(data) > max_bytes:
         raise ParseProblem("PARSE.TOO_LARGE", f"{len(data)} bytes > {max_bytes}", 1, 1,
                            actual=str(len(data)))
-    m = _DOCTYPE_RE.search(data)
+    m = _DOCTYPE_RE.search(data) if (b"<!DOCTYPE" in data or b"<!ENTITY" in data) else None
     if m:
         prefix = data[: m.start()]
         line = prefix.count(b"\n") + 1
@@ -149,19 +149,34 @@ class Location:
 class Locator:
     """Exact XPath, line and column for elements and attributes of one parsed document.
 
-    Built lazily: only documents that have findings pay for it. Start tags are found by scanning
-    the source text in document order, which is the order lxml iterates elements in, so the k-th
-    element is the k-th start tag.
+    Built lazily, only for documents that have findings. libxml2 records the line on which an
+    element's start tag ends; the start tag is searched for on that line (and the lines before
+    it when the tag spans lines). When a line holds several start tags of the same name
+    (minified documents), the whole text is scanned once and the k-th element is matched to
+    the k-th start tag, which is exact because lxml iterates in document order.
     """
 
     def __init__(self, data: bytes, root: etree._Element) -> None:
         self._data = data
         self._root = root
+        self._lines: list[bytes] | None = None
+        self._decoded: dict[int, str] = {}
         self._text: str | None = None
         self._starts: list[int] | None = None
         self._line_starts: list[int] | None = None
         self._index: dict[etree._Element, int] | None = None
 
+    # ------------------------------------------------------------------ line access
+    def line_text(self, n: int) -> str:
+        if self._lines is None:
+            self._lines = self._data.split(b"\n")
+        s = self._decoded.get(n)
+        if s is None:
+            raw = self._lines[n - 1] if 0 < n <= len(self._lines) else b""
+            s = self._decoded[n] = raw.decode("utf-8", errors="replace").rstrip("\r")
+        return s
+
+    # ------------------------------------------------------------------ full scan fallback
     def _prepare(self) -> None:
         if self._text is not None:
             return
@@ -169,48 +184,71 @@ class Locator:
         text = self._text
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self._starts = [m.start() for m in _MARKUP_RE.finditer(text) if m.group(1)]
-        self._index = {}
-        for i, el in enumerate(self._root.iter(etree.Element)):
-            self._index[el] = i
+        self._index = {el: i for i, el in enumerate(self._root.iter(etree.Element))}
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         assert self._line_starts is not None
         i = bisect.bisect_right(self._line_starts, offset) - 1
         return i + 1, offset - self._line_starts[i] + 1
 
-    def element_offset(self, el: etree._Element) -> int | None:
+    def _scan_position(self, el: etree._Element, attr: str | None) -> tuple[int, int] | None:
         self._prepare()
-        assert self._index is not None and self._starts is not None
+        assert self._index is not None and self._starts is not None and self._text is not None
         i = self._index.get(el)
         if i is None or i >= len(self._starts):
             return None
-        return self._starts[i]
+        offset = self._starts[i]
+        if attr:
+            end = self._text.find(">", offset)
+            m = re.compile(r"\s" + re.escape(attr) + r"\s*=").search(
+                self._text, offset, end if end > 0 else len(self._text))
+            if m:
+                offset = m.start() + 1
+        return self._line_col(offset)
+
+    # ------------------------------------------------------------------ fast path
+    def _line_position(self, el: etree._Element, attr: str | None) -> tuple[int, int] | None:
+        end_line = el.sourceline
+        if not end_line:
+            return None
+        tag_re = re.compile(r"<(?:[\w.\-]+:)?" + re.escape(local_name(el)) + r"(?=[\s/>]|$)")
+        for line_no in range(end_line, max(0, end_line - 50), -1):
+            text = self.line_text(line_no)
+            hits = [m.start() for m in tag_re.finditer(text)]
+            if not hits:
+                continue
+            if len(hits) > 1 and line_no == end_line:
+                return None  # ambiguous on this line: let the full scan decide
+            col = hits[-1]
+            if not attr:
+                return line_no, col + 1
+            attr_re = re.compile(r"\s" + re.escape(attr) + r"\s*=")
+            for ln in range(line_no, end_line + 1):
+                t = self.line_text(ln)
+                m = attr_re.search(t, col if ln == line_no else 0)
+                if m:
+                    return ln, m.start() + 2
+            return line_no, col + 1
+        return None
 
     def locate(self, el: etree._Element, attr: str | None = None) -> Location:
         present = attr is not None and _attr_value(el, attr) is not None
         xpath = element_xpath(el) + (f"/@{attr}" if present else "")
         try:
-            offset = self.element_offset(el)
+            pos = self._line_position(el, attr if present else None)
+            if pos is None:
+                pos = self._scan_position(el, attr if present else None)
         except Exception:  # location is best effort; never let it break validation
-            offset = None
-        if offset is None:
+            pos = None
+        if pos is None:
             return Location(xpath, el.sourceline, None)
-        if present and attr:
-            assert self._text is not None
-            end = self._text.find(">", offset)
-            m = re.compile(r"\s" + re.escape(attr) + r"\s*=").search(self._text, offset,
-                                                                    end if end > 0 else None)
-            if m:
-                offset = m.start() + 1
-        line, col = self._line_col(offset)
-        return Location(xpath, line, col)
+        return Location(xpath, pos[0], pos[1])
 
-    def snippet(self, el: etree._Element, limit: int = 400) -> str:
-        try:
-            s = etree.tostring(el, encoding="unicode", with_tail=False)
-        except Exception:
-            return ""
-        s = re.sub(r' xmlns(:\w+)?="[^"]*"', "", s)
+    def snippet(self, line: int | None, limit: int = 300) -> str | None:
+        """The source line of a finding (what the user sees in their editor), trimmed."""
+        if not line:
+            return None
+        s = self.line_text(line).strip()
         return s if len(s) <= limit else s[:limit] + "…"
 
 

@@ -12,6 +12,11 @@ from ..findings import DocumentResult, Finding
 from ..xmlsafe import Locator
 
 CODE = f"{{{HL7_NS}}}code"
+_SECTION = f"{{{HL7_NS}}}section"
+_TOP_SECTIONS = etree.XPath("hl7:component/hl7:structuredBody/hl7:component/hl7:section",
+                            namespaces={"hl7": HL7_NS})
+_SECTIONS = etree.XPath("hl7:component/hl7:structuredBody/hl7:component/hl7:section"
+                        "/descendant-or-self::hl7:section", namespaces={"hl7": HL7_NS})
 VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
@@ -47,29 +52,44 @@ class DocContext:
             self._locator = Locator(self.data, self.root)
         return self._locator
 
+    def sections(self) -> list[etree._Element]:
+        """Body sections, in document order (nested ones included)."""
+        secs = self.cache.get("sections")
+        if secs is None:
+            secs = self.cache["sections"] = _SECTIONS(self.root)
+        return secs
+
     def statements(self) -> list[Statement]:
-        """Every element whose child <code> names a data element or an item code (one pass)."""
+        """Every body element whose child <code> names a data element or an item code, with the
+        innermost section holding it. One C-filtered pass per section, no ancestor walks."""
         if self._statements is not None:
             return self._statements
-        conv = self.catalog.conventions
-        de_cs = conv["data_element"]["code_system"]
-        item_cs = {i["oid"] for i in conv.get("item_code_systems") or []}
-        typo_cs = {i["oid"] for i in conv.get("data_element_code_system_typos") or []}
-        wanted = {de_cs} | item_cs | typo_cs
+        wanted = self.catalog.__dict__.get("_statement_code_systems")
+        if wanted is None:
+            conv = self.catalog.conventions
+            wanted = frozenset(
+                [conv["data_element"]["code_system"]]
+                + [i["oid"] for i in conv.get("item_code_systems") or []]
+                + [i["oid"] for i in conv.get("data_element_code_system_typos") or []])
+            self.catalog.__dict__["_statement_code_systems"] = wanted
         out: list[Statement] = []
-        for code_el in self.root.iter(CODE):
-            cs = code_el.get("codeSystem")
-            code = code_el.get("code")
-            if not code or (cs not in wanted and not code.startswith("DE")):
-                continue
-            stmt = code_el.getparent()
-            if stmt is None or stmt.tag == f"{{{HL7_NS}}}section":
-                continue
-            section = None
-            for anc in stmt.iterancestors(f"{{{HL7_NS}}}section"):
-                section = anc
-                break
-            out.append(Statement(code.strip(), code_el, stmt.find(VALUE), section))
+        sections = self.sections()
+        nested = len(sections) != len(_TOP_SECTIONS(self.root))
+        seen: set[etree._Element] = set()
+        for section in reversed(sections):  # inner sections before their parents
+            for code_el in section.iterdescendants(CODE):
+                if nested:
+                    if code_el in seen:
+                        continue
+                    seen.add(code_el)
+                code = code_el.get("code")
+                if not code or (code_el.get("codeSystem") not in wanted
+                                and not code.startswith("DE")):
+                    continue
+                stmt = code_el.getparent()
+                if stmt is section or stmt.tag == _SECTION:
+                    continue
+                out.append(Statement(code.strip(), code_el, stmt.find(VALUE), section))
         self._statements = out
         return out
 
@@ -110,7 +130,7 @@ class DocContext:
             loc = self.locator.locate(el, attr)
             xpath, line, column = loc.xpath, loc.line, loc.column
             if snippet:
-                snip = self.locator.snippet(el)
+                snip = self.locator.snippet(line)
         elif path is not None and line is None:
             xpath = path
         finding = Finding(rule=rule_id, severity=severity, layer=layer or rule.layer,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 
 from lxml import etree
 
@@ -44,89 +45,134 @@ def ts_problem(value: str) -> tuple[str, str] | None:
     return None
 
 
+def _maybe_empty_attribute(data: bytes) -> bool:
+    # the forms serializers write; a whitespace-only value still fails the specific checks
+    return b'=""' in data or b"=''" in data
+
+
 def _compiled(ctx: DocContext) -> dict:
     c = ctx.catalog.__dict__.get("_dt_compiled")
     if c is None:
         dt = ctx.catalog.datatypes
         ts = dt["ts"]
-        q = dt.get("quantity") or {}
+        h = f"{{{HL7_NS}}}"
+        empty = dt.get("empty_checked_attributes") or []
+        typed = {h + k: v for k, v in (dt.get("typed_elements") or {}).items()}
         c = {
-            "ts_el": {f"{{{HL7_NS}}}{n}" for n in ts["elements"]},
-            "ts_types": set(ts.get("xsi_types") or []),
-            "parts": {f"{{{HL7_NS}}}{n}" for n in ts.get("interval_parts") or []},
-            "ivl_types": set(ts.get("interval_types") or []),
-            "digits": set(ts.get("expected_digits") or []),
-            "quantity": q,
-            "ii_el": {f"{{{HL7_NS}}}{n}" for n in dt["ii"]["element_names"]},
+            "empty": etree.XPath(" | ".join(f"//@{a}/.." for a in empty)),
+            "empty_names": tuple(empty),
+            "ts_el": frozenset(h + n for n in ts["elements"]),
+            "ts_types": frozenset(ts.get("xsi_types") or []),
+            "parts": frozenset(h + n for n in ts.get("interval_parts") or []),
+            "ivl_types": frozenset(ts.get("interval_types") or []),
+            "digits": frozenset(ts.get("expected_digits") or []),
+            "quantity": dt.get("quantity") or {},
+            "typed": typed,
+            "ii_el": frozenset(h + n for n in dt["ii"]["element_names"]),
             "ii_re": re.compile(dt["ii"]["root_pattern"]),
-            "empty": tuple(dt.get("empty_checked_attributes") or ()),
             "rid": dt.get("resident_id") or {},
             "rid_roots": {oid for oid, i in ctx.catalog.identifiers.items()
                           if i.get("format") == (dt.get("resident_id") or {}).get("format")},
-            "name_tag": f"{{{HL7_NS}}}name",
-            "telecom_tag": f"{{{HL7_NS}}}telecom",
+            "name": h + "name",
+            "telecom": h + "telecom",
+            "value": h + "value",
         }
+        c["tags"] = tuple(c["ts_el"] | c["parts"] | c["ii_el"] | set(typed)
+                          | {c["name"], c["telecom"], c["value"]})
         ctx.catalog.__dict__["_dt_compiled"] = c
     return c
 
 
+@lru_cache(maxsize=65536)
+def _ts_verdict(value: str, digits: frozenset[int]) -> tuple[str, str] | None:
+    problem = ts_problem(value)
+    if problem:
+        return problem
+    n = len(value.split(".", 1)[0].split("+", 1)[0].split("-", 1)[0])
+    if digits and n not in digits:
+        return "DT.TS_PRECISION", str(n)
+    return None
+
+
 def run(ctx: DocContext) -> str:
+    """One C-filtered pass over the elements that carry typed values."""
     c = _compiled(ctx)
-    ts_el, ts_types, parts, ivl_types = c["ts_el"], c["ts_types"], c["parts"], c["ivl_types"]
-    quantity, ii_el, ii_re, empty = c["quantity"], c["ii_el"], c["ii_re"], c["empty"]
-    exact = ctx.catalog.placeholders_exact
-    patterns = ctx.catalog.placeholder_patterns
-    for el in ctx.root.iter(etree.Element):
-        attrib = el.attrib
-        if not attrib:
-            if el.tag == c["name_tag"] and el.text:
-                _placeholder(ctx, el, None, el.text, exact, patterns, "text")
-            continue
-        for a in empty:
-            v = attrib.get(a)
-            if v is not None and not v.strip():
-                ctx.report("DT.EMPTY_VALUE", el, attr=a)
-        xt = attrib.get(XSI_TYPE)
-        if xt is not None:
-            xt = xt.split(":", 1)[-1]
+    root = ctx.root
+    if _maybe_empty_attribute(ctx.data):  # cheap byte scan first: empty attributes are rare
+        for el in c["empty"](root):
+            for a in c["empty_names"]:
+                v = el.get(a)
+                if v is not None and not v.strip():
+                    ctx.report("DT.EMPTY_VALUE", el, attr=a)
+    ts_el, ts_types, parts, ivl = c["ts_el"], c["ts_types"], c["parts"], c["ivl_types"]
+    ii_el, quantity, typed = c["ii_el"], c["quantity"], c["typed"]
+    name_tag, tel_tag, value_tag = c["name"], c["telecom"], c["value"]
+    for el in root.iter(*c["tags"]):
         tag = el.tag
-        value = attrib.get("value")
-        if value and value.strip():
-            is_ts = tag in ts_el or xt in ts_types
-            if not is_ts and tag in parts:
-                parent = el.getparent()
-                ptype = parent.get(XSI_TYPE, "").split(":", 1)[-1] if parent is not None else ""
-                is_ts = ptype in ivl_types or (parent is not None and parent.tag in ts_el
-                                               and not ptype)
-            if is_ts:
-                _check_ts(ctx, el, value.strip(), c["digits"])
+        if tag in ii_el:
+            _check_ii(ctx, el, c)
+            continue
+        if tag == name_tag:
+            if el.text and not len(el):
+                _placeholder(ctx, el, None, el.text, "text")
+            continue
+        if tag == tel_tag:
+            v = el.get("value")
+            if v:
+                _placeholder(ctx, el, "value", v, "telecom")
+            continue
+        xt = el.get(XSI_TYPE)
+        if xt is not None:
+            xt = xt.rpartition(":")[2]
+        elif tag in typed:
+            xt = typed[tag]
+        if tag == value_tag or tag in typed:
+            if xt in ts_types:
+                _check_ts(ctx, el, c["digits"])
             elif xt in quantity:
                 _check_quantity(ctx, el, xt, quantity[xt])
-        if tag in ii_el:
-            root = attrib.get("root")
-            if root and root.strip() and not ii_re.match(root.strip()):
-                ctx.report("DT.II_ROOT_FORMAT", el, attr="root", actual=root)
-            ext = attrib.get("extension")
-            if ext and ext.strip():
-                _placeholder(ctx, el, "extension", ext, exact, patterns, "id")
-                if root in c["rid_roots"]:
-                    _check_resident_id(ctx, el, ext.strip(), c["rid"])
-        if xt == "ST" and el.text:
-            _placeholder(ctx, el, None, el.text, exact, patterns, "text")
-        elif tag == c["telecom_tag"] and value:
-            _placeholder(ctx, el, "value", value, exact, patterns, "telecom")
+            elif xt == "ST" and el.text:
+                _placeholder(ctx, el, None, el.text, "text")
+            continue
+        if tag in ts_el:
+            if xt is None or xt in ts_types:
+                _check_ts(ctx, el, c["digits"])
+            continue
+        if tag in parts:
+            parent = el.getparent()
+            ptype = (parent.get(XSI_TYPE) or "").rpartition(":")[2] if parent is not None else ""
+            if ptype in ivl or (not ptype and parent is not None and parent.tag in ts_el):
+                _check_ts(ctx, el, c["digits"])
+            elif ptype.startswith("IVL_") and ptype[4:] in quantity:
+                _check_quantity(ctx, el, ptype[4:], quantity[ptype[4:]])
     return "ran"
 
 
-def _check_ts(ctx: DocContext, el: etree._Element, value: str, digits: set[int]) -> None:
-    problem = ts_problem(value)
-    if problem:
-        rule, detail = problem
-        ctx.report(rule, el, attr="value", actual=value, detail=detail)
+def _check_ts(ctx: DocContext, el: etree._Element, digits: frozenset[int]) -> None:
+    value = el.get("value")
+    if value is None:
         return
-    n = len(value.split(".", 1)[0].split("+", 1)[0].split("-", 1)[0])
-    if digits and n not in digits:
-        ctx.report("DT.TS_PRECISION", el, attr="value", actual=value, detail=n)
+    value = value.strip()
+    if value:
+        verdict = _ts_verdict(value, digits)
+        if verdict:
+            ctx.report(verdict[0], el, attr="value", actual=value, detail=verdict[1])
+
+
+def _check_ii(ctx: DocContext, el: etree._Element, c: dict) -> None:
+    r = el.get("root")
+    if r and not _matches(c["ii_re"], r.strip()):
+        ctx.report("DT.II_ROOT_FORMAT", el, attr="root", actual=r)
+    ext = el.get("extension")
+    if ext and ext.strip():
+        _placeholder(ctx, el, "extension", ext, "id")
+        if r in c["rid_roots"]:
+            _check_resident_id(ctx, el, ext.strip(), c["rid"])
+
+
+@lru_cache(maxsize=4096)
+def _matches(pattern: re.Pattern[str], value: str) -> bool:
+    return pattern.match(value) is not None
 
 
 def _check_quantity(ctx: DocContext, el: etree._Element, xt: str, spec: dict) -> None:
@@ -182,9 +228,20 @@ def _check_resident_id(ctx: DocContext, el: etree._Element, value: str, spec: di
 
 
 def _placeholder(ctx: DocContext, el: etree._Element, attr: str | None, value: str,
-                 exact: frozenset[str], patterns: dict[str, list], where: str) -> None:
+                 where: str) -> None:
     v = value.strip()
-    if not v:
-        return
-    if v in exact or any(p.search(v) for k in ("any", where) for p in patterns.get(k, ())):
+    if v and _is_placeholder(ctx.catalog, where, v):
         ctx.report("DT.PLACEHOLDER", el, attr=attr, actual=v, sources=("observed-practice",))
+
+
+def _is_placeholder(cat, where: str, v: str) -> bool:
+    cache = cat.__dict__.setdefault("_placeholder_cache", {})
+    key = (where, v)
+    hit = cache.get(key)
+    if hit is None:
+        pats = cat.placeholder_patterns
+        hit = v in cat.placeholders_exact or any(
+            p.search(v) for k in ("any", where) for p in pats.get(k, ()))
+        if len(cache) < 200_000:
+            cache[key] = hit
+    return hit

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..catalog import HL7_NS, NS, Assertion, DocumentTemplate, SectionSpec
+from ..catalog import HL7_NS, NS, Assertion, DocumentTemplate
 from .context import XSI_TYPE, DocContext
 
-_SECTIONS = etree.XPath("hl7:component/hl7:structuredBody//hl7:section", namespaces=NS)
 _CODE = f"{{{HL7_NS}}}code"
 _TITLE = f"{{{HL7_NS}}}title"
 
@@ -45,10 +44,74 @@ def identify(ctx: DocContext) -> DocumentTemplate | None:
     return doc
 
 
+def _quote(v: str) -> str:
+    return f"'{v}'" if "'" not in v else f'"{v}"'
+
+
+class _Fingerprint:
+    """All assertions of a list folded into ONE XPath that returns, per assertion, the node
+    count and the number of nodes failing each attribute/text check. Valid documents pay one
+    XPath evaluation; only assertions whose numbers are off are re-checked in detail (with
+    places and messages)."""
+
+    def __init__(self, assertions: list[Assertion]) -> None:
+        self.assertions = assertions
+        parts: list[str] = []
+        self.slices: list[tuple[int, int, bool]] = []
+        for a in assertions:
+            start = len(parts)
+            p = a.xpath_text
+            parts.append(f"count({p})")
+            always = False
+            for chk in a.attrs:
+                at = f"@{chk.attr}"
+                nv = f"normalize-space({at})"
+                if chk.pattern is not None:
+                    always = True
+                    continue
+                conds = []
+                if chk.nonempty:
+                    conds.append(f"{nv}=''")
+                if chk.equals is not None:
+                    conds.append(f"{nv}!={_quote(chk.equals)}")
+                if chk.one_of:
+                    conds.append("not(" + " or ".join(f"{nv}={_quote(v)}" for v in chk.one_of) + ")")
+                if not conds:
+                    continue
+                bad = " or ".join(conds)
+                if chk.optional:
+                    parts.append(f"count({p}[{at}][{bad}])")
+                else:
+                    parts.append(f"count({p}[not(@nullFlavor and not({at}))][not({at}) or {bad}])")
+            if a.text_rule:
+                parts.append(f"count({p}[normalize-space(.)=''])")
+            self.slices.append((start, len(parts), always))
+        expr = "concat(" + ", ',', ".join(parts) + ", '')" if parts else "''"
+        self.xpath = etree.XPath(expr, namespaces=NS)
+
+    def suspects(self, root: etree._Element) -> list[Assertion]:
+        nums = [int(float(x)) for x in str(self.xpath(root)).split(",") if x]
+        out = []
+        for a, (start, end, always) in zip(self.assertions, self.slices, strict=True):
+            n = nums[start]
+            lo, hi = a.card
+            if always or n < lo or (hi is not None and n > hi) or any(nums[start + 1:end]):
+                out.append(a)
+        return out
+
+
+def _fingerprint(ctx: DocContext, key: str, assertions: list[Assertion]) -> _Fingerprint:
+    cache = ctx.catalog.__dict__.setdefault("_fingerprints", {})
+    fp = cache.get(key)
+    if fp is None:
+        fp = cache[key] = _Fingerprint(assertions)
+    return fp
+
+
 def run(ctx: DocContext) -> str:
     doc = ctx.template
     fam = ctx.catalog.family_of(doc)
-    for assertion in fam.assertions:
+    for assertion in _fingerprint(ctx, f"family:{fam.id}", fam.assertions).suspects(ctx.root):
         _check_assertion(ctx, assertion)
     if doc is None:
         code_el = ctx.root.find(_CODE)
@@ -58,7 +121,7 @@ def run(ctx: DocContext) -> str:
                    detail=", ".join(tids) or "-")
         return "ran (header only: document type not recognised)"
     _check_title(ctx, doc)
-    for assertion in doc.header:
+    for assertion in _fingerprint(ctx, f"doc:{doc.code}", doc.header).suspects(ctx.root):
         _check_assertion(ctx, assertion)
     _check_sections(ctx, doc)
     return "ran"
@@ -143,94 +206,112 @@ def _section_key(sec: etree._Element) -> tuple[str | None, str | None, str | Non
             code_el.get("displayName"), "")
 
 
+class _TemplateIndex:
+    """Per-template lookups, built once per process: section by code/display, entry by key,
+    accepted xsi:types per entry."""
+
+    def __init__(self, doc: DocumentTemplate, compatible: dict[str, list[str]]) -> None:
+        self.by_code: dict[str, int] = {}
+        self.by_display: dict[str, int] = {}
+        for i, spec in enumerate(doc.sections):
+            if spec.match == "code" and spec.code:
+                self.by_code.setdefault(spec.code, i)
+            else:
+                for k in (spec.display, spec.key):
+                    if k:
+                        self.by_display.setdefault(k, i)
+        self.entries = [{e.key: e for e in spec.entries} for spec in doc.sections]
+        self.accepted = [
+            {e.key: frozenset({e.value_type, *compatible.get(e.value_type, [])})
+             for e in spec.entries if e.value_type}
+            for spec in doc.sections]
+
+
+def _index(ctx: DocContext, doc: DocumentTemplate) -> _TemplateIndex:
+    cache = ctx.catalog.__dict__.setdefault("_template_index", {})
+    idx = cache.get(doc.code)
+    if idx is None:
+        idx = cache[doc.code] = _TemplateIndex(
+            doc, ctx.catalog.datatypes.get("compatible_types") or {})
+    return idx
+
+
 def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
     p = ctx.family_prefix
-    sections = _SECTIONS(ctx.root)
-    keys = [_section_key(s) for s in sections]
-    matched: set[int] = set()
-    allowed_cs = {c["oid"] for c in ctx.catalog.conventions.get("section_code_systems") or []}
-    by_spec: list[tuple[SectionSpec, list[etree._Element]]] = []
-    for spec in doc.sections:
-        found = []
-        for i, (code, _cs, display, title) in enumerate(keys):
-            if spec.match == "code":
-                ok = code is not None and code.strip() == spec.code
-            else:
-                ok = code is None and (
-                    (display or "").strip() == spec.display or title == spec.display)
-                ok = ok or (code is None and display is None and title == spec.key)
-            if ok:
-                found.append(sections[i])
-                matched.add(i)
-        by_spec.append((spec, found))
-    for i, (code, _cs, display, _title) in enumerate(keys):
-        if i in matched:
-            continue
-        # a section that is unknown for this template is advisory only
-        label = code or display or _title or "?"
-        ctx.report(f"{p}.SECTION.UNKNOWN", sections[i], actual=label, status="observed",
-                   snippet=False)
-    for i, (code, cs, _display, _t) in enumerate(keys):
+    idx = _index(ctx, doc)
+    allowed_cs = ctx.catalog.__dict__.get("_section_cs")
+    if allowed_cs is None:
+        allowed_cs = ctx.catalog.__dict__["_section_cs"] = frozenset(
+            c["oid"] for c in ctx.catalog.conventions.get("section_code_systems") or [])
+    found: list[list[etree._Element]] = [[] for _ in doc.sections]
+    spec_of: dict[etree._Element, int] = {}
+    for sec in ctx.sections():
+        code, cs, display, title = _section_key(sec)
+        i = idx.by_code.get(code.strip()) if code is not None else (
+            idx.by_display.get((display or "").strip()) if display else idx.by_display.get(title))
+        if i is None and code is None and display:
+            i = idx.by_display.get(title)
+        if i is None:
+            # a section that is unknown for this template is advisory only
+            ctx.report(f"{p}.SECTION.UNKNOWN", sec, actual=code or display or title or "?",
+                       status="observed", snippet=False)
+        else:
+            found[i].append(sec)
+            spec_of[sec] = i
         if code and cs and allowed_cs and cs not in allowed_cs:
-            spec_cs = next((s.code_system for s, f in by_spec if sections[i] in f), None)
-            ctx.report(f"{p}.SECTION.CODE_SYSTEM", sections[i].find(_CODE), attr="codeSystem",
+            spec_cs = doc.sections[i].code_system if i is not None else None
+            ctx.report(f"{p}.SECTION.CODE_SYSTEM", sec.find(_CODE), attr="codeSystem",
                        expected=spec_cs or " | ".join(sorted(allowed_cs)), actual=cs,
                        detail=code, sources=("notes-1.4",))
-    stmts_by_section: dict[etree._Element, dict[str, list]] = {}
+    # one pass over the statements: count per (section spec, entry) and check value types
+    counts: dict[tuple[int, str], list] = {}
     for st in ctx.statements():
-        if st.section is not None:
-            stmts_by_section.setdefault(st.section, {}).setdefault(st.key, []).append(st)
-    for spec, found in by_spec:
+        i = spec_of.get(st.section)
+        if i is None:
+            continue
+        entry = idx.entries[i].get(st.key)
+        if entry is None:
+            continue
+        counts.setdefault((i, st.key), []).append(st)
+        accepted = idx.accepted[i].get(st.key)
+        if accepted is not None and st.value_el is not None:
+            xt = st.value_el.get(XSI_TYPE)
+            if xt is not None and xt.rpartition(":")[2] not in accepted:
+                ctx.report(f"{p}.ENTRY.VALUE_TYPE", st.value_el, attr=XSI_TYPE_ATTR,
+                           name=f"{entry.name} {entry.key}", expected=entry.value_type,
+                           actual=xt.rpartition(":")[2], status=entry.status,
+                           sources=_sources(entry.status))
+    for i, spec in enumerate(doc.sections):
+        secs = found[i]
         lo, hi = spec.card
         label = f"{spec.name} {spec.code or spec.display or ''}".strip()
-        if len(found) < lo:
+        if len(secs) < lo:
             ctx.report(f"{p}.SECTION.MISSING", _body(ctx), name=spec.name,
                        expected=spec.code or spec.display, status=spec.status, snippet=False,
                        sources=_sources(spec.status))
-        elif not found:
+        elif not secs:
             ctx.report(f"{p}.SECTION.NOT_PRESENT", _body(ctx), name=spec.name,
                        expected=spec.code or spec.display, status=spec.status, snippet=False,
                        sources=_sources(spec.status))
-        if hi is not None and len(found) > hi:
-            ctx.report(f"{p}.SECTION.TOO_MANY", found[hi], name=label, expected=hi,
-                       actual=len(found), status=spec.status, sources=_sources(spec.status),
+        if hi is not None and len(secs) > hi:
+            ctx.report(f"{p}.SECTION.TOO_MANY", secs[hi], name=label, expected=hi,
+                       actual=len(secs), status=spec.status, sources=_sources(spec.status),
                        snippet=False)
-        if not found:
+        if not secs:
             continue
-        merged: dict[str, list] = {}
-        for sec in found:
-            for k, v in stmts_by_section.get(sec, {}).items():
-                merged.setdefault(k, []).extend(v)
         for entry in spec.entries:
-            stmts = merged.get(entry.key, [])
             elo, ehi = entry.card
+            if elo == 0 and ehi is None:
+                continue
+            stmts = counts.get((i, entry.key), ())
             if len(stmts) < elo:
-                ctx.report(f"{p}.ENTRY.MISSING", found[0], name=f"{entry.name} {entry.key}",
+                ctx.report(f"{p}.ENTRY.MISSING", secs[0], name=f"{entry.name} {entry.key}",
                            expected=entry.key, detail=label, status=entry.status,
                            sources=_sources(entry.status), snippet=False)
             if ehi is not None and len(stmts) > ehi:
                 ctx.report(f"{p}.ENTRY.TOO_MANY", stmts[ehi].code_el.getparent(),
                            name=f"{entry.name} {entry.key}", expected=ehi, actual=len(stmts),
                            status=entry.status, sources=_sources(entry.status), snippet=False)
-            if entry.value_type:
-                _check_value_types(ctx, entry, stmts)
-
-
-def _check_value_types(ctx: DocContext, entry, stmts) -> None:
-    compatible = ctx.catalog.datatypes.get("compatible_types") or {}
-    accepted = {entry.value_type, *compatible.get(entry.value_type, [])}
-    for st in stmts:
-        v = st.value_el
-        if v is None:
-            continue
-        xt = v.get(XSI_TYPE)
-        if xt is None:
-            continue
-        xt_local = xt.split(":", 1)[-1]
-        if xt_local not in accepted:
-            ctx.report(f"{ctx.family_prefix}.ENTRY.VALUE_TYPE", v, attr=XSI_TYPE_ATTR,
-                       name=f"{entry.name} {entry.key}", expected=entry.value_type,
-                       actual=xt_local, status=entry.status, sources=_sources(entry.status))
 
 
 XSI_TYPE_ATTR = "xsi:type"

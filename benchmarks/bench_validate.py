@@ -1,0 +1,150 @@
+"""Validator throughput and memory, against lxml baselines measured in the same run.
+
+    python benchmarks/bench_validate.py [--docs 2000] [--memory-docs 100000] [--jobs 2]
+
+Prints documents/s for: lxml parse-only, lxml parse + schema, full validation (1 process),
+full validation (--jobs N), and the ratios the issue targets (full >= 25% of parse-only;
+jobs 2 >= 1.7x one process). Then streams --memory-docs documents through the validator and a
+JSON reporter and prints resident memory at intervals (it must stay flat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lxml import etree  # noqa: E402
+
+from conformance import xmlsafe  # noqa: E402
+from conformance.findings import Summary  # noqa: E402
+from conformance.inputs import Task  # noqa: E402
+from conformance.report.json_report import JsonReporter  # noqa: E402
+from conformance.resources import standards_dir  # noqa: E402
+from conformance.synth import Synthesizer  # noqa: E402
+from conformance.validate import Validator, ValidatorOptions  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_corpus(folder: Path, n: int) -> list[Path]:
+    synth = Synthesizer()
+    templates = synth.catalog.templates()
+    paths = []
+    for i in range(n):
+        tpl = templates[i % len(templates)]
+        p = folder / f"{i:06d}-{tpl.code}.xml"
+        p.write_bytes(synth.document_bytes(tpl, i + 1))
+        paths.append(p)
+    return paths
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=2000)
+    ap.add_argument("--memory-docs", type=int, default=100_000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--corpus", default="synth",
+                    help="'synth' (the project's synthesized documents, one entry per data "
+                         "element: small) or a folder of real documents, repeated up to --docs")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.corpus == "synth":
+            paths = make_corpus(folder, args.docs)
+        else:
+            src = sorted(Path(args.corpus).rglob("*.xml"))
+            paths = []
+            for i in range(args.docs):
+                p = folder / f"{i:06d}.xml"
+                p.write_bytes(src[i % len(src)].read_bytes())
+                paths.append(p)
+        datas = [p.read_bytes() for p in paths]
+        size = sum(map(len, datas)) / len(datas)
+        print(f"corpus: {len(paths)} documents from {args.corpus}, mean {size / 1024:.1f} KiB")
+        tasks = [Task(str(p), str(p)) for p in paths]
+
+        def parse_only() -> None:
+            for p in paths:
+                etree.fromstring(p.read_bytes(), xmlsafe._PARSER)
+
+        schema = etree.XMLSchema(etree.parse(str(standards_dir() / "schemas/cda/CDA.xsd")))
+
+        def parse_schema() -> None:
+            for p in paths:
+                schema.validate(etree.fromstring(p.read_bytes(), xmlsafe._PARSER))
+
+        v = Validator(ValidatorOptions())
+
+        def full(jobs: int):
+            def run() -> None:
+                for r in v.iter_validate(tasks, jobs=jobs):
+                    assert r.valid or args.corpus != "synth", (r.path, [f.rule for f in r.findings])
+            return run
+
+        t_parse = best_of(parse_only, args.repeat)
+        t_schema = best_of(parse_schema, args.repeat)
+        t_full = best_of(full(1), args.repeat)
+        t_jobs = best_of(full(args.jobs), args.repeat)
+        n = len(paths)
+        r_parse, r_schema, r_full, r_jobs = (rate(n, t) for t in (t_parse, t_schema, t_full, t_jobs))
+        print(f"lxml parse-only            {r_parse:9.0f} docs/s")
+        print(f"lxml parse + schema        {r_schema:9.0f} docs/s")
+        print(f"full validation, 1 process {r_full:9.0f} docs/s")
+        print(f"full validation, --jobs {args.jobs}  {r_jobs:9.0f} docs/s")
+        print(f"ratio full / parse-only    {r_full / r_parse:9.2%}   (target >= 25%)")
+        print(f"ratio full / parse+schema  {r_full / r_schema:9.2%}")
+        print(f"speed-up --jobs {args.jobs} / 1       {r_jobs / r_full:9.2f}x  (target >= 1.7x, "
+              f"{os.cpu_count()} cores)")
+
+        if args.memory_docs:
+            print(f"memory: streaming {args.memory_docs} documents (--jobs {args.jobs}) "
+                  "through the JSON reporter")
+            big = (tasks[i % n] for i in range(args.memory_docs))
+            sink = io.StringIO()
+            rep = JsonReporter(sink)
+            rep.start({"tool": {}})
+            summary = Summary()
+            t0 = time.perf_counter()
+            marks = {int(args.memory_docs * k / 10) for k in range(1, 11)}
+            for i, r in enumerate(v.iter_validate(big, jobs=args.jobs), start=1):
+                summary.add(r)
+                rep.document(r)
+                sink.seek(0)
+                sink.truncate()
+                if i in marks:
+                    print(f"  {i:7d} docs  RSS {rss_mb():7.1f} MiB  "
+                          f"{rate(i, time.perf_counter() - t0):6.0f} docs/s")
+            rep.finish(summary)
+            assert summary.documents == args.memory_docs
+
+
+if __name__ == "__main__":
+    main()
