@@ -208,5 +208,18 @@ def standards_show(ident: str, fmt: str, lang: str) -> None:
     click.echo(yaml.safe_dump(obj, allow_unicode=True, sort_keys=False, width=100).rstrip())
 
 
+# Feature packages register their commands here (each module exposes register(main)).
+_PLUGINS: tuple[str, ...] = ()
+
+
+def _load_plugins() -> None:
+    import importlib
+
+    for name in _PLUGINS:
+        importlib.import_module(name).register(main)
+
+
+_load_plugins()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
