@@ -7,7 +7,6 @@ Loading errors name the file, line and what is wrong.
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -55,12 +54,9 @@ class _SafeDict(dict):
         return ""
 
 
-_FMT = string.Formatter()
-
-
 def render(template: str, values: dict[str, Any]) -> str:
-    return _FMT.vformat(template, (), _SafeDict({k: ("" if v is None else v)
-                                                  for k, v in values.items()}))
+    """Fill a message template; unknown or None placeholders render as empty text."""
+    return template.format_map(_SafeDict({k: ("" if v is None else v) for k, v in values.items()}))
 
 
 @dataclass(slots=True)

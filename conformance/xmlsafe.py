@@ -267,25 +267,19 @@ def local_name(el: etree._Element) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+_NS_STEP_RE = re.compile(r"\{[^}]*\}")
+
+
 def element_xpath(el: etree._Element) -> str:
-    """XPath with positional indexes; steps name elements of the default namespace by local name.
+    """XPath with positional indexes; steps name elements by local name (the CDA namespace is
+    the default namespace of every document, so the path reads as the document does).
 
     Every step below the root carries [n] (1-based among same-named siblings), so the path
-    selects exactly one element.
+    selects exactly one element. Computed by libxml2 (getelementpath), then normalized.
     """
-    steps: list[str] = []
-    node = el
-    while node is not None:
-        parent = node.getparent()
-        name = local_name(node)
-        if parent is None:
-            steps.append(name)
-        else:
-            idx = 1
-            for sib in parent.iterchildren(node.tag):
-                if sib is node:
-                    break
-                idx += 1
-            steps.append(f"{name}[{idx}]")
-        node = parent
-    return "/" + "/".join(reversed(steps))
+    root = el.getroottree().getroot()
+    if el is root:
+        return "/" + local_name(el)
+    rel = el.getroottree().getelementpath(el)
+    steps = [s if s.endswith("]") else s + "[1]" for s in _NS_STEP_RE.sub("", rel).split("/")]
+    return "/" + local_name(root) + "/" + "/".join(steps)

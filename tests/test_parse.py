@@ -77,3 +77,25 @@ def test_xpath_and_column_locate_the_exact_element(validator: Validator, synth, 
     line = data.decode().splitlines()[f.line - 1]
     assert line[f.column - 1:].startswith('code="US"')
     assert f.expected == "CN" and f.actual == "US"
+
+
+def test_locations_in_a_minified_document(validator: Validator, synth, catalog) -> None:
+    """One-line documents put many same-named tags on a line: the full-scan fallback still
+    points at the exact element and attribute."""
+    from lxml import etree
+
+    root = synth.document(catalog.documents["C0001"], 3)
+    ns = {"h": "urn:hl7-org:v3"}
+    target = root.xpath("//h:observation/h:value[@xsi:type='CD']",
+                        namespaces={**ns, "xsi": "http://www.w3.org/2001/XMLSchema-instance"})[1]
+    target.set("displayName", "错误的名称")
+    data = etree.tostring(root, encoding="UTF-8")  # no pretty print: one line
+    assert data.count(b"\n") == 0
+    r = validator.validate_bytes(data, "min.xml")
+    f = next(f for f in r.findings if f.rule == "VOCAB.DISPLAY_NAME_MISMATCH")
+    text = data.decode()
+    assert f.line == 1
+    assert text[f.column - 1:].startswith('displayName="错误的名称"')
+    selected = root.getroottree().xpath(f.xpath.replace("/", "/h:").replace("/h:@", "/@"),
+                                        namespaces=ns)
+    assert selected == ["错误的名称"]
