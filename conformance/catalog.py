@@ -264,6 +264,9 @@ class Catalog:
             self.sources = {str(k): (v if isinstance(v, dict) else {"citation": str(v)})
                             for k, v in items.items()}
         self._load_rules(root / "rules" / "cda.yaml")
+        for extra in sorted((root / "rules").glob("*.yaml")):  # e.g. rules/hl7v3.yaml
+            if extra.name != "cda.yaml":
+                self._load_extra_rules(extra)
         self.conventions = load_yaml(root / "vocabulary" / "conventions.yaml")
         self.datatypes = load_yaml(root / "cda" / "datatypes.yaml")
         self._load_families(root / "cda" / "header.yaml")
@@ -305,6 +308,18 @@ class Catalog:
             add(rid, spec, "")
         self._family_rules = data.get("family_rules") or {}
         self._rules_path = path
+
+    def _load_extra_rules(self, path: Path) -> None:
+        """More rules in the same format as rules/cda.yaml, into the one rule registry."""
+        data = load_yaml(path) or {}
+        for rid, spec in (data.get("rules") or {}).items():
+            for key in ("layer", "severity", "message"):
+                if key not in (spec or {}):
+                    raise CatalogError(f"{path}: rule {rid} lacks '{key}'")
+            if rid in self.rules:
+                raise CatalogError(f"{path}: rule {rid} is already defined")
+            self.rules[rid] = Rule(rid, spec["layer"], spec["severity"], spec.get("source", ""),
+                                   spec["message"])
 
     def _load_families(self, path: Path) -> None:
         data = load_yaml(path)

@@ -1,0 +1,186 @@
+"""Validate HL7 V3 interaction messages (requests and responses) by their root element.
+
+Checks: the transmission wrapper (message id, creationTime, interactionId root and extension =
+root element name, processingCode, acceptAckCode, sender/receiver device ids), the control act
+wrapper, the payload's required ids and codes per service (from the service catalogs), and the
+acknowledgement of responses (code, target message, text, consistency with the query result).
+Findings go through DocContext.report, so they share the CDA validator's model, rules registry
+and reporters; `document_type` is the interaction id.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ..catalog import HL7_NS
+from ..validate.context import DocContext
+from ..validate.datatype import ts_problem
+from .services import Service, all_profiles
+
+H = f"{{{HL7_NS}}}"
+_INTERACTION_RE = re.compile(r"^[A-Z]{4}_(IN|MT)\d{6}[A-Z0-9]*$")
+ACK_ROOT = "MCCI_IN000002UV01"
+ACK_CODES = ("AA", "AE", "AR", "CA", "CE", "CR")
+_TS_RE = re.compile(r"^\d{14}$")
+
+
+def handles(root: etree._Element) -> bool:
+    """True when the root looks like an HL7 V3 interaction (namespace urn:hl7-org:v3)."""
+    qn = etree.QName(root)
+    return qn.namespace == HL7_NS and bool(_INTERACTION_RE.match(qn.localname))
+
+
+def _requests(local: str) -> list[Service]:
+    out: list[Service] = []
+    for cat in all_profiles():
+        out.extend(s for s in cat.by_root.get(local, []) if s not in out)
+    return out
+
+
+def _responses(local: str) -> list[Service]:
+    return [s for cat in all_profiles() for s in cat.services if s.response_root == local]
+
+
+def run(ctx: DocContext) -> dict[str, str]:
+    """Validate ctx.root; returns the layer statuses."""
+    root = ctx.root
+    local = etree.QName(root).localname
+    lang = ctx.lang
+    result = ctx.result
+    result.document_type = local
+    requests = _requests(local)
+    responses = _responses(local) if local != ACK_ROOT else []
+    is_response = local == ACK_ROOT or bool(responses)
+    if not requests and not is_response:
+        ctx.report("V3.ROOT_UNKNOWN", root, actual=local, snippet=False)
+        skip = "skipped: unknown interaction" if lang == "en" else "skipped: 未知交互"
+        return {"schema": _no_schema(lang), "template": "ran", "vocabulary": skip, "datatype": skip}
+    _wrapper(ctx, root, local, is_response)
+    if is_response:
+        names = sorted({s.display_name(lang) for s in responses}) if responses else \
+            (["确认消息"] if lang == "zh" else ["acknowledgement"])
+        result.document_name = " / ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        _acknowledgement(ctx, root, local, bool(responses))
+    else:
+        _payload(ctx, root, local, requests)
+    return {"schema": _no_schema(lang), "template": "ran", "vocabulary": "ran", "datatype": "ran"}
+
+
+def _no_schema(lang: str) -> str:
+    return ("skipped: no HL7 V3 message schema is bundled; structure is checked by rules"
+            if lang == "en" else "skipped: 未内置 HL7 V3 消息模式，结构由规则检查")
+
+
+def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: bool) -> None:
+    w = all_profiles()[0].wrapper
+    mid = root.find(f"{H}id")
+    if mid is None or mid.get("root") != w["message_id_root"] or not (mid.get("extension") or "").strip():
+        actual = "-" if mid is None else f'root="{mid.get("root")}" extension="{mid.get("extension") or ""}"'
+        ctx.report("V3.MESSAGE_ID", mid if mid is not None else root, expected=w["message_id_root"],
+                   actual=actual)
+    ct = root.find(f"{H}creationTime")
+    value = None if ct is None else ct.get("value")
+    if not value:
+        ctx.report("V3.CREATION_TIME", ct if ct is not None else root, detail="-")
+    else:
+        problem = ts_problem(value)
+        if problem or not _TS_RE.match(value):
+            ctx.report("V3.CREATION_TIME", ct, attr="value", actual=value,
+                       detail=f"{value}" + (f" ({problem})" if problem else ""))
+    iid = root.find(f"{H}interactionId")
+    if iid is None or iid.get("root") != w["interaction_id_root"]:
+        ctx.report("V3.INTERACTION_ID", iid if iid is not None else root, expected=w["interaction_id_root"],
+                   actual="-" if iid is None else f'root="{iid.get("root")}"')
+    if iid is not None and (iid.get("extension") or "") != local:
+        ctx.report("V3.INTERACTION_ID_MISMATCH", iid, attr="extension", actual=iid.get("extension") or "",
+                   expected=local)
+    pc = root.find(f"{H}processingCode")
+    if pc is None or pc.get("code") not in ("P", "D", "T"):
+        ctx.report("V3.PROCESSING_CODE", pc if pc is not None else root,
+                   actual="-" if pc is None else pc.get("code"))
+    ac = root.find(f"{H}acceptAckCode")
+    if ac is None or ac.get("code") not in ("AL", "ER", "NE"):
+        ctx.report("V3.ACCEPT_ACK_CODE", ac if ac is not None else root,
+                   actual="-" if ac is None else ac.get("code"))
+    for part, name in (("receiver", {"zh": "接收方", "en": "receiver"}),
+                       ("sender", {"zh": "发送方", "en": "sender"})):
+        el = root.find(f"{H}{part}")
+        ok = el is not None and any((i.get("extension") or "").strip() for i in
+                                    el.iterfind(f"{H}device/{H}id/{H}item"))
+        if not ok:
+            ctx.report("V3.DEVICE_ID", el if el is not None else root, name=name, path=part)
+    if root.find(f"{H}controlActProcess") is None and local != ACK_ROOT:
+        ctx.report("V3.CONTROL_ACT", root, snippet=False)
+
+
+def _missing(svc: Service, root: etree._Element, lang: str) -> list[str]:
+    if svc.kind == "query":
+        assert svc.query is not None
+        if any(k.value(root) for k in svc.query.keys) or all(k.optional for k in svc.query.keys):
+            return []
+        return [" / ".join(f"{k.label(lang)} ({k.paths[0]})" for k in svc.query.keys)]
+    out = []
+    specs = [s for s in (svc.key, svc.merged) if s is not None] + list(svc.required) + \
+        [r for r in svc.references if r.required]
+    for spec in specs:
+        if not spec.value(root):
+            out.append(f"{spec.label(lang)} ({spec.paths[0]})")
+    return out
+
+
+def _payload(ctx: DocContext, root: etree._Element, local: str, requests: list[Service]) -> None:
+    lang = ctx.lang
+    ordered: list[Service] = []
+    for cat in all_profiles():
+        ordered.extend(s for s in cat.candidates(root) if s not in ordered)
+    ordered.extend(s for s in requests if s not in ordered)
+    ctx.result.document_name = " / ".join(sorted({s.display_name(lang) for s in ordered})[:3])
+    if ctx.root.find(f"{H}controlActProcess") is None:
+        return
+    problems = {s.action: _missing(s, root, lang) for s in ordered}
+    if any(not p for p in problems.values()):
+        return  # the message is complete for at least one service using this interaction
+    best = ordered[0]
+    if len({s.action for s in ordered}) > 1:
+        ctx.report("V3.SERVICE_AMBIGUOUS", root, actual=local, name=best.action,
+                   detail=", ".join(sorted({s.action for s in ordered}))[:300], snippet=False)
+    rule = "V3.QUERY_PARAMETER" if best.kind == "query" else "V3.PAYLOAD_REQUIRED"
+    ctx.report(rule, root.find(f"{H}controlActProcess"), name=f"{best.action} {best.display_name(lang)}",
+               detail="; ".join(problems[best.action]), status=best.status, snippet=False)
+
+
+def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query: bool) -> None:
+    ack = root.find(f"{H}acknowledgement")
+    if ack is None:
+        ctx.report("V3.ACK_MISSING", root, snippet=False)
+        return
+    code = ack.get("typeCode")
+    if code not in ACK_CODES:
+        ctx.report("V3.ACK_CODE", ack, attr="typeCode", actual=code or "-")
+    tid = ack.find(f"{H}targetMessage/{H}id")
+    if tid is None or not (tid.get("extension") or "").strip():
+        ctx.report("V3.ACK_TARGET", ack, snippet=False)
+    text = ack.find(f"{H}acknowledgementDetail/{H}text")
+    if text is None or not (text.get("value") or text.text or "").strip():
+        ctx.report("V3.ACK_TEXT", ack, snippet=False)
+    if not is_query:
+        return
+    cap = root.find(f"{H}controlActProcess")
+    subjects = [] if cap is None else cap.findall(f"{H}subject")
+    qrc = None if cap is None else cap.find(f"{H}queryAck/{H}queryResponseCode")
+    rc = None if qrc is None else qrc.get("code")
+    lang = ctx.lang
+    if code == "AA" and rc in ("AE", "QE"):
+        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=(
+            f"acknowledgement AA but queryResponseCode {rc}" if lang == "en"
+            else f"acknowledgement 为 AA，但 queryResponseCode 为 {rc}"))
+    if code == "AA" and rc == "OK" and not subjects:
+        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=(
+            "queryResponseCode OK but no record is returned" if lang == "en"
+            else "queryResponseCode 为 OK，但没有返回任何记录"))
+    if code in ("AE", "AR") and subjects:
+        ctx.report("V3.ACK_INCONSISTENT", ack, actual=code, detail=(
+            f"acknowledgement {code} but records are returned" if lang == "en"
+            else f"acknowledgement 为 {code}，却返回了记录"))

@@ -1,0 +1,95 @@
+"""CLI: `conformance serve` and `conformance standards services`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..catalog import CatalogError
+from ..i18n import t
+
+PROFILE = click.Choice(["hospital", "regional"])
+
+
+@click.command("serve")
+@click.option("--profile", type=PROFILE, default="hospital", show_default=True,
+              help="Which platform to be: hospital (医院) or regional (区域).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port (0 = any free port).")
+@click.option("--db", default="conformance-platform.sqlite", show_default=True,
+              help="SQLite database file; ':memory:' keeps everything in memory.")
+@click.option("--faults", default="", metavar="SPEC",
+              help="Inject defects, e.g. "
+                   "seed=7,slow=0.1:2s,wrong-ack=0.05,drop=0.02,bad-schema=0.05,http500=0.02")
+@click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Worker threads.")
+@click.option("--max-body", type=click.IntRange(1024), default=10 * 1024 * 1024, show_default=True,
+              help="Largest request body accepted (bytes).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of acknowledgement texts and faults.")
+def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads: int, max_body: int,
+              lang: str) -> None:
+    """运行参考平台（SOAP 1.1/1.2，WSDL 见 ?wsdl）。Run the reference platform.
+
+    The SOAP endpoint is http://HOST:PORT/ and the WSDL http://HOST:PORT/?wsdl. The operation is
+    HIPMessageServer(action, message); the bare HL7 V3 message is also accepted as the SOAP body.
+    Ctrl-C or SIGTERM stops it.
+    """
+    from .faults import FaultInjector, FaultSpecError
+    from .server import serve
+    from .store import StoreError
+
+    try:
+        FaultInjector(faults)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        serve(profile, host=host, port=port, db=db, faults=faults, lang=lang, threads=threads,
+              max_body=max_body)
+    except CatalogError as exc:
+        click.echo(t("err.catalog", lang, msg=exc), err=True)
+        sys.exit(2)
+    except StoreError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"cannot listen on {host}:{port}: {exc}" if lang == "en"
+                   else f"无法监听 {host}:{port}：{exc}", err=True)
+        sys.exit(2)
+
+
+@click.command("services")
+@click.option("--profile", type=PROFILE, default="hospital", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def services_cmd(profile: str, fmt: str, lang: str) -> None:
+    """List the interaction services of a platform profile (交互服务目录)."""
+    from ..hl7v3.services import load_services
+
+    try:
+        cat = load_services(profile)
+    except CatalogError as exc:
+        click.echo(t("err.catalog", lang, msg=exc), err=True)
+        sys.exit(2)
+    rows = [s.summary() for s in cat.services]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    prov = t("provisional", lang)
+    for s in cat.services:
+        level = f"{s.level or '-'}({prov})" if s.level_status == "provisional" else (s.level or "-")
+        flag = f"  [{prov}]" if s.provisional else ""
+        click.echo(f"{s.order:>3} {s.action:<34} {(s.s_code or '-'):<6} {s.request_root:<18} → "
+                   f"{s.response_root:<18} {level:<12} {s.display_name(lang)}{flag}")
+    click.echo(("共 {n} 个服务（级别来自厂商数据，均为暂定）。" if lang == "zh"
+                else "{n} services (levels come from vendor data: provisional).").format(n=len(rows)))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(serve_cmd)
+    standards = main.commands.get("standards")
+    if isinstance(standards, click.Group):
+        standards.add_command(services_cmd)

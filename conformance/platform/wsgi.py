@@ -1,0 +1,261 @@
+"""WSGI application of the reference platform: SOAP 1.1 / 1.2 at the root URL, WSDL at ?wsdl.
+
+Envelope problems (wrong content type, oversize, not XML, not SOAP) are answered with a SOAP
+Fault and a 4xx status; message problems with an AR/AE acknowledgement (HTTP 200); a bug with a
+500 Fault (details only in the server log, never a traceback page).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from .. import xmlsafe
+from ..catalog import HL7_NS
+from ..hl7v3.builder import SOAP11_NS, SOAP12_NS, environment
+from .engine import Platform
+from .faults import Decision, FaultInjector
+from .messages import msg
+
+log = logging.getLogger("conformance.platform")
+access_log = logging.getLogger("conformance.platform.access")
+MAX_BODY_DEFAULT = 10 * 1024 * 1024
+_XML_TYPES = {"text/xml": "1.1", "application/soap+xml": "1.2", "application/xml": None}
+
+StartResponse = Callable[..., Any]
+
+
+class _Dropped(Exception):
+    """Raised after the headers are out to make the server close the connection (fault 'drop')."""
+
+
+class PlatformApp:
+    def __init__(self, platform: Platform, faults: FaultInjector | None = None,
+                 max_body: int = MAX_BODY_DEFAULT) -> None:
+        self.platform = platform
+        self.faults = faults or FaultInjector("")
+        self.max_body = max_body
+        soap = platform.services.soap
+        self.ns = str(soap.get("namespace") or "urn:conformance:hip-message-server")
+        self.op = str(soap.get("operation") or "HIPMessageServer")
+        self.service_name = str(soap.get("service") or "HIPMessageServerService")
+        self.lang = platform.lang
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        t0 = time.perf_counter()
+        info: dict[str, Any] = {"action": "-", "interaction": "-", "ack": "-"}
+        status = "500 Internal Server Error"
+        body = b""
+        try:
+            status, headers, body, decision = self._dispatch(environ, info)
+        except Exception:
+            log.exception("unhandled error")
+            status, headers, body = self._fault("1.1", "Receiver", msg("fault.internal", self.lang), 500)
+            decision = Decision()
+        if decision.slow:
+            time.sleep(decision.slow)
+        self._log(environ, status, len(body), info, t0, decision)
+        if decision.drop:
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return _DropIterator(body[:1])
+        start_response(status, headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    def _log(self, environ: dict[str, Any], status: str, size: int, info: dict[str, Any], t0: float,
+             decision: Decision) -> None:
+        ms = (time.perf_counter() - t0) * 1000
+        extra = f" faults={'+'.join(decision.names())}" if decision.any else ""
+        access_log.info('%s "%s %s%s" %s %d action=%s interaction=%s ack=%s %.1fms%s',
+                        environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
+                        environ.get("PATH_INFO", "/"),
+                        ("?" + environ["QUERY_STRING"]) if environ.get("QUERY_STRING") else "",
+                        status.split()[0], size, info["action"], info["interaction"], info["ack"], ms, extra)
+
+    def _dispatch(self, environ: dict[str, Any], info: dict[str, Any]
+                  ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        qs = environ.get("QUERY_STRING", "")
+        if method in ("GET", "HEAD"):
+            if "wsdl" in {k.lower() for k in parse_qs(qs, keep_blank_values=True)}:
+                return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], self.wsdl(environ), Decision()
+            if environ.get("PATH_INFO", "/") in ("", "/"):
+                text = (f"conformance reference platform ({self.platform.profile}): POST SOAP 1.1/1.2 "
+                        f"{self.op}(action, message) here; WSDL at ?wsdl\n")
+                return "200 OK", [("Content-Type", "text/plain; charset=utf-8")], text.encode(), Decision()
+            plain = [("Content-Type", "text/plain; charset=utf-8")]
+            return "404 Not Found", plain, b"not found\n", Decision()
+        if method != "POST":
+            st, h, b = self._fault("1.1", "Sender", msg("fault.method", self.lang, method=method), 405)
+            return st, h + [("Allow", "GET, POST")], b, Decision()
+        ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if ctype not in _XML_TYPES:
+            return (*self._fault("1.1", "Sender", msg("fault.content_type", self.lang, ct=ctype or "-"), 415),
+                    Decision())
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.max_body:
+            return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
+                                 msg("fault.too_large", self.lang, size=length, limit=self.max_body), 413),
+                    Decision())
+        stream = environ["wsgi.input"]
+        data = stream.read(length) if length else stream.read(self.max_body + 1)
+        if len(data) > self.max_body:
+            return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
+                                 msg("fault.too_large", self.lang, size=len(data), limit=self.max_body), 413),
+                    Decision())
+        if length and len(data) < length:
+            return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
+                                 msg("fault.incomplete", self.lang, declared=length, got=len(data)), 400),
+                    Decision())
+        decision = self.faults.decide()
+        version = _XML_TYPES[ctype] or "1.1"
+        try:
+            env = xmlsafe.parse_bytes(data, max_bytes=self.max_body)
+        except xmlsafe.ParseProblem as p:
+            return (*self._fault(version, "Sender", msg("fault.not_xml", self.lang, detail=p.detail), 400),
+                    Decision())
+        ns = etree.QName(env).namespace
+        if etree.QName(env).localname != "Envelope":
+            return (*self._fault(version, "Sender", msg("fault.not_envelope", self.lang, root=env.tag), 400),
+                    Decision())
+        if ns not in (SOAP11_NS, SOAP12_NS):
+            return (*self._fault(version, "VersionMismatch", msg("fault.version", self.lang, ns=ns), 400),
+                    Decision())
+        version = "1.2" if ns == SOAP12_NS else "1.1"
+        body_el = env.find(f"{{{ns}}}Body")
+        payload = next((c for c in body_el if isinstance(c.tag, str)), None) if body_el is not None else None
+        if payload is None:
+            return (*self._fault(version, "Sender", msg("fault.no_body", self.lang), 400), Decision())
+        wrapped = etree.QName(payload).localname == self.op
+        if wrapped:
+            action, message = self._params(payload)
+            if not message:
+                return (*self._fault(version, "Sender", msg("fault.no_message", self.lang, op=self.op), 400),
+                        Decision())
+        elif etree.QName(payload).namespace == HL7_NS:
+            message = etree.tostring(payload, encoding="utf-8")
+            action = self._header_action(environ, version)
+        else:
+            return (*self._fault(version, "Sender", msg("fault.body", self.lang, el=payload.tag, op=self.op),
+                                 400), Decision())
+        if decision.http500:
+            info["action"] = action or "-"
+            return (*self._fault(version, "Receiver", msg("fault.injected", self.lang), 500), decision)
+        outcome = self.platform.handle(message, action)
+        info.update(action=(outcome.service.action if outcome.service else (action or "-")),
+                    interaction=outcome.interaction or "-", ack=outcome.ack)
+        response = outcome.response
+        if decision.wrong_ack or decision.bad_schema:
+            response = _corrupt(response, decision)
+        envelope = self._envelope(version, response, wrapped)
+        return "200 OK", [("Content-Type", _ctype(version))], envelope, decision
+
+    def _params(self, payload: etree._Element) -> tuple[str | None, bytes]:
+        action: str | None = None
+        message = b""
+        for child in payload:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name == "action":
+                action = (child.text or "").strip()
+            elif name == "message":
+                elements = [c for c in child if isinstance(c.tag, str)]
+                if elements:  # the message embedded as XML instead of escaped text
+                    message = etree.tostring(elements[0], encoding="utf-8")
+                else:
+                    message = (child.text or "").strip().encode("utf-8")
+        return action, message
+
+    def _header_action(self, environ: dict[str, Any], version: str) -> str | None:
+        raw = environ.get("HTTP_SOAPACTION", "")
+        if version == "1.2":
+            for part in (environ.get("CONTENT_TYPE") or "").split(";")[1:]:
+                k, _, v = part.strip().partition("=")
+                if k.lower() == "action":
+                    raw = v
+        raw = raw.strip().strip('"')
+        code = raw.rsplit("/", 1)[-1] if raw else ""
+        return code if code and self.platform.services.get(code) is not None else None
+
+    # ------------------------------------------------------------------ building answers
+    def _envelope(self, version: str, response: bytes, wrapped: bool) -> bytes:
+        ns = SOAP12_NS if version == "1.2" else SOAP11_NS
+        text = response.decode("utf-8")
+        if wrapped:
+            inner = (f'<{self.op}Response xmlns="{escape(self.ns)}"><{self.op}Result>{escape(text)}'
+                     f"</{self.op}Result></{self.op}Response>")
+        else:
+            inner = text.split("?>", 1)[1].lstrip() if text.startswith("<?xml") else text
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{ns}">'
+                f"<soap:Body>{inner}</soap:Body></soap:Envelope>").encode()
+
+    def _fault(self, version: str, code: str, reason: str, http: int
+               ) -> tuple[str, list[tuple[str, str]], bytes]:
+        status = {400: "400 Bad Request", 405: "405 Method Not Allowed", 413: "413 Payload Too Large",
+                  415: "415 Unsupported Media Type", 500: "500 Internal Server Error"}[http]
+        if version == "1.2":
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP12_NS}">'
+                    f"<soap:Body><soap:Fault><soap:Code><soap:Value>soap:{code}</soap:Value></soap:Code>"
+                    f'<soap:Reason><soap:Text xml:lang="{self.lang}">{escape(reason)}</soap:Text>'
+                    "</soap:Reason>"
+                    f"</soap:Fault></soap:Body></soap:Envelope>")
+        else:
+            code11 = {"Sender": "Client", "Receiver": "Server"}.get(code, code)
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP11_NS}">'
+                    f"<soap:Body><soap:Fault><faultcode>soap:{code11}</faultcode>"
+                    f"<faultstring>{escape(reason)}</faultstring></soap:Fault></soap:Body></soap:Envelope>")
+        return status, [("Content-Type", _ctype(version))], body.encode("utf-8")
+
+    def wsdl(self, environ: dict[str, Any]) -> bytes:
+        host = environ.get("HTTP_HOST") or \
+            f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+        url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}/"
+        return environment().get_template("hipMessageServer.wsdl.j2").render(
+            ns=self.ns, op=self.op, service=self.service_name, url=url,
+            profile=self.platform.profile).encode("utf-8")
+
+
+def _ctype(version: str) -> str:
+    return "application/soap+xml; charset=utf-8" if version == "1.2" else "text/xml; charset=utf-8"
+
+
+def _corrupt(response: bytes, decision: Decision) -> bytes:
+    root = etree.fromstring(response)
+    h = f"{{{HL7_NS}}}"
+    if decision.wrong_ack:
+        ack = root.find(f"{h}acknowledgement")
+        if ack is not None and ack.get("typeCode") in ("AA", "AE"):
+            ack.set("typeCode", "AE" if ack.get("typeCode") == "AA" else "AA")
+    if decision.bad_schema:
+        for path in (f"{h}creationTime", f"{h}acknowledgement/{h}targetMessage"):
+            el = root.find(path)
+            if el is not None:
+                el.getparent().remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+class _DropIterator:
+    """Yields the first byte of the answer, then fails: the server closes the connection mid-response
+    (the request itself was processed — a lost answer, the harder case for a client)."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first: bytes | None = first or b" "
+
+    def __iter__(self) -> _DropIterator:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.first is not None:
+            out, self.first = self.first, None
+            return out
+        raise _Dropped("connection dropped (--faults drop)")

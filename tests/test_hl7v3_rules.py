@@ -1,0 +1,67 @@
+"""Every HL7 V3 message rule is produced by a negative message built from the project's own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conformance.hl7v3.builder import MessageBuilder
+
+B = MessageBuilder("hospital")
+
+
+def _req(action: str = "PatientInfoRegister") -> str:
+    return B.build_request(action, {"index": 6, "message_id": "M6"}).decode()
+
+
+def _ack(**kw) -> str:
+    return B.ack(code=kw.get("code", "AA"), target_id=kw.get("target", "M6"),
+                 text=kw.get("text", "ok"), receiver="c").decode()
+
+
+def _query_resp(code: str, records: list[str]) -> str:
+    return B.query_response(B.services.service("PatientInfoQuery"), code=code, target_id="M6",
+                            text="t", records=records).decode()
+
+
+ORDER_ROOT = 'root="2.16.156.10011.2.5.1.31"'
+ORG_ROOT = 'root="2.16.156.10011.1.26"'
+REC = '<patient xmlns="urn:hl7-org:v3"><id><item root="r" extension="e"/></id></patient>'
+CASES = {
+    "V3.MESSAGE_ID": lambda: _req().replace('extension="M6"', 'extension=""', 1),
+    "V3.CREATION_TIME": lambda: re.sub(r'<creationTime value="\d+"/>', '<creationTime value="2024-01-01"/>',
+                                       _req()),
+    "V3.INTERACTION_ID": lambda: _req().replace('root="2.16.156.10011.2.5.1.2"', 'root="1.2.3"'),
+    "V3.INTERACTION_ID_MISMATCH": lambda: _req().replace('extension="PRPA_IN201311UV02"',
+                                                         'extension="PRPA_IN201314UV02"'),
+    "V3.PROCESSING_CODE": lambda: _req().replace('<processingCode code="P"/>', "<processingCode/>"),
+    "V3.ACCEPT_ACK_CODE": lambda: _req().replace('<acceptAckCode code="AL"/>', '<acceptAckCode code="XX"/>'),
+    "V3.DEVICE_ID": lambda: _req().replace('extension="conformance-client"', 'extension=""'),
+    "V3.CONTROL_ACT": lambda: re.sub(r"<controlActProcess.*</controlActProcess>", "", _req(), flags=re.S),
+    "V3.PAYLOAD_REQUIRED": lambda: _req("OrderInfoAdd").replace(ORDER_ROOT, 'root="9"'),
+    "V3.QUERY_PARAMETER": lambda: _req("OrganizationInfoQuery").replace(ORG_ROOT, 'root="9"'),
+    "V3.SERVICE_AMBIGUOUS": lambda: _req("OrderInfoAdd").replace(ORDER_ROOT, 'root="9"'),
+    "V3.ROOT_UNKNOWN": lambda: '<ZZZZ_IN000000UV01 xmlns="urn:hl7-org:v3"/>',
+    "V3.ACK_MISSING": lambda: re.sub(r"<acknowledgement .*</acknowledgement>", "", _ack(), flags=re.S),
+    "V3.ACK_CODE": lambda: _ack(code="OK"),
+    "V3.ACK_TARGET": lambda: _ack(target=""),
+    "V3.ACK_TEXT": lambda: _ack(text=""),
+    "V3.ACK_INCONSISTENT": lambda: _query_resp("AE", [REC]),
+}
+
+
+def test_every_v3_rule_has_a_case(catalog):
+    assert {r for r in catalog.rules if r.startswith("V3.")} == set(CASES)
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_is_reported_with_its_place(validator, validator_en, rule):
+    data = CASES[rule]().encode()
+    res = validator.validate_bytes(data, f"{rule}.xml")
+    found = [f for f in res.findings if f.rule == rule]
+    assert found, [f.rule for f in res.findings]
+    f = found[0]
+    assert f.message and f.source and f.line
+    en = [x for x in validator_en.validate_bytes(data, "x.xml").findings if x.rule == rule][0]
+    assert en.message != f.message and re.search(r"[A-Za-z]", en.message)
