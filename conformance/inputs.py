@@ -26,6 +26,22 @@ class Task:
     display: str           # what reports show: path, or archive.zip!/member
     path: str              # file system path (the archive for zip members)
     member: str | None = None   # raw zip member name
+    # "file": validate as is; "soap": recorded evidence, validate the HL7 V3 message inside the
+    # SOAP envelope; "soap-document": validate the CDA document that message carries (if any)
+    kind: str = "file"
+
+
+def is_run_folder(p: Path) -> bool:
+    return (p / "results.json").is_file() and (p / "evidence").is_dir()
+
+
+def _run_tasks(run_dir: Path) -> Iterator[Task]:
+    """A run folder: re-validate its recorded exchanges (and the documents they carry) offline."""
+    for p in sorted((run_dir / "evidence").rglob("*.xml")):
+        if p.stat().st_size == 0:
+            continue  # no answer was recorded (timeout, refused): nothing to validate
+        yield Task(str(p), str(p), kind="soap")
+        yield Task(f"{p}#document", str(p), kind="soap-document")
 
 
 def _member_display_name(info: zipfile.ZipInfo) -> str:
@@ -79,11 +95,13 @@ def _dir_tasks(path: Path) -> Iterator[Task]:
 def expand(args: list[str]) -> list[Task]:
     """Expand PATH arguments into tasks, in a stable order, without duplicates."""
     tasks: list[Task] = []
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, str]] = set()
     for arg in args:
         p = Path(arg)
         if p.exists():
-            if p.is_dir():
+            if p.is_dir() and is_run_folder(p):
+                new = list(_run_tasks(p))
+            elif p.is_dir():
                 new = list(_dir_tasks(p))
             elif p.name.lower().endswith(ZIP_SUFFIXES) and zipfile.is_zipfile(p):
                 new = list(_zip_tasks(p))
@@ -99,7 +117,7 @@ def expand(args: list[str]) -> list[Task]:
         else:
             raise InputError(f"{arg}: no such file or directory")
         for t in new:
-            key = (os.path.realpath(t.path), t.member)
+            key = (os.path.realpath(t.path), t.member, t.kind)
             if key not in seen:
                 seen.add(key)
                 tasks.append(t)

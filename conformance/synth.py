@@ -114,7 +114,7 @@ class Synthesizer:
         cat = self.catalog
         fam = cat.family_of(tpl)
         person = patient or self.person(index)
-        when = datetime(2024, 3, 15, 9, 30, 0) + timedelta(minutes=index)
+        when = datetime(2024, 3, 15, 9, 30, 0) + timedelta(minutes=index % 525_600)
         ts14 = f"{when:%Y%m%d%H%M%S}"
         root = etree.Element(H + "ClinicalDocument", nsmap={None: HL7_NS, "xsi": XSI_NS})
         for a in fam.assertions:

@@ -80,6 +80,11 @@ class Validator:
             self._parse_finding(result, enc)
         layers["parse"] = "ran"
         if root.tag != CDA_ROOT:
+            from ..hl7v3 import validate as hl7v3_validate
+
+            if hl7v3_validate.handles(root):  # an HL7 V3 interaction message (issue 3)
+                layers.update(hl7v3_validate.run(ctx))
+                return result
             ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
             why = f"skipped: root element {xmlsafe.local_name(root)} is not a CDA ClinicalDocument"
             for layer in LAYERS[1:]:
@@ -109,7 +114,8 @@ class Validator:
             rule=p.rule, severity=rule.severity, layer="parse", message=msg, source=rule.source,
             xpath=None, line=p.line, column=p.column, expected=expected, actual=p.actual))
 
-    def validate_task(self, task: Task) -> DocumentResult:
+    def validate_task(self, task: Task) -> DocumentResult | None:
+        """One task's result; None for a recorded exchange that carries no document."""
         try:
             data = read_task(task, self.options.max_bytes)
         except xmlsafe.ParseProblem as p:
@@ -121,6 +127,10 @@ class Validator:
                 result.layers[layer] = "skipped: file not read" if self.options.lang == "en" \
                     else "skipped: 文件未读取"
             return result
+        if task.kind != "file":
+            data = _from_evidence(data, task.kind)
+            if data is None:
+                return None
         try:
             return self.validate_bytes(data, task.display)
         except Exception as exc:  # a bug must not stop the batch: report it on the document
@@ -133,7 +143,9 @@ class Validator:
         """Results in input order, streamed (constant memory in the number of documents)."""
         if jobs <= 1:
             for t in tasks:
-                yield self.validate_task(t)
+                r = self.validate_task(t)
+                if r is not None:
+                    yield r
             return
         global _WORKER
         _WORKER = self  # inherited by forked workers: nothing is compiled twice
@@ -141,7 +153,32 @@ class Validator:
         ctx = mp.get_context(method)
         init_args = (self.options,) if method == "spawn" else (None,)
         with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
-            yield from pool.imap(_work, tasks, chunksize=8)
+            for r in pool.imap(_work, tasks, chunksize=8):
+                if r is not None:
+                    yield r
+
+
+def _from_evidence(data: bytes, kind: str) -> bytes | None:
+    """The HL7 V3 message inside recorded SOAP evidence, or the CDA document it carries."""
+    import base64
+    import binascii
+
+    from ..harness.transport import unwrap
+
+    reply = unwrap(data)
+    message = reply.message_bytes
+    if kind == "soap":
+        return message if message is not None else data  # not SOAP: validate what is there
+    if reply.message is None:
+        return None
+    values = reply.message.xpath("//*[local-name()='storageCode']/*[local-name()='originalText']"
+                                 "/@value")
+    if not values:
+        return None
+    try:
+        return base64.b64decode("".join(str(values[0]).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return str(values[0]).encode("utf-8")
 
 
 def _internal_error(exc: Exception):
@@ -162,7 +199,7 @@ def _init_worker(options: ValidatorOptions | None) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
 
 
-def _work(task: Task) -> DocumentResult:
+def _work(task: Task) -> DocumentResult | None:
     assert _WORKER is not None
     return _WORKER.validate_task(task)
 

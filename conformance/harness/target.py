@@ -1,0 +1,166 @@
+"""Target platform configuration (YAML), command-line overrides, secrets and redaction.
+
+```yaml
+name: 某医院集成平台
+profile: hospital
+endpoint: https://hip.example/services/HIPMessageServer   # default for every service
+endpoints: {PatientInfoQuery: https://.../query}          # per-service overrides
+soap_version: "1.1"            # or "1.2"
+action_style: english          # english | s-code | custom
+action_map: {PatientInfoRegister: HIP0001}                 # with action_style custom
+wrap: operation                # operation = HIPMessageServer(action, message); body = bare V3
+namespace: http://www.djhealthunion.com/   # operation namespace (default: read from ?wsdl)
+auth: {type: basic, username: tester, password: ${ENV:HIP_PASSWORD}}
+#     {type: wsse, username: ..., password: ...}          # WS-Security UsernameToken
+tls: {verify: true, ca_bundle: /path/ca.pem, client_cert: /path/cert.pem, client_key: /path/key.pem}
+headers: {X-Tenant: demo}
+timeouts: {connect: 5, read: 30}
+rate_limit: 20                 # requests per second at most (0 = unlimited)
+max_response_bytes: 20000000
+```
+Secrets may be written as ``${ENV:NAME}``; their values are never written to evidence or
+reports (headers and auth are redacted).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
+REDACTED = "***"
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
+
+
+class TargetError(Exception):
+    """The target configuration cannot be used (message says what, where, how to fix)."""
+
+
+@dataclass
+class Target:
+    name: str = "embedded"
+    profile: str = "hospital"
+    endpoint: str = ""
+    endpoints: dict[str, str] = field(default_factory=dict)
+    soap_version: str = "1.1"
+    action_style: str = "english"
+    action_map: dict[str, str] = field(default_factory=dict)
+    wrap: str = "operation"
+    namespace: str = ""                 # operation namespace; discovered from ?wsdl when empty
+    auth: dict[str, Any] = field(default_factory=dict)
+    tls: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    rate_limit: float = 0.0
+    max_response_bytes: int = 20_000_000
+    embedded: bool = False
+    secrets: set[str] = field(default_factory=set)
+
+    def url_for(self, action: str) -> str:
+        return self.endpoints.get(action, self.endpoint)
+
+    def redact(self, text: str) -> str:
+        for s in self.secrets:
+            if s:
+                text = text.replace(s, REDACTED)
+        return text
+
+    def public(self) -> dict[str, Any]:
+        """What may be written to results and reports (no secrets)."""
+        auth = {k: (REDACTED if k in ("password", "token") else v) for k, v in self.auth.items()}
+        return {"name": self.name, "profile": self.profile, "endpoint": self.endpoint,
+                "endpoints": dict(self.endpoints), "soap_version": self.soap_version,
+                "action_style": self.action_style, "wrap": self.wrap, "auth": auth,
+                "tls": {k: v for k, v in self.tls.items() if k != "client_key"},
+                "headers": {k: (REDACTED if k.lower() in SECRET_HEADERS else v)
+                            for k, v in self.headers.items()},
+                "timeouts": {"connect": self.connect_timeout, "read": self.read_timeout},
+                "rate_limit": self.rate_limit, "embedded": self.embedded}
+
+
+def _expand(value: Any, where: str, secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise TargetError(f"{where}: environment variable {name} is not set "
+                                  f"(referenced as ${{ENV:{name}}})")
+            secrets.add(os.environ[name])
+            return os.environ[name]
+        return _ENV_RE.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}", secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, where, secrets) for v in value]
+    return value
+
+
+_KEYS = {"name", "profile", "endpoint", "namespace", "endpoints", "soap_version", "action_style",
+         "action_map", "wrap", "auth", "tls", "headers", "timeouts", "rate_limit", "max_response_bytes"}
+
+
+def load_target(path: str | os.PathLike[str]) -> Target:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise TargetError(f"{p}: file not found") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
+        raise TargetError(f"{where}: YAML syntax error: {exc.problem}") from None
+    if not isinstance(data, dict):
+        raise TargetError(f"{p}: expected a mapping of settings")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise TargetError(f"{p}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}")
+    secrets: set[str] = set()
+    data = _expand(data, str(p), secrets)
+    t = Target(secrets=secrets)
+    for key in ("name", "profile", "endpoint", "soap_version", "action_style", "wrap",
+                "namespace"):
+        if key in data:
+            setattr(t, key, str(data[key]))
+    t.endpoints = {str(k): str(v) for k, v in (data.get("endpoints") or {}).items()}
+    t.action_map = {str(k): str(v) for k, v in (data.get("action_map") or {}).items()}
+    t.auth = dict(data.get("auth") or {})
+    t.tls = dict(data.get("tls") or {})
+    t.headers = {str(k): str(v) for k, v in (data.get("headers") or {}).items()}
+    timeouts = data.get("timeouts") or {}
+    t.connect_timeout = float(timeouts.get("connect", t.connect_timeout))
+    t.read_timeout = float(timeouts.get("read", t.read_timeout))
+    t.rate_limit = float(data.get("rate_limit", 0) or 0)
+    t.max_response_bytes = int(data.get("max_response_bytes", t.max_response_bytes))
+    for k, v in t.headers.items():
+        if k.lower() in SECRET_HEADERS:
+            secrets.add(v)
+    if t.auth.get("password"):
+        secrets.add(str(t.auth["password"]))
+    check(t, str(p))
+    return t
+
+
+def check(t: Target, where: str) -> None:
+    if t.soap_version not in ("1.1", "1.2"):
+        raise TargetError(f"{where}: soap_version must be 1.1 or 1.2, found {t.soap_version!r}")
+    if t.action_style not in ("english", "s-code", "custom"):
+        raise TargetError(f"{where}: action_style must be english, s-code or custom")
+    if t.action_style == "custom" and not t.action_map:
+        raise TargetError(f"{where}: action_style custom needs an action_map")
+    if t.wrap not in ("operation", "body"):
+        raise TargetError(f"{where}: wrap must be operation or body")
+    if t.profile not in ("hospital", "regional"):
+        raise TargetError(f"{where}: profile must be hospital or regional")
+    if t.auth and t.auth.get("type") not in ("basic", "wsse"):
+        raise TargetError(f"{where}: auth.type must be basic or wsse")
+    if not t.embedded and not (t.endpoint or t.endpoints):
+        raise TargetError(f"{where}: no endpoint configured")
+    if t.endpoint and not re.match(r"^https?://", t.endpoint):
+        raise TargetError(f"{where}: endpoint must be an http:// or https:// URL, "
+                          f"found {t.endpoint!r}")
