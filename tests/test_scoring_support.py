@@ -1,0 +1,184 @@
+"""Helpers for the scoring tests: answers that reach exactly a given level, and the run-folder
+files (validate.json, results.json, perf.json) the bindings read. Built from the definitions
+themselves, so a changed definition changes the fixtures, not the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance import __version__
+from conformance.scoring.definition import get_definition
+from conformance.scoring.model import Definition, Item
+
+TOOL = {"name": "conformance", "version": __version__, "ruleset": "wst-cda-2026.11"}
+
+
+def _idx(d: Definition, level: str | None) -> int:
+    return -1 if level is None else d.level_index(level)
+
+
+def answer_for(item: Item, d: Definition, level: str | None) -> dict[str, Any] | None:
+    """The answer that makes `item` reach everything required at or below `level` and nothing
+    above it (None = leave unanswered)."""
+    cap = _idx(d, level)
+    if item.rule == "conformance":
+        if item.automated:
+            return None
+        ok = item.level is None or d.level_index(item.level) <= cap
+        return {"answer": "conformant" if ok else "absent"}
+    if item.rule == "yes_no":
+        return {"answer": bool(item.level is not None and d.level_index(item.level) <= cap)}
+    if item.rule == "choice":
+        best = None
+        for o in item.options:
+            if not o.level or d.level_index(o.level) > cap:
+                continue
+            if best is None or d.level_index(o.level) >= d.level_index(best.level):
+                best = o
+        if best is None:
+            best = next(o for o in item.options if not o.level)
+        return {"answer": best.id}
+    if item.rule == "checklist":
+        tiers = [t for t in set(item.thresholds) | set(item.level_requires) if d.level_index(t) <= cap]
+        need = max((item.thresholds.get(t, 0) for t in tiers), default=0)
+        required = [o for t in tiers for o in item.level_requires.get(t, {}).get("options", ())]
+        fields: dict[str, float] = {}
+        for t in tiers:
+            for fid, cond in item.level_requires.get(t, {}).get("fields", {}).items():
+                fields[fid] = max(fields.get(fid, 0.0), float(cond["min"]))
+        chosen = list(dict.fromkeys(required))
+        for o in item.options:
+            if len(chosen) >= need:
+                break
+            if o.id not in chosen and o.id not in item.exclusive:
+                chosen.append(o.id)
+        ans: dict[str, Any] = {"selected": chosen}
+        if len(chosen) < need:
+            ans["other"] = ["其它系统"]
+        if fields:
+            ans["values"] = fields
+        ov = {o: (True if req.get("confirm") else 1.0) for o, req in item.option_requirements.items()
+              if o in chosen}
+        if ov:
+            ans["option_values"] = ov
+        return ans
+    if item.rule == "measures":
+        tiers = [t for t in item.tiers if d.level_index(t["level"]) <= cap]
+        above = [t for t in item.tiers if d.level_index(t["level"]) > cap]
+        values = {}
+        for f in item.fields:
+            if tiers:
+                values[f.id] = min(t["max"][f.id] for t in tiers if f.id in t["max"])
+            else:
+                values[f.id] = max(t["max"][f.id] for t in above if f.id in t["max"]) * 10
+        return {"values": values}
+    if item.rule == "record":
+        return {"value": 3} if item.record == "number" else None
+    return None
+
+
+def answers_for(d: Definition, level: str | None) -> dict[str, Any]:
+    out = {}
+    for item in d.items:
+        a = answer_for(item, d, level)
+        if a is not None:
+            out[item.code] = a
+    return out
+
+
+def write_questionnaire(path: Path, d: Definition, answers: dict[str, Any], **meta: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"questionnaire": "conformance-self-assessment/1", "assessment": d.id,
+            "organization": "测试医院", **meta, "answers": answers}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def level_answers(d: Definition, level_numbers: dict[str, tuple[int, float, float]]) -> dict[str, Any]:
+    """EMR / smart-service answers: {code: (level, application, data_quality)}."""
+    out = {}
+    for item in d.items:
+        if item.code in level_numbers:
+            f, app, dq = level_numbers[item.code]
+            ans: dict[str, Any] = {"level": f, "application": app}
+            if item.data_quality != "none":
+                ans["data_quality"] = dq
+            out[item.code] = ans
+    return out
+
+
+def validate_json(d: Definition, failing: tuple[str, ...] = (),
+                  missing: tuple[str, ...] = ()) -> dict[str, Any]:
+    docs = []
+    for item in d.items:
+        if item.binding is None or item.binding.source != "documents":
+            continue
+        for key in item.binding.keys:
+            if key in missing:
+                continue
+            for n in (1, 2):
+                bad = key in failing and n == 2
+                findings = [{"rule": "x.rule", "severity": "error"}] if bad else []
+                docs.append({"path": f"docs/{key}-{n}.xml", "document_type": key, "valid": not bad,
+                             "layers": {}, "findings": findings})
+    return {"tool": TOOL, "lang": "zh", "documents": docs,
+            "summary": {"documents": len(docs)}}
+
+
+def results_json(d: Definition, up_to: str | None = None, failing: tuple[str, ...] = (),
+                 no_negative: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Positive and negative cases for every service item required at or below `up_to` (all when
+    None); the first binding key is the service code."""
+    cap = 10 ** 6 if up_to is None else d.level_index(up_to)
+    cases = []
+    for item in d.items:
+        if item.binding is None or item.binding.source != "services":
+            continue
+        if item.level is not None and d.level_index(item.level) > cap:
+            continue
+        svc = item.binding.keys[0]
+        kinds = ["positive"] if svc in no_negative else ["positive", "negative"]
+        for kind in kinds:
+            res = "fail" if svc in failing and kind == "negative" else "pass"
+            cases.append({"id": f"{svc}-{'T01' if kind == 'positive' else 'F01'}", "service": svc,
+                          "kind": kind, "result": res,
+                          "checks": [{"id": "ack", "result": res, "message": ""}]})
+    cases.append({"id": "WF-identity", "service": None, "kind": "workflow", "result": "pass", "checks": []})
+    return {"tool": TOOL, "target": "embedded", "profile": "hospital", "cases": cases,
+            "summary": {"pass": len(cases), "fail": 0, "error": 0, "skip": 0}}
+
+
+def perf_json() -> dict[str, Any]:
+    return {"tool": TOOL, "bands": [
+        {"item": "3.3.1.1", "service": "PatientInfoRegister", "median_ms": 120.0, "band": "<1s"},
+        {"item": None, "service": "PatientInfoQuery", "median_ms": 1500.0, "band": "1-3s"},
+        {"item": "3.3.3.2", "service": "DocumentAccess", "median_ms": 12000.0, "band": ">10s"}],
+        "steps": [], "thresholds": []}
+
+
+def write_run(folder: Path, d: Definition, *, up_to: str | None = None, perf: bool = False,
+              **kw: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "validate.json").write_text(json.dumps(validate_json(
+        d, kw.get("failing_docs", ()), kw.get("missing_docs", ())), ensure_ascii=False), encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps(results_json(
+        d, up_to, kw.get("failing_services", ()), kw.get("no_negative", ())), ensure_ascii=False),
+        encoding="utf-8")
+    if perf:
+        (folder / "perf.json").write_text(json.dumps(perf_json()), encoding="utf-8")
+    return folder
+
+
+def hospital() -> Definition:
+    return get_definition("hospital-2020")
+
+
+def test_answers_for_top_level_answer_every_questionnaire_item() -> None:
+    d = hospital()
+    answers = answers_for(d, "五级甲等")
+    asked = [i for i in d.items if not i.automated and i.rule != "record"]
+    assert all(i.code in answers for i in asked)
