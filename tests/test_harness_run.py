@@ -188,3 +188,32 @@ def test_run_folder_is_revalidated_offline(tmp_path: Path) -> None:
     assert any(t and t.startswith("C00") for t in types)  # the registered CDA document itself
     invalid = [x for x in d["documents"] if not x["valid"]]
     assert invalid and all("-F01" in x["path"] for x in invalid)  # only the broken requests
+
+
+def test_ctrl_c_leaves_a_consistent_run_that_resume_completes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r"
+    with EmbeddedPlatform(profile="hospital", faults="seed=3,slow=1.0:0.2s") as url:
+        proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--target", url,
+                                 "--services", "PatientInfoRegister,PatientInfoUpdate,"
+                                 "PatientInfoQuery,OrderInfoAdd,OrderInfoQuery",
+                                 "--out", str(out), "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while not list((out / "cases").glob("*.json")) and time.time() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()
+        partial = results(out)
+        assert partial["complete"] is False and 0 < partial["summary"]["cases"] < 10
+        assert "--resume" in err.decode()
+        code, text = run("run", "--resume", str(out), "--target", url, "--no-progress")
+    assert code == 0, text
+    final = results(out)
+    assert final["complete"] is True and final["summary"]["cases"] >= 10
+    assert final["summary"]["cases"] > partial["summary"]["cases"]
