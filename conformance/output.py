@@ -12,18 +12,37 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def open_output(path: str | None) -> Iterator[IO[str]]:
+def open_output(path: str | None, binary: bool = False) -> Iterator[IO]:
+    """Yield a file to write; it replaces ``path`` only when the block completes. ``binary``
+    gives a bytes file (PDF). ``None`` or ``-``: standard output."""
     if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        stream = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
         return
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # a device, FIFO or the like (-o /dev/null, -o /dev/stdout): write through; renaming a
+        # temporary file over it would replace the device
+        if target.is_dir():
+            raise OSError(f"{target} is a folder")
+        with open(target, "wb" if binary else "w",
+                  **({} if binary else {"encoding": "utf-8", "newline": "\n"})) as fh:
+            yield fh
+        return
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OSError(f"folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        # mkstemp creates the file 0600; give it the permissions a plain open() would (reports
+        # are meant to be read by others, e.g. served by a web server)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        fh = (os.fdopen(fd, "wb") if binary
+              else os.fdopen(fd, "w", encoding="utf-8", newline="\n"))
+        with fh:
             yield fh
         os.replace(tmp, target)
     except BaseException:

@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libharfbuzz-subset0: WeasyPrint subsets the embedded CJK font with it (without it fontTools takes
+# ~15 s per PDF on Noto CJK); poppler-utils: pdftotext/pdftoppm for the PDF report tests.
 APT_PACKAGES=(fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b shared-mime-info
-              poppler-utils)
+              libharfbuzz-subset0 poppler-utils)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -7,9 +7,15 @@ import os
 from typing import IO, Any
 from urllib.parse import quote
 
-from ..findings import DocumentResult, Summary
+from ..findings import DocumentResult, Finding, Summary
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def artifact_uri(path: str) -> str:
+    """A SARIF artifact URI: relative to the working directory when below it (code hosts
+    resolve it against the repository root), members of archives as ``archive!/member``."""
+    return _uri(path)
 
 
 def _uri(path: str) -> str:
@@ -25,9 +31,34 @@ def _uri(path: str) -> str:
     return quote(p, safe="/") + (sep + quote(member, safe="/") if sep else "")
 
 
+def finding_result(f: Finding, uri: str, document_type: str | None = None) -> dict[str, Any]:
+    """One SARIF result for a finding located in the artifact ``uri``."""
+    region: dict[str, int] = {}
+    if f.line:
+        region["startLine"] = f.line
+        if f.column:
+            region["startColumn"] = f.column
+    loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
+    if region:
+        loc["physicalLocation"]["region"] = region
+    if f.xpath:
+        loc["logicalLocations"] = [{"fullyQualifiedName": f.xpath, "kind": "element"}]
+    return {"ruleId": f.rule, "level": _LEVEL.get(f.severity, "warning"),
+            "message": {"text": f.message}, "locations": [loc],
+            "properties": {"layer": f.layer, "source": f.source,
+                           "expected": f.expected, "actual": f.actual,
+                           "provisional": f.provisional,
+                           "documentType": document_type}}
+
+
 class SarifReporter:
-    def __init__(self, out: IO[str], lang: str, rules: dict[str, Any]) -> None:
+    """Streams one SARIF run. ``extra_rules``: more reportingDescriptor objects (e.g. the
+    harness's check ids) for results added with :meth:`result`."""
+
+    def __init__(self, out: IO[str], lang: str, rules: dict[str, Any],
+                 extra_rules: list[dict[str, Any]] | None = None) -> None:
         self.out, self.lang, self.rules = out, lang, rules
+        self.extra_rules = extra_rules or []
         self.first = True
 
     def start(self, meta: dict[str, Any]) -> None:
@@ -38,7 +69,7 @@ class SarifReporter:
              "properties": {"layer": r.layer, "source": r.source},
              "defaultConfiguration": {"level": _LEVEL.get(r.severity, "warning")}}
             for rid, r in sorted(self.rules.items())
-        ]
+        ] + self.extra_rules
         head = {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
@@ -54,26 +85,13 @@ class SarifReporter:
     def document(self, doc: DocumentResult) -> None:
         uri = _uri(doc.path)
         for f in doc.findings:
-            region: dict[str, int] = {}
-            if f.line:
-                region["startLine"] = f.line
-                if f.column:
-                    region["startColumn"] = f.column
-            loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
-            if region:
-                loc["physicalLocation"]["region"] = region
-            if f.xpath:
-                loc["logicalLocations"] = [{"fullyQualifiedName": f.xpath, "kind": "element"}]
-            res = {"ruleId": f.rule, "level": _LEVEL[f.severity],
-                   "message": {"text": f.message}, "locations": [loc],
-                   "properties": {"layer": f.layer, "source": f.source,
-                                  "expected": f.expected, "actual": f.actual,
-                                  "provisional": f.provisional,
-                                  "documentType": doc.document_type}}
-            if not self.first:
-                self.out.write(",\n")
-            self.first = False
-            self.out.write(json.dumps(res, ensure_ascii=False))
+            self.result(finding_result(f, uri, doc.document_type))
+
+    def result(self, res: dict[str, Any]) -> None:
+        if not self.first:
+            self.out.write(",\n")
+        self.first = False
+        self.out.write(json.dumps(res, ensure_ascii=False))
 
     def finish(self, summary: Summary) -> None:
         self.out.write('\n], "properties": ')

@@ -1,0 +1,249 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no external asset)
+rendered from templates/report/ with Jinja2. The PDF renders the same template (mode "pdf")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+import jinja2
+from markupsafe import Markup
+
+from .. import __version__
+from ..resources import templates_dir
+from . import charts
+from .baseline import Comparison
+from .evidence import BodyLoader
+from .model import FILES, PRODUCERS, Run
+from .strings import tr
+from .views import (
+    HTML_CAPS,
+    PDF_CAPS,
+    Caps,
+    Omitted,
+    anchor,
+    perf_view,
+    results_view,
+    score_view,
+    validate_view,
+)
+
+TEMPLATE = "report.html.j2"
+TOOL = {"name": "conformance", "version": __version__}
+MAX_CHANGES_LISTED = 500
+
+
+# ====================================================================== filters
+def f_num(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return "—"
+    if isinstance(value, int | float):
+        return "—" if isinstance(value, float) and math.isnan(value) else charts.fmt_num(value)
+    return str(value)
+
+
+def f_ms(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    if value >= 10:
+        return f"{value:.0f} ms"
+    return f"{value:.1f} ms"
+
+
+def f_pct(value: Any, maximum: Any) -> str:
+    if not isinstance(value, int | float) or not isinstance(maximum, int | float) or not maximum:
+        return "—"
+    return f"{value / maximum:.0%}"
+
+
+def f_pct1(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    return f"{value * 100:.2f}%" if value else "0%"
+
+
+def f_signed(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    return ("+" if value > 0 else "") + charts.fmt_num(value)
+
+
+def f_pctdelta(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    return f"{value * 100:+.1f}%"
+
+
+def f_thousands(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "—"
+
+
+def f_dt(value: Any) -> str:
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        if value.tzinfo is not None:
+            text += value.strftime(" %z")
+        return text
+    return "" if value is None else str(value)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "report")),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(num=f_num, ms=f_ms, pct=f_pct, pct1=f_pct1, signed=f_signed,
+                       pctdelta=f_pctdelta,
+                       thousands=f_thousands, dt=f_dt,
+                       rule_anchor=lambda rule: anchor("rule", rule))
+    return env
+
+
+# ====================================================================== context
+def _translator(lang: str) -> Callable[..., str]:
+    def _(key: str, **kw: Any) -> str:
+        return tr(key, lang, **kw)
+    return _
+
+
+def _distinct(values: list[Any]) -> str:
+    out: list[str] = []
+    for v in values:
+        if v and str(v) not in out:
+            out.append(str(v))
+    return ", ".join(out) or "—"
+
+
+def _charts(s: Any, p: Any, _: Callable[..., str]) -> dict[str, Markup | None]:
+    out: dict[str, Markup | None] = {"dimensions": None, "latency": None, "tps": None,
+                                     "series": None}
+    prov = _("provisional")
+    if s is not None and s.dimensions:
+        bars = [charts.Bar(f"{d['id']} {d['name']}", d["score"], d["max"], d["provisional"])
+                for d in s.dimensions]
+        out["dimensions"] = charts.bar_chart(bars, _("dim.chart"), prov)
+    if p is not None and p.steps:
+        labels = [str(st["users"]) for st in p.steps]
+        series = [charts.Series(name, [st[key] for st in p.steps], dashed=(key == "max_ms"))
+                  for name, key in (("p50", "p50_ms"), ("p90", "p90_ms"), ("p95", "p95_ms"),
+                                    ("p99", "p99_ms"), ("max", "max_ms"))
+                  if any(st[key] is not None for st in p.steps)]
+        guides = [charts.Guide(t["limit"], f"{t['metric']} {t['op']} {f_num(t['limit'])}",
+                               t["provisional"])
+                  for t in p.thresholds if t["limit"] is not None
+                  and str(t["metric"] or "").endswith("_ms")]
+        out["latency"] = charts.line_chart(charts.LineChart(
+            _("perf.latency_chart"), labels, _("perf.users"), _("perf.ms"), series, guides), prov)
+        tps_guides = [charts.Guide(t["limit"], f"tps {t['op']} {f_num(t['limit'])}",
+                                   t["provisional"])
+                      for t in p.thresholds if t["limit"] is not None and t["metric"] == "tps"]
+        out["tps"] = charts.line_chart(charts.LineChart(
+            _("perf.tps_chart"), labels, _("perf.users"), "TPS",
+            [charts.Series("TPS", [st["tps"] for st in p.steps])], tps_guides), prov)
+    if p is not None and p.series:
+        seconds = sorted({t for pts in p.series.values() for t, _v in pts})
+        index = {t: i for i, t in enumerate(seconds)}
+        lines = []
+        for users, pts in p.series.items():
+            values: list[float | None] = [None] * len(seconds)
+            for t, v in pts:
+                values[index[t]] = v
+            lines.append(charts.Series(f"{users} {_('perf.users')}", values))
+        out["series"] = charts.line_chart(charts.LineChart(
+            _("perf.series_chart"), [f_num(t) for t in seconds], _("perf.seconds"), "TPS",
+            lines), prov)
+    return out
+
+
+def build_context(run: Run, lang: str = "zh", mode: str = "html",
+                  report_dir: Path | None = None, comparison: Comparison | None = None,
+                  font_warning: str | None = None, caps: Caps | None = None,
+                  generated: datetime | None = None) -> dict[str, Any]:
+    """Everything the template needs. ``report_dir``: where the report file goes (links to
+    evidence files are relative to it). ``font_warning``: a strings key (PDF only)."""
+    _ = _translator(lang)
+    caps = caps or (PDF_CAPS if mode == "pdf" else HTML_CAPS)
+    omitted = Omitted()
+    loader = BodyLoader(run.path, report_dir or run.path, cap=caps.body_cap,
+                        budget=caps.body_budget, preview=caps.body_preview)
+    v = validate_view(run.validate, caps, omitted) if run.validate is not None else None
+    r = results_view(run.results, loader, caps, omitted) if run.results is not None else None
+    p = perf_view(run.perf) if run.perf is not None else None
+    anchors: dict[str, str] = {}
+    if r is not None:
+        anchors.update({c.id: "#" + c.anchor for c in r.listed})
+        anchors.update({str(sv["service"]): "#" + sv["anchor"] for sv in r.services
+                        if sv["service"]})
+    if v is not None:
+        anchors.update({str(t["type"]): "#" + t["anchor"] for t in v.by_type if t["type"]})
+    s = score_view(run.score, anchors, caps, lang) if run.score is not None else None
+    omitted.bodies_linked = loader.linked
+    any_prov = bool(
+        (s and (s.provisional or s.level_provisional
+                or any(d["provisional"] for d in s.dimensions)
+                or any(i["provisional"] for i in s.indicators)))
+        or (p and p.provisional)
+        or (v and any(rr["provisional"] for rr in v.by_rule))
+        or (r and any(c.provisional for c in r.cases)))
+    toc = [("summary", _("sec.summary"))]
+    if comparison is not None:
+        toc.append(("comparison", _("sec.comparison")))
+    toc += [("dimensions", _("sec.dimensions")), ("indicators", _("sec.indicators")),
+            ("gaps", _("sec.gaps")), ("services", _("sec.services")),
+            ("documents", _("sec.documents")), ("findings", _("sec.findings")),
+            ("performance", _("sec.performance")), ("about", _("sec.about"))]
+    arts = list(run.artifacts.values())
+    assessment = None
+    if s is not None and s.assessment:
+        a = s.assessment
+        name = (a.get("name_en") if lang == "en" else None) or a.get("name") or a.get("id")
+        version = a.get("version") or a.get("edition")
+        assessment = str(name) + (f" {version}" if version and str(version) not in str(name)
+                                  else "")
+        if a.get("status") == "provisional" or a.get("provisional"):
+            assessment += f" [{_('provisional')}]"
+    date = run.date()
+    run_info = {
+        "name": run.path.name or str(run.path), "path": str(run.path), "target": run.target(),
+        "profile": run.profile(), "date": f_dt(date) if date else None,
+        "tool_versions": _distinct([f"{a.tool.get('name', 'conformance')} {a.tool['version']}"
+                                    for a in arts if a.tool.get("version")]),
+        "rulesets": _distinct([a.tool.get("ruleset") for a in arts]),
+        "assessment": assessment, "scenarios": r.scenarios if r else None,
+        "absent": run.absent, "mismatch": run.version_mismatch(),
+        "incomplete": bool(run.results is not None and run.results.get("complete") is False),
+        "evidence_files": run.evidence_files,
+        "inputs": [{"file": FILES[a.name], "size": a.size, "sha256": a.sha256,
+                    "tool": " ".join(str(x) for x in (a.tool.get("name"), a.tool.get("version"),
+                                                      a.tool.get("ruleset")) if x) or "—"}
+                   for a in arts],
+    }
+    perf_failed = sum(1 for t in p.thresholds if t["result"] == "fail") if p else 0
+    return {
+        "mode": mode, "lang": lang, "_": _, "tool": TOOL, "run": run_info,
+        "generated": f_dt((generated or datetime.now().astimezone()).replace(microsecond=0)),
+        "v": v, "r": r, "p": p, "s": s, "cmp": comparison,
+        "cmp_name": comparison.baseline.name if comparison else None,
+        "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, _), "caps": caps,
+        "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,
+        "producers": PRODUCERS, "fonts": {"warning": font_warning} if font_warning else None,
+    }
+
+
+def render_html(ctx: dict[str, Any], out: IO[str]) -> None:
+    """Stream the rendered report into ``out`` (a 10,000-finding report is never one string)."""
+    template = environment().get_template(TEMPLATE)
+    for chunk in template.generate(ctx):
+        out.write(chunk)
+
+
+def render_html_string(ctx: dict[str, Any]) -> str:
+    return environment().get_template(TEMPLATE).render(ctx)
