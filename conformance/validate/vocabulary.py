@@ -4,9 +4,11 @@ value-set bindings of data elements."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import etree
 
+from ..catalog import ValueSet
 from .context import DocContext
 
 _NORM_TABLE = str.maketrans({"（": "(", "）": ")", "　": "", " ": "", "\t": ""})
@@ -14,6 +16,32 @@ _NORM_TABLE = str.maketrans({"（": "(", "）": ")", "　": "", " ": "", "\t": "
 
 def _norm(s: str) -> str:
     return s.translate(_NORM_TABLE).strip().casefold()
+
+
+def allowed_codes_text(vs: ValueSet, limit: int = 20) -> str:
+    """'1 男性, 2 女性, …' — the allowed codes of a value set, for messages."""
+    allowed = ", ".join(f"{k} {v}" for k, v in list(vs.codes.items())[:limit])
+    return allowed + " …" if len(vs.codes) > limit else allowed
+
+
+def code_problem(vs: ValueSet, code: str, display: str | None = None
+                 ) -> tuple[str, dict[str, Any]] | None:
+    """Membership of one code in a value set (and its display name), as a pure function shared
+    by the CDA vocabulary layer and the data-set checks. Returns None when the code is fine or
+    cannot be judged (value set not enumerated), else (rule id, finding fields)."""
+    if not vs.codes:
+        return None
+    name = vs.codes.get(code)
+    src = tuple(vs.raw.get("source") or ())
+    if name is None and vs.complete:
+        return "VOCAB.CODE_NOT_IN_VALUE_SET", {
+            "actual": code, "expected": allowed_codes_text(vs),
+            "detail": f"{vs.name} ({vs.oid})", "status": vs.status, "sources": src}
+    if name is not None and display and _norm(display) != _norm(name):
+        return "VOCAB.DISPLAY_NAME_MISMATCH", {
+            "actual": display, "expected": name,
+            "detail": f"{code} @ {vs.name}", "status": vs.status, "sources": src}
+    return None
 
 
 def _compiled(ctx: DocContext) -> dict:
@@ -67,20 +95,12 @@ def _verdicts(ctx: DocContext, cs: str, code: str | None, dn: str | None,
         if vs is None:
             out.append(("VOCAB.CODE_SYSTEM_UNKNOWN", {"attr": "codeSystem", "actual": cs,
                                                       "snippet": False, "once": True}))
-        elif vs.codes:
-            name = vs.codes.get(code)
-            src = tuple(vs.raw.get("source") or ())
-            if name is None and vs.complete:
-                allowed = ", ".join(f"{k} {v}" for k, v in list(vs.codes.items())[:20])
-                if len(vs.codes) > 20:
-                    allowed += " …"
-                out.append(("VOCAB.CODE_NOT_IN_VALUE_SET", {
-                    "attr": "code", "actual": code, "expected": allowed,
-                    "detail": f"{vs.name} ({vs.oid})", "status": vs.status, "sources": src}))
-            elif name is not None and dn and _norm(dn) != _norm(name):
-                out.append(("VOCAB.DISPLAY_NAME_MISMATCH", {
-                    "attr": "displayName", "actual": dn, "expected": name,
-                    "detail": f"{code} @ {vs.name}", "status": vs.status, "sources": src}))
+        else:
+            problem = code_problem(vs, code, dn)
+            if problem is not None:
+                rule, kw = problem
+                out.append((rule, {"attr": "code" if rule == "VOCAB.CODE_NOT_IN_VALUE_SET"
+                                   else "displayName", **kw}))
     result = tuple(out)
     if len(cache) < 200_000:
         cache[key] = result

@@ -1,0 +1,380 @@
+"""CLI: `conformance datasets list|show`, `conformance validate-dataset`, `conformance quality`.
+
+Thin: parse options, call the runner, pick reporters, set the exit code (0 ok, 1 checks
+failed, 2 usage or I/O problem)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..catalog import CatalogError
+from ..findings import Summary
+from ..i18n import t
+from ..inputs import InputError
+from ..output import open_output
+
+LANGS = click.Choice(["zh", "en"])
+_M = {
+    "err.dataset": {"zh": "未知的数据集：{what}。用 `conformance datasets list` 查看全部。",
+                    "en": "Unknown data set: {what}. See `conformance datasets list`."},
+    "err.mapping": {"zh": "映射文件有误：{msg}", "en": "Mapping file error: {msg}"},
+    "err.no_input": {"zh": "没有找到要检查的文件（支持 .csv .tsv .xlsx .jsonl .json .xml 和 .zip）。",
+                     "en": "No files to check (give .csv, .tsv, .xlsx, .jsonl, .json, .xml or .zip)."},
+    "err.dask": {"zh": "Dask 引擎不可用：{msg}", "en": "Dask engine unavailable: {msg}"},
+    "err.both": {"zh": "--dataset 与 --auto 只能选一个。", "en": "Use either --dataset or --auto, not both."},
+    "err.now": {"zh": "--now 应为 yyyyMMddHHmmss，例如 20240601120000。",
+                "en": "--now must look like yyyyMMddHHmmss, e.g. 20240601120000."},
+    "elements": {"zh": "数据元", "en": "elements"},
+    "required": {"zh": "必填", "en": "required"},
+    "provisional": {"zh": "暂定", "en": "provisional"},
+}
+
+
+def _m(key: str, lang: str, **kw: Any) -> str:
+    s = _M[key].get(lang) or _M[key]["zh"]
+    return s.format(**kw) if kw else s
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    click.echo(msg, err=True)
+    sys.exit(code)
+
+
+def _defs(lang: str) -> Any:
+    from .definitions import load_definitions
+
+    try:
+        return load_definitions()
+    except CatalogError as exc:
+        _fail(t("err.catalog", lang, msg=exc))
+
+
+def _common_input_options(f: Any) -> Any:
+    opts = [
+        click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), default=None,
+                     help="Column → data-element mapping file (YAML or CSV), for headers that "
+                          "are not DE codes or element names."),
+        click.option("--encoding", default=None,
+                     help="Encoding of CSV / JSON files (default: detected — BOM, UTF-8, else "
+                          "GBK/GB 18030)."),
+        click.option("--delimiter", default=None, help="CSV delimiter (default: detected)."),
+        click.option("--sheet", default=None, help="XLSX: check only this sheet."),
+        click.option("--header-rows", type=click.IntRange(1, 6), default=None,
+                     help="XLSX: number of header rows (default: from the merged cells)."),
+        click.option("--lang", type=LANGS, default="zh", show_default=True),
+        click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+                     help="Check in N local processes (large files are split by byte ranges)."),
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+                     show_default=True,
+                     help="dask: run the same checks partitioned on a Dask cluster."),
+        click.option("--scheduler", default=None,
+                     help="Dask scheduler address (tcp://host:8786). Without it, --engine dask "
+                          "starts a local cluster of --jobs workers. Workers must see the input "
+                          "files at the same paths."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+                     help="Write the report to FILE (atomically) instead of standard output."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _load_mapping(path: str | None, defs: Any, lang: str) -> Any:
+    if not path:
+        return None
+    from .mapping import MappingError, load_mapping
+
+    try:
+        return load_mapping(path, defs)
+    except MappingError as exc:
+        _fail(_m("err.mapping", lang, msg=exc))
+
+
+def _sources(paths: tuple[str, ...], lang: str) -> list[Any]:
+    from .readers import expand_sources
+
+    try:
+        srcs = expand_sources(list(paths))
+    except InputError as exc:
+        _fail(t("err.input", lang, msg=exc))
+    if not srcs:
+        _fail(_m("err.no_input", lang))
+    return srcs
+
+
+def _check_encoding(encoding: str | None, lang: str) -> None:
+    from .readers import ReadError, _canonical_encoding
+
+    if encoding:
+        try:
+            _canonical_encoding(encoding)
+        except ReadError as exc:
+            _fail(t("err.input", lang, msg=exc))
+
+
+def _executor(opts: Any, lang: str) -> Any:
+    from .runner import DaskError, make_executor
+
+    try:
+        return make_executor(opts)
+    except DaskError as exc:
+        _fail(_m("err.dask", lang, msg=exc))
+
+
+def register(main: click.Group) -> None:
+    @main.group("datasets")
+    def datasets() -> None:
+        """数据集定义（WS 445 的 58 个子集，区域 EHR-DE-01…20）。Browse data-set definitions."""
+
+    @datasets.command("list")
+    @click.option("--profile", type=click.Choice(["hospital", "regional", "all"]), default="all",
+                  show_default=True)
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+    @click.option("--lang", type=LANGS, default="zh")
+    def datasets_list(profile: str, fmt: str, lang: str) -> None:
+        """List the data sets (id, name, profile, number of elements)."""
+        defs = _defs(lang)
+        items = defs.ordered(None if profile == "all" else profile)
+        rows = [ds.summary(lang) for ds in items]
+        if fmt == "json":
+            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        for r in rows:
+            prov = f"  [{_m('provisional', lang)}]" if r["provisional"] else ""
+            extra = ""
+            if r.get("assessment_item"):
+                extra = f"  {r['assessment_item']} {r.get('level', '')} {r.get('points', '')}"
+            click.echo(f"{r['id']:<12} {r['profile']:<9} {r['name']:<18} "
+                       f"{r['elements']:>3} {_m('elements', lang)}{extra}{prov}")
+
+    @datasets.command("show")
+    @click.argument("ident")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+    @click.option("--lang", type=LANGS, default="zh")
+    def datasets_show(ident: str, fmt: str, lang: str) -> None:
+        """Show one data set: WS445.1.1, 2.1.1.1, EHR-DE-01, C0002 or a name (患者基本信息)."""
+        defs = _defs(lang)
+        ds = defs.get(ident)
+        if ds is None:
+            _fail(_m("err.dataset", lang, what=ident))
+        head = ds.summary(lang)
+        head["aliases"] = list(ds.aliases)
+        head["provenance"] = ds.raw.get("provenance")
+        head["profile_name"] = defs.profiles[ds.profile].get("name" if lang == "zh" else
+                                                             "name_en")
+        if fmt == "json":
+            click.echo(json.dumps({**head, "elements": [e.to_dict() for e in ds.elements]},
+                                  ensure_ascii=False, indent=2))
+            return
+        prov = f"  [{_m('provisional', lang)}]" if ds.provisional else ""
+        click.echo(f"{ds.id} {ds.name}{prov}")
+        click.echo(f"  {head['profile_name']}")
+        if head.get("standard"):
+            click.echo(f"  {head['standard']}")
+        if head.get("assessment_item"):
+            zh = lang == "zh"
+            click.echo(f"  {'测评指标' if zh else 'assessment item'} {head['assessment_item']} · "
+                       f"{head.get('level')} · {head.get('points')}{' 分' if zh else ' points'}"
+                       + ((" · 选测" if zh else " · optional") if head.get("optional_business")
+                          else ""))
+        if head["documents"]:
+            click.echo(f"  CDA: {', '.join(head['documents'])}")
+        for k, v in (head["provenance"] or {}).items():
+            click.echo(f"  {k}: {v if isinstance(v, str) else ', '.join(map(str, v))}")
+        click.echo(f"  {len(ds.elements)} {_m('elements', lang)}:")
+        for e in ds.elements:
+            req = _m("required", lang) if e.required else ""
+            flag = f" [{_m('provisional', lang)}]" if e.status == "provisional" else ""
+            vs = f" {e.value_set}" if e.value_set else ""
+            code = e.de or e.item or "—"
+            click.echo(f"    {code:<15} {e.name:<20} {e.data_type:<3} {e.format.text:<9} "
+                       f"{req:<4}{vs}{flag}")
+
+    @main.command("validate-dataset")
+    @click.argument("paths", nargs=-1, required=True)
+    @click.option("--dataset", "dataset_id", default=None,
+                  help="The data set of every table (id, assessment item, document code or "
+                       "name); default: detected per file.")
+    @click.option("--auto", is_flag=True,
+                  help="Detect the data set of each file from its name and headers (default).")
+    @_common_input_options
+    @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]),
+                  default="text", show_default=True, help="Output format.")
+    @click.option("--max-findings", type=click.IntRange(0), default=200, show_default=True,
+                  help="List at most N findings of each kind per element and file (0 = all); "
+                       "the rest are counted.")
+    @click.option("--show-info", is_flag=True, help="Also print info-level findings (text).")
+    @click.option("--strict", is_flag=True,
+                  help="Exit 1 unless every data set with data is 完全覆盖且符合.")
+    @click.option("--profile", type=click.Choice(["hospital", "regional"]), multiple=True,
+                  help="Report the verdicts of all data sets of this profile (default: the "
+                       "profiles of the data found).")
+    def validate_dataset(paths: tuple[str, ...], dataset_id: str | None, auto: bool,
+                         mapping_path: str | None, encoding: str | None,
+                         delimiter: str | None, sheet: str | None, header_rows: int | None,
+                         lang: str, jobs: int, engine: str, scheduler: str | None,
+                         output: str | None, fmt: str, max_findings: int, show_info: bool,
+                         strict: bool, profile: tuple[str, ...]) -> None:
+        """校验医院/区域导出的数据集（CSV、XLSX、JSON lines、XML 数据集文件、CDA 文档）。
+
+        Check data-set exports: per data element coverage, representation format, data type
+        and allowed values; every finding with its row and column; per data set the verdict
+        完全覆盖且符合 / 部分符合 / 无此数据. A folder of CDA documents gives the coverage of
+        the WS 445 subsets their document types map to.
+
+        \b
+        Mapping file (YAML):  dataset: WS445.1.1
+                              columns: {XM: DE02.01.039.00, XB: 性别代码, BZ: "-"}
+
+        Exit code: 0 no errors; 1 errors (with --strict also any 部分符合 verdict); 2 usage or
+        I/O problem.
+        """
+        from .runner import RunOptions, run_pipeline
+
+        if dataset_id and auto:
+            _fail(_m("err.both", lang))
+        defs = _defs(lang)
+        if dataset_id and defs.get(dataset_id) is None:
+            _fail(_m("err.dataset", lang, what=dataset_id))
+        mapping = _load_mapping(mapping_path, defs, lang)
+        srcs = _sources(paths, lang)
+        opts = RunOptions(lang=lang, dataset=defs.get(dataset_id).id if dataset_id else None,
+                          mapping=mapping, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                          header_rows=header_rows, jobs=jobs, engine=engine,
+                          scheduler=scheduler, max_examples=max_findings)
+        _check_encoding(encoding, lang)
+        executor = _executor(opts, lang)
+        from .report import make_dataset_reporter
+        from .results import Collector
+
+        collector = Collector(defs, lang, max_findings)
+        summary = Summary()
+        rules = dict(defs.catalog.rules)
+        rules.update(defs.rules)
+        meta = {"tool": {"name": "conformance", "version": __version__,
+                         "ruleset": defs.ruleset},
+                "lang": lang, "kind": "datasets", "engine": engine, "jobs": jobs}
+        to_terminal = output in (None, "-") and sys.stdout.isatty()
+        io_errors = 0
+        try:
+            with open_output(output) as out:
+                reporter = make_dataset_reporter(fmt, out, lang, show_info=show_info,
+                                                 color=fmt == "text" and to_terminal,
+                                                 rules=rules)
+                reporter.start(meta)
+                for w, results in run_pipeline(srcs, opts, executor):
+                    if w.cda:
+                        doc = collector.cda_result(results[0])
+                    else:
+                        from .runner import merge
+
+                        doc = collector.table_result(w, merge(results, max_findings))
+                    io_errors += 1 if doc.io_error else 0
+                    summary.add(doc)
+                    reporter.document(doc)
+                summary.errors = collector.total_errors
+                summary.warnings = collector.total_warnings
+                summary.infos = collector.total_infos
+                verdicts = collector.verdict_list(set(profile) if profile else None)
+                reporter.finish_datasets(verdicts, summary)
+        except OSError as exc:
+            _fail(t("err.output", lang, path=output, msg=exc))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        finally:
+            executor.close()
+        if io_errors:
+            sys.exit(2)
+        if summary.errors:
+            sys.exit(1)
+        if strict and any(v.key == "partial" for v in verdicts):
+            sys.exit(1)
+        sys.exit(0)
+
+    @main.command("quality")
+    @click.argument("paths", nargs=-1, required=True)
+    @click.option("--by", "by", default=None,
+                  help="Column (header, or data element such as 医疗机构组织机构代码) that names "
+                       "the institution: one scorecard row per institution.")
+    @click.option("--dataset", "dataset_id", default=None,
+                  help="The data set of every table (default: detected per file).")
+    @_common_input_options
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                  show_default=True)
+    @click.option("--upload-column", default=None,
+                  help="Column with the upload time (及时性); default: a column named like "
+                       "上传时间 / upload_time.")
+    @click.option("--timely-hours", type=click.FloatRange(0), default=None,
+                  help="Upload time limit in hours for 及时性 (default 24, provisional).")
+    @click.option("--registry", "registry_paths", multiple=True,
+                  type=click.Path(exists=True),
+                  help="Patient registration data (a WS445.1.1 / EHR-DE-01 table) for "
+                       "整合性/关联性, when it is not among PATHS.")
+    @click.option("--now", "now", default=None,
+                  help="Reference time for 'not in the future' (yyyyMMddHHmmss; default: now).")
+    def quality(paths: tuple[str, ...], by: str | None, dataset_id: str | None,
+                mapping_path: str | None, encoding: str | None, delimiter: str | None,
+                sheet: str | None, header_rows: int | None, lang: str, jobs: int, engine: str,
+                scheduler: str | None, output: str | None, fmt: str,
+                upload_column: str | None, timely_hours: float | None,
+                registry_paths: tuple[str, ...], now: str | None) -> None:
+        """数据质量评分卡：每个机构、每个数据集的数据质量系数与治理维度，以及问题清单。
+
+        Data-quality scorecard per institution and data set: the four data-quality
+        coefficients of the EMR application-level rating (一致性, 完整性, 整合性, 及时性) and
+        the six governance dimensions (规范性, 完整性, 准确性, 及时性, 关联性, 实用性), each
+        printed with its definition, and a problem list (问题清单) per institution.
+
+        Exit code: 0 scorecard written; 1 some input could not be scored (unreadable table,
+        unknown data set — listed with "!"); 2 usage or I/O problem.
+        """
+        import re
+
+        from .quality import run_quality, write_text
+        from .runner import RunOptions
+
+        defs = _defs(lang)
+        if dataset_id and defs.get(dataset_id) is None:
+            _fail(_m("err.dataset", lang, what=dataset_id))
+        if now is not None and not re.fullmatch(r"\d{14}", now):
+            _fail(_m("err.now", lang))
+        mapping = _load_mapping(mapping_path, defs, lang)
+        _check_encoding(encoding, lang)
+        srcs = _sources(paths, lang)
+        reg_srcs = _sources(registry_paths, lang) if registry_paths else []
+        examples = int((defs.quality.get("issue_list") or {}).get("examples", 3))
+        kw: dict[str, Any] = {}
+        if now:
+            kw["now"] = now
+        opts = RunOptions(lang=lang, dataset=defs.get(dataset_id).id if dataset_id else None,
+                          mapping=mapping, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                          header_rows=header_rows, jobs=jobs, engine=engine,
+                          scheduler=scheduler, max_examples=examples, quality=True, by=by,
+                          upload_column=upload_column, timely_hours=timely_hours, **kw)
+        executor = _executor(opts, lang)
+        meta = {"tool": {"name": "conformance", "version": __version__,
+                         "ruleset": defs.ruleset},
+                "lang": lang, "by": by, "now": opts.now, "engine": engine, "jobs": jobs}
+        try:
+            data, problems, io_errors = run_quality(srcs, reg_srcs, opts, defs, executor, meta)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        finally:
+            executor.close()
+        try:
+            with open_output(output) as out:
+                if fmt == "json":
+                    json.dump(data, out, ensure_ascii=False, indent=1)
+                    out.write("\n")
+                else:
+                    write_text(data, out, lang)
+                    for p in problems:
+                        out.write(f"! {p}\n")
+        except OSError as exc:
+            _fail(t("err.output", lang, path=output, msg=exc))
+        sys.exit(2 if io_errors else 1 if problems else 0)

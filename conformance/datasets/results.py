@@ -1,0 +1,275 @@
+"""Turn merged check results into the shared findings model (one DocumentResult per table or
+document, findings with row and column) and into the per-data-set verdict the assessment asks
+for: 完全覆盖且符合 / 部分符合 / 无此数据."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalog import render
+from ..findings import DocumentResult, Finding
+from .definitions import DataSet, Definitions
+from .engine import Partial
+from .runner import TableWork
+
+VERDICTS = {
+    "full": {"zh": "完全覆盖且符合", "en": "fully covered and conformant"},
+    "partial": {"zh": "部分符合", "en": "partially conformant"},
+    "none": {"zh": "无此数据", "en": "no such data"},
+}
+# rules that are about the input or the report, not about the data's conformance
+_NOT_DEFECTS = {"DS.COLUMN_UNMAPPED", "DS.COLUMN_AMBIGUOUS", "DS.COLUMN_DUPLICATE",
+                "DS.MAPPING_COLUMN_ABSENT", "DS.TRUNCATED", "DS.CDA_UNMAPPED"}
+
+
+class FindingMaker:
+    def __init__(self, defs: Definitions, lang: str) -> None:
+        self.defs, self.lang = defs, lang
+
+    def make(self, rule_id: str, status: str = "seen", *, name: str | None = None,
+             column: str | None = None, expected: str | None = None, actual: str | None = None,
+             detail: str | None = None, line: int | None = None, col: int | None = None,
+             xpath: str | None = None, extra: dict[str, Any] | None = None) -> Finding:
+        rule = self.defs.rules[rule_id]
+        severity = rule.severity_for(status)
+        provisional = status == "provisional"
+        values = {"name": name, "column": column, "expected": expected, "actual": actual,
+                  "detail": detail, **(extra or {})}
+        message = render(rule.message.get(self.lang) or rule.message["zh"], values)
+        if status == "observed":
+            message += " [依据：参考样例观察]" if self.lang == "zh" else " [basis: observed in samples]"
+        elif status == "strict-xsd":
+            message += (" [依据：测评工具所用逐文档严格模式，来源未定]" if self.lang == "zh"
+                        else " [basis: strict per-document schemas of uncertain provenance]")
+        if provisional:
+            message += " [暂定]" if self.lang == "zh" else " [provisional]"
+        if xpath is None and (line or column):
+            xpath = column or None
+        return Finding(rule=rule_id, severity=severity, layer=rule.layer, message=message,
+                       source=rule.source, xpath=xpath, line=line, column=col,
+                       expected=expected, actual=actual, provisional=provisional)
+
+
+@dataclass
+class DatasetVerdict:
+    dataset: DataSet
+    inputs: int = 0
+    records: int = 0
+    documents: int = 0
+    covered: set[str] = field(default_factory=set)
+    present: set[str] = field(default_factory=set)
+    defects: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    warnings: int = 0
+
+    def add_defects(self, layer: str, n: int) -> None:
+        self.defects[layer] = self.defects.get(layer, 0) + n
+
+    @property
+    def key(self) -> str:
+        if self.records == 0 and self.documents == 0:
+            return "none"
+        if len(self.covered) == len(self.dataset.elements) and not sum(self.defects.values()):
+            return "full"
+        return "partial"
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        ds = self.dataset
+        k = self.key
+        missing = [{"id": e.id, "name": e.name} for e in ds.elements if e.id not in self.covered]
+        d = {"id": ds.id, "name": ds.name, "profile": ds.profile,
+             "verdict": VERDICTS[k]["zh"], "verdict_en": VERDICTS[k]["en"], "verdict_key": k,
+             "provisional": ds.provisional, "inputs": self.inputs, "records": self.records,
+             "documents": self.documents,
+             "elements": {"total": len(ds.elements), "present": len(self.present),
+                          "covered": len(self.covered), "missing": missing},
+             "defects": dict(sorted(self.defects.items())),
+             "errors": self.errors, "warnings": self.warnings}
+        for key in ("assessment_item", "level", "points", "optional_business"):
+            if key in ds.raw:
+                d[key] = ds.raw[key]
+        return d
+
+
+class Collector:
+    """Builds document results and accumulates verdicts per data set."""
+
+    def __init__(self, defs: Definitions, lang: str, max_examples: int) -> None:
+        self.defs, self.lang, self.max_examples = defs, lang, max_examples
+        self.fm = FindingMaker(defs, lang)
+        self.verdicts: dict[str, DatasetVerdict] = {}
+        self.total_errors = 0        # every occurrence, listed or not
+        self.total_warnings = 0
+        self.total_infos = 0
+
+    def verdict(self, ds: DataSet) -> DatasetVerdict:
+        v = self.verdicts.get(ds.id)
+        if v is None:
+            v = self.verdicts[ds.id] = DatasetVerdict(ds)
+        return v
+
+    def _count(self, f: Finding, n: int = 1) -> None:
+        if f.severity == "error":
+            self.total_errors += n
+        elif f.severity == "warning":
+            self.total_warnings += n
+        else:
+            self.total_infos += n
+
+    def table_result(self, w: TableWork, partial: Partial | None) -> DocumentResult:
+        fm, lang = self.fm, self.lang
+        res = DocumentResult(path=w.display)
+        add = res.findings.append
+        if w.error is not None:
+            e = w.error
+            f = fm.make(e.rule, detail=e.detail, line=e.line, actual=e.actual)
+            add(f)
+            self._count(f)
+            res.io_error = w.io_error
+            res.layers["parse"] = "ran"
+            return res
+        t = w.table
+        assert t is not None
+        res.layers["parse"] = f"ran: {t.info}"
+        if not t.columns:
+            f = fm.make("DS.EMPTY_TABLE", detail=t.info or "no header")
+            add(f)
+            self._count(f)
+            return res
+        ds = w.dataset
+        if ds is None:
+            f = fm.make("DS.DATASET_UNKNOWN", detail=w.note)
+            add(f)
+            self._count(f)
+            res.layers["coverage"] = "skipped: data set unknown" if lang == "en" else \
+                "skipped: 未能确定数据集"
+            return res
+        res.document_type, res.document_name = ds.id, ds.name
+        b = w.binding
+        assert b is not None and partial is not None
+        by_id = {e.id: e for e in ds.elements}
+        v = self.verdict(ds)
+        v.inputs += 1
+        v.records += partial.rows
+        present = {eid for _, eid, _ in b.bindings}
+        v.present |= present
+        ag_nonempty = [0] * len(ds.elements)
+        for agg in partial.groups.values():
+            for i, n in enumerate(agg.nonempty):
+                ag_nonempty[i] += n
+        covered = {e.id for e in ds.elements if ag_nonempty[e.index] > 0}
+        v.covered |= covered
+        listed: list[tuple[tuple, Finding]] = []
+
+        def put(f: Finding, sort_key: tuple, occurrences: int = 1) -> None:
+            listed.append((sort_key, f))
+            self._count(f, occurrences)
+            if f.rule not in _NOT_DEFECTS and f.severity != "info":
+                v.add_defects(f.layer, occurrences)
+                if f.severity == "error":
+                    v.errors += occurrences
+                else:
+                    v.warnings += occurrences
+
+        # mapping problems
+        for i, label in b.unmapped:
+            put(fm.make("DS.COLUMN_UNMAPPED", column=label, detail=f"{ds.id} {ds.name}",
+                        line=t.first_line - 1, col=i + 1), (0, i))
+        for i, label, ids in b.ambiguous:
+            put(fm.make("DS.COLUMN_AMBIGUOUS", column=label, expected=", ".join(ids),
+                        line=t.first_line - 1, col=i + 1), (0, i))
+        for i, label, eid, first in b.duplicate:
+            put(fm.make("DS.COLUMN_DUPLICATE", column=label, expected=first,
+                        name=by_id[eid].label, line=t.first_line - 1, col=i + 1), (0, i))
+        for col in b.absent:
+            put(fm.make("DS.MAPPING_COLUMN_ABSENT", column=col), (0, 0))
+        if w.by_missing:
+            put(fm.make("DS.MAPPING_COLUMN_ABSENT", column=w.by_missing), (0, 0))
+        # coverage
+        for e in ds.elements:
+            code = e.de or e.item or e.id
+            if e.id not in present:
+                put(fm.make("DS.ELEMENT_MISSING", e.status, name=e.name, detail=code),
+                    (1, e.index))
+            elif e.id not in covered and partial.rows:
+                col = next(c for c, eid, _ in b.bindings if eid == e.id)
+                label = next(lbl for _, eid, lbl in b.bindings if eid == e.id)
+                put(fm.make("DS.ELEMENT_EMPTY", e.status, name=e.name, column=label,
+                            actual=str(partial.rows), line=t.first_line - 1, col=col + 1),
+                    (1, e.index))
+        if partial.rows == 0 and partial.stopped is None:
+            put(fm.make("DS.EMPTY_TABLE", detail=t.info), (1, 0))
+        # row findings
+        for (_g, rule, eid), (count, examples) in partial.findings.items():
+            el = by_id.get(eid)
+            name = el.label if el else ""
+            for ex in examples:
+                line, colno, label, actual, expected, detail, status = ex
+                f = fm.make(rule, status, name=name, column=label, expected=expected,
+                            actual=actual, detail=detail or "", line=line, col=colno,
+                            xpath=label or None)
+                put(f, (2, line, colno or 0), 1)
+            if count > len(examples):
+                more = count - len(examples)
+                f = fm.make("DS.TRUNCATED", name=name or rule, actual=str(more),
+                            expected=str(count), extra={"rule_id": rule})
+                listed.append(((3, 0), f))
+                self._count(f)
+                # the occurrences not listed still count, with the severity of the rule
+                sev_f = fm.make(rule, examples[0][6] if examples else "seen", name=name)
+                self._count(sev_f, more)
+                if rule not in _NOT_DEFECTS and sev_f.severity != "info":
+                    v.add_defects(sev_f.layer, more)
+                    if sev_f.severity == "error":
+                        v.errors += more
+                    else:
+                        v.warnings += more
+        if partial.stopped is not None:
+            rule, detail, line, actual = partial.stopped
+            put(fm.make(rule, detail=detail, line=line, actual=actual), (2, line or 0, 0))
+        listed.sort(key=lambda x: x[0])
+        res.findings.extend(f for _, f in listed)
+        res.layers["coverage"] = f"ran: {len(covered)}/{len(ds.elements)} elements covered, " \
+            f"{partial.rows} rows"
+        for layer in ("format", "datatype", "vocabulary"):
+            res.layers[layer] = "ran"
+        return res
+
+    def cda_result(self, cov: Any) -> DocumentResult:
+        res: DocumentResult = cov.result
+        for f in res.findings:
+            self._count(f)
+        if not cov.covered:
+            if res.document_type:
+                f = self.fm.make("DS.CDA_UNMAPPED", actual=res.document_type)
+                res.findings.append(f)
+                self._count(f)
+            return res
+        for ds_id, elements in cov.covered.items():
+            ds = self.defs.datasets[ds_id]
+            v = self.verdict(ds)
+            v.documents += 1
+            v.inputs += 1
+            v.covered |= elements
+            v.present |= elements
+            for f in res.findings:
+                # the data-set test looks at format, data type and allowed values
+                if f.severity in ("error", "warning") and f.layer in ("vocabulary", "datatype",
+                                                                     "parse"):
+                    v.add_defects(f.layer, 1)
+                    if f.severity == "error":
+                        v.errors += 1
+                    else:
+                        v.warnings += 1
+        return res
+
+    def verdict_list(self, profiles: set[str] | None = None) -> list[DatasetVerdict]:
+        touched = {v.dataset.profile for v in self.verdicts.values()}
+        wanted = profiles or touched or {"hospital"}
+        out = []
+        for ds in self.defs.ordered():
+            if ds.profile in wanted:
+                out.append(self.verdicts.get(ds.id) or DatasetVerdict(ds))
+        return out
+
