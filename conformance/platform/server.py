@@ -52,10 +52,18 @@ def _shutdown(server: Any) -> None:
 
 
 def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":memory:",
-          faults: str = "", lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT) -> None:
+          faults: str = "", lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
+          seed_patients: int = 0) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("conformance.platform.access").setLevel(logging.INFO)
     platform = Platform(profile, db=db, lang=lang)
+    if seed_patients > 0:  # a large synthetic base first (3.3.1.2 asks for 500,000 records)
+        from ..perf.seed import seed_patients as _seed
+
+        res = _seed(platform.store, platform.services, seed_patients,
+                    progress=lambda done, n: log.info("seeding patients: %s/%s", done, n))
+        log.info("seeded patients: %s new, %s already there, %s in the store (%.1f s)",
+                 res.inserted, res.existing, res.total, res.seconds)
     server = make_server(platform, host, port, FaultInjector(faults), threads, max_body)
     stop = threading.Event()
 

@@ -165,6 +165,8 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                         "normalize": {"enum": ["proportional"]},
                         "status": {"enum": list(STATUSES)}, "note": {"type": "string"}}}}}}},
         "items": {"type": "array", "items": ITEM_SCHEMA},
+        # performance thresholds judged by `conformance perf` (conformance/perf/thresholds.py)
+        "performance": {"type": "object", "properties": {"thresholds": {"type": "array"}}},
         "consistency": {"type": "array", "items": {
             "type": "object", "required": ["type", "message"],
             "properties": {"type": {"enum": ["excludes", "count_not_more"]}, "message": _TEXT}}},

@@ -1,0 +1,270 @@
+"""Load mixes as data (test_cases/perf/<profile>-mix.yaml): which transactions virtual users run,
+with what weights and think time — built from the interoperability scenarios in test_cases/.
+
+```yaml
+mix: hospital-default
+profile: hospital
+version: "2026.11"
+title: {zh: …, en: …}
+think_time: 1s-3s            # closed model: pause after each transaction (uniform; 0 = none)
+pool: 50                     # open model: prepared data contexts requests rotate over
+transactions:
+  - id: patient-query
+    weight: 40               # relative; need not add up to 100
+    scenario: EMR-PL-04-个人信息查询服务-T01   # a case of test_cases/<profile>/: its setup steps run once
+                                              # per virtual user, its other steps are measured
+  - id: my-flow
+    weight: 5
+    steps:                   # or inline steps, in the scenario step syntax
+      - {id: prepare, service: PatientInfoRegister, setup: true, extract_key: patient}
+      - {id: main, service: PatientInfoQuery, vars: {key: "{{ patient }}"}}
+```
+
+Measured steps get a fresh message id on every send and, when their service adds a record
+(op add), a fresh business key too (also replaced in the later steps of the same transaction), so
+repeated transactions do not collide. What a measured step needs must be known when the virtual
+user is prepared: setup steps may extract from responses (``extract``), measured steps only from
+their own requests (``extract_request``, ``extract_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..harness.model import Step, load_suites
+from ..resources import test_cases_dir
+from .units import UnitError, parse_think
+
+_STEP_KEYS = {"id", "service", "message", "vars", "expect", "extract", "extract_request",
+              "extract_key", "checks", "setup"}
+_TX_KEYS = {"id", "weight", "scenario", "steps", "vars", "title"}
+_TOP_KEYS = {"mix", "profile", "version", "title", "think_time", "pool", "transactions", "note"}
+
+
+class MixError(Exception):
+    """A mix file is malformed (the message names file, line and what to fix)."""
+
+
+@dataclass
+class Transaction:
+    id: str
+    weight: float
+    steps: list[Step]
+    vars: dict[str, Any] = field(default_factory=dict)
+    scenario: str | None = None
+    title: str = ""
+
+    @property
+    def setup(self) -> list[Step]:
+        return [s for s in self.steps if s.setup]
+
+    @property
+    def measured(self) -> list[Step]:
+        return [s for s in self.steps if not s.setup]
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "weight": self.weight, "scenario": self.scenario,
+                "services": [s.service for s in self.measured],
+                "setup": [s.service for s in self.setup]}
+
+
+@dataclass
+class Mix:
+    id: str
+    profile: str
+    version: str
+    title: dict[str, str]
+    transactions: list[Transaction]
+    think_min: float = 0.0
+    think_max: float = 0.0
+    pool: int = 50
+    path: str = ""
+    sha256: str = ""
+
+    @property
+    def services(self) -> list[str]:
+        out: list[str] = []
+        for t in self.transactions:
+            for s in t.measured:
+                if s.service not in out:
+                    out.append(s.service)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "path": self.path, "sha256": self.sha256,
+                "think_time": [self.think_min, self.think_max],
+                "transactions": [t.summary() for t in self.transactions]}
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
+    d = loader.construct_mapping(node, deep=True)
+    d["__line__"] = node.start_mark.line + 1
+    return d
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items() if k != "__line__"}
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _cases(folder: str, profile: str) -> dict[str, Any]:
+    """The scenario cases of a profile by id (cached while the suite files are unchanged)."""
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(Path(folder).rglob("*.yaml")))
+    key = (folder, profile)
+    hit = _CASES.get(key)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, {c.id: c for s in load_suites(folder, profile) for c in s.cases})
+        _CASES[key] = hit
+    return hit[1]
+
+
+_CASES: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+
+
+def default_mix_path(profile: str) -> Path:
+    return test_cases_dir() / "perf" / f"{profile}-mix.yaml"
+
+
+def load_mix(path: str | Path | None = None, profile: str = "hospital",
+             scenarios: Path | None = None) -> Mix:
+    p = Path(path) if path else default_mix_path(profile)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise MixError(f"{p}: cannot read the mix file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
+    except UnicodeDecodeError:
+        raise MixError(f"{p}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
+        raise MixError(f"{where}: YAML syntax error: {exc.problem}") from None
+    if not isinstance(data, dict):
+        raise MixError(f"{p}: expected a mapping with mix, profile and transactions")
+
+    def at(d: dict[str, Any]) -> str:
+        return f"{p}:{d.get('__line__', '?')}"
+
+    unknown = set(data) - _TOP_KEYS - {"__line__"}
+    if unknown:
+        raise MixError(f"{at(data)}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    for key in ("mix", "profile", "transactions"):
+        if key not in data:
+            raise MixError(f"{at(data)}: the mix lacks '{key}'")
+    mix_profile = str(data["profile"])
+    if mix_profile != profile:
+        raise MixError(f"{at(data)}: this mix is for profile {mix_profile!r}, the run is for "
+                       f"{profile!r} (use --profile {mix_profile} or another --mix)")
+    try:
+        think = parse_think(data.get("think_time", 0))
+    except UnitError as exc:
+        raise MixError(f"{at(data)}: {exc}") from None
+    pool = data.get("pool", 50)
+    if not isinstance(pool, int) or isinstance(pool, bool) or pool < 1:
+        raise MixError(f"{at(data)}: pool must be a whole number >= 1, found {pool!r}")
+    txs_raw = data["transactions"]
+    if not isinstance(txs_raw, list) or not txs_raw:
+        raise MixError(f"{at(data)}: transactions must be a non-empty list")
+    cases: dict[str, Any] | None = None
+    txs: list[Transaction] = []
+    seen: set[str] = set()
+    for i, t in enumerate(txs_raw, start=1):
+        if not isinstance(t, dict):
+            raise MixError(f"{p}: transactions[{i}] must be a mapping")
+        bad = set(t) - _TX_KEYS - {"__line__"}
+        if bad:
+            raise MixError(f"{at(t)}: unknown key(s) {sorted(bad)} in a transaction; allowed: "
+                           f"{sorted(_TX_KEYS)}")
+        tid = str(t.get("id") or f"t{i}")
+        if tid in seen:
+            raise MixError(f"{at(t)}: transaction id {tid!r} appears twice")
+        seen.add(tid)
+        weight = t.get("weight", 1)
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            raise MixError(f"{at(t)}: {tid}: weight must be a number >= 0, found {weight!r}")
+        if ("scenario" in t) == ("steps" in t):
+            raise MixError(f"{at(t)}: {tid}: give either 'scenario' (a case id of test_cases/"
+                           f"{profile}/) or 'steps'")
+        variables = _clean(t.get("vars") or {})
+        if "scenario" in t:
+            if cases is None:
+                cases = _cases(str(scenarios or test_cases_dir()), profile)
+            case = cases.get(str(t["scenario"]))
+            if case is None:
+                raise MixError(f"{at(t)}: {tid}: no scenario case {t['scenario']!r} for profile "
+                               f"{profile} under {scenarios or test_cases_dir()}")
+            if any(s.mutate for s in case.steps):
+                raise MixError(f"{at(t)}: {tid}: {case.id} is a negative case (it breaks its "
+                               "request on purpose); a load mix uses positive cases or workflows")
+            steps = list(case.steps)
+            variables = {**case.vars, **variables}
+            title = case.title
+        else:
+            steps = parse_steps(t["steps"], p, tid)
+            title = str(t.get("title") or tid)
+        measured = [s for s in steps if not s.setup]
+        if not measured:
+            raise MixError(f"{at(t)}: {tid}: no measured step (every step is setup: true)")
+        for s in measured:
+            if s.extract:
+                raise MixError(f"{at(t)}: {tid}: measured step {s.id!r} extracts from the response "
+                               "('extract'); in a load mix only setup steps may — use "
+                               "extract_request / extract_key")
+        txs.append(Transaction(tid, float(weight), steps, variables,
+                               str(t["scenario"]) if "scenario" in t else None, title))
+    if sum(t.weight for t in txs) <= 0:
+        raise MixError(f"{at(data)}: all transaction weights are 0")
+    title = _clean(data.get("title") or {})
+    if isinstance(title, str):
+        title = {"zh": title, "en": title}
+    return Mix(id=str(data["mix"]), profile=mix_profile, version=str(data.get("version", "")),
+               title=title or {"zh": str(data["mix"]), "en": str(data["mix"])}, transactions=txs,
+               think_min=think[0], think_max=think[1], pool=pool, path=str(p),
+               sha256=hashlib.sha256(raw).hexdigest())
+
+
+def parse_steps(raw: Any, p: Path, tid: str) -> list[Step]:
+    if not isinstance(raw, list) or not raw:
+        raise MixError(f"{p}: {tid}: steps must be a non-empty list")
+    out: list[Step] = []
+    ids: set[str] = set()
+    for n, s in enumerate(raw, start=1):
+        if not isinstance(s, dict) or "service" not in s:
+            raise MixError(f"{p}: {tid}: step {n} must be a mapping with 'service'")
+        line = s.get("__line__", "?")
+        bad = set(s) - _STEP_KEYS - {"__line__"}
+        if "mutate" in s:
+            raise MixError(f"{p}:{line}: {tid}: 'mutate' (negative cases) has no place in a load mix")
+        if bad:
+            raise MixError(f"{p}:{line}: {tid}: unknown step key(s) {sorted(bad)}; allowed: "
+                           f"{sorted(_STEP_KEYS)}")
+        sid = str(s.get("id") or f"{n}-{s['service']}")
+        if sid in ids:
+            raise MixError(f"{p}:{line}: {tid}: step id {sid!r} appears twice")
+        ids.add(sid)
+        expect = _clean(s.get("expect") or {})
+        if isinstance(expect.get("ack"), str):
+            expect["ack"] = [expect["ack"]]
+        out.append(Step(id=sid, service=str(s["service"]), message=str(s.get("message") or s["service"]),
+                        vars=_clean(s.get("vars") or {}), expect=expect,
+                        extract=_clean(s.get("extract") or {}),
+                        extract_request=_clean(s.get("extract_request") or {}),
+                        extract_key=s.get("extract_key"), checks=_clean(s.get("checks") or []),
+                        setup=bool(s.get("setup"))))
+    return out
