@@ -209,7 +209,10 @@ def standards_show(ident: str, fmt: str, lang: str) -> None:
 
 
 # Feature packages register their commands here (each module exposes register(main)).
-_PLUGINS: tuple[str, ...] = ()
+_PLUGINS: tuple[str, ...] = ("conformance.platform.commands", "conformance.harness.commands",
+                             "conformance.report.commands", "conformance.scoring.commands",
+                             "conformance.datasets.commands", "conformance.assess",
+                             "conformance.perf.commands")
 
 
 def _load_plugins() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -181,3 +182,11 @@ def test_examples_command(tmp_path: Path) -> None:
     assert code == 0 and len(list(tmp_path.rglob("*.xml"))) == 106
     code, out = run("validate", str(tmp_path))
     assert code == 0
+
+
+def test_output_to_a_device_writes_through(tmp_path: Path) -> None:
+    """-o /dev/null must not replace the device with a regular file."""
+    import stat
+
+    code, _ = run("validate", "--format", "json", "-o", "/dev/null", str(good("C0004")))
+    assert code == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)

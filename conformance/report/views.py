@@ -445,7 +445,9 @@ def perf_view(data: dict[str, Any]) -> PerfView:
                                  if isinstance(sv.get("errors"), dict) else _num(sv.get("errors"))})
         points = _first(s, "series", "timeseries")
         if isinstance(points, list):
-            series[str(s.get("users"))] = [(_num(_first(p, "t", "second", "time")) or float(i),
+            label = (str(s.get("users")) if s.get("users") is not None
+                     else f"{s.get('rate')}/s")  # open model: the arrival rate names the step
+            series[label] = [(_num(_first(p, "t", "second", "time")) or float(i),
                                             _num(p.get("tps")))
                                            for i, p in enumerate(points) if isinstance(p, dict)]
     top = data.get("timeseries")
