@@ -153,9 +153,10 @@ def assess_command(target_url: str | None, config_path: str | None, profile: str
     if min_level:
         score_args += ["--min-level", min_level]
     stages.append((ui("score", lang), score_args, False, {0, 1}))
-    report_args = ["report", str(run_dir), "--format", "html", "--format", "pdf", "--lang", lang]
+    report_args = ["report", str(run_dir), "--format", "html", "--format", "pdf", "--lang", lang,
+                   "--fail-on", fail_on if baseline else "never"]
     if baseline:
-        report_args += ["--baseline", baseline, "--fail-on", fail_on]
+        report_args += ["--baseline", baseline]
     stages.append((ui("reports", lang), report_args, False, {0, 1}))
 
     worst = 0

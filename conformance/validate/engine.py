@@ -153,7 +153,7 @@ class Validator:
         ctx = mp.get_context(method)
         init_args = (self.options,) if method == "spawn" else (None,)
         with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
-            for r in pool.imap(_work, tasks, chunksize=8):
+            for r in pool.imap(_work, tasks, chunksize=32):
                 if r is not None:
                     yield r
 
