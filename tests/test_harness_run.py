@@ -217,3 +217,20 @@ def test_ctrl_c_leaves_a_consistent_run_that_resume_completes(tmp_path: Path) ->
     final = results(out)
     assert final["complete"] is True and final["summary"]["cases"] >= 10
     assert final["summary"]["cases"] > partial["summary"]["cases"]
+
+
+def test_baseline_shows_regressions_and_gates_on_new_failures(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    code, _ = run("run", "--services", "PatientInfoRegister", "--out", str(before), "--no-progress")
+    assert code == 0
+    with EmbeddedPlatform(profile="hospital", faults="seed=7,wrong-ack=1.0") as url:
+        code, text = run("run", "--target", url, "--services", "PatientInfoRegister",
+                         "--out", str(tmp_path / "after"), "--no-progress",
+                         "--baseline", str(before), "--fail-on", "regression")
+    assert code == 1 and "✘" in text, text
+    code, text = run("run", "--services", "PatientInfoRegister", "--out", str(tmp_path / "again"),
+                     "--no-progress", "--baseline", str(before), "--fail-on", "regression")
+    assert code == 0, text
+    code, text = run("run", "--services", "PatientInfoRegister", "--out", str(tmp_path / "x"),
+                     "--fail-on", "regression")
+    assert code == 2

@@ -36,6 +36,11 @@ _UI = {
     "run.no_cases": {"zh": "没有符合条件的用例（检查 --services / --level）。",
                      "en": "No case matches (check --services / --level)."},
     "run.progress": {"zh": "执行用例", "en": "Running cases"},
+    "run.compare": {"zh": "与基线 {baseline} 比较：新增失败 {new} 项，已修复 {fixed} 项，仍失败 {still} 项。",
+                    "en": "Against baseline {baseline}: {new} new failures, {fixed} fixed, "
+                          "{still} still failing."},
+    "run.need_baseline": {"zh": "--fail-on regression 需要 --baseline。",
+                          "en": "--fail-on regression needs --baseline."},
 }
 
 
@@ -77,10 +82,15 @@ def register(main: click.Group) -> None:
 @click.option("--timeout", type=float, default=None, help="Read timeout in seconds.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--progress/--no-progress", default=None)
+@click.option("--baseline", type=click.Path(file_okay=False, exists=True), default=None,
+              metavar="PREVIOUS_RUN", help="Compare with an earlier run folder.")
+@click.option("--fail-on", type=click.Choice(["failure", "regression"]), default="failure",
+              show_default=True, help="Exit 1 on any failing case, or (with --baseline) only on "
+                                      "new failures.")
 def run_command(target_url: str | None, config_path: str | None, profile: str | None,
                 level: str | None, services: str | None, jobs: int, out_dir: str | None,
                 resume_dir: str | None, soap_version: str | None, timeout: float | None,
-                lang: str, progress: bool | None) -> None:
+                lang: str, progress: bool | None, baseline: str | None, fail_on: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
     from .session import RunSession, SessionError
 
@@ -151,7 +161,33 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     if interrupted.is_set() or not doc.get("complete"):
         click.echo(ui("run.interrupted", lang, path=run_dir), err=True)
         sys.exit(130)
+    if baseline:
+        new_failures = _compare(baseline, run_dir, lang)
+        if fail_on == "regression":
+            sys.exit(EXIT_FAIL if new_failures else EXIT_OK)
+    elif fail_on == "regression":
+        click.echo(ui("run.need_baseline", lang), err=True)
+        sys.exit(EXIT_USAGE)
     sys.exit(EXIT_OK if s["fail"] == 0 and s["error"] == 0 else EXIT_FAIL)
+
+
+def _compare(baseline: str, run_dir: Path, lang: str) -> int:
+    """Print what got better and what regressed against an earlier run; return new failures."""
+    from ..report.baseline import compare_runs
+    from ..report.model import RunError
+
+    try:
+        cmp = compare_runs(baseline, run_dir)
+    except RunError as exc:
+        click.echo(t("err.input", lang, msg=exc), err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(ui("run.compare", lang, baseline=baseline, new=cmp.new_failures,
+                  fixed=len(cmp.improvements), still=cmp.still_failing))
+    for c in cmp.regressions[:30]:
+        click.echo(f"  ✘ {c.label}: {c.before or '-'} → {c.after or '-'}")
+    for c in cmp.improvements[:30]:
+        click.echo(f"  ✔ {c.label}: {c.before or '-'} → {c.after or '-'}")
+    return cmp.new_failures
 
 
 @contextlib.contextmanager
