@@ -153,7 +153,10 @@ class Validator:
         ctx = mp.get_context(method)
         init_args = (self.options,) if method == "spawn" else (None,)
         with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
-            for r in pool.imap(_work, tasks, chunksize=32):
+            # small chunks keep both workers busy to the end of a batch; large ones cut IPC
+            n = len(tasks) if isinstance(tasks, list | tuple) else 10_000
+            chunk = max(1, min(32, n // (jobs * 16)))
+            for r in pool.imap(_work, tasks, chunksize=chunk):
                 if r is not None:
                     yield r
 
