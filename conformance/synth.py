@@ -223,7 +223,7 @@ class Synthesizer:
                 el.set("value", f"{person.birth:%Y%m%d}")
             elif ln == "administrativeGenderCode":
                 h = header_sets.get(ln)
-                self._coded(el, _value_set(h) or "2.16.156.10011.2.3.3.4", person.gender)
+                self._coded(el, _value_set(h) or st.get("gender_value_set"), person.gender)
             elif ln in defaults:
                 for k, v in defaults[ln].items():
                     el.set(k, str(v))
@@ -283,7 +283,7 @@ class Synthesizer:
         elif vtype == "BL":
             v.set("value", "true")
         elif vtype == "II":
-            v.set("root", "2.16.156.10011.1.1")
+            v.set("root", str(self.structure.get("ii_value_root", "")))
             v.set("extension", self._serial_id("V"))
         else:
             v.text = f"{entry.name}：无特殊"

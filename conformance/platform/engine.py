@@ -293,9 +293,11 @@ class Platform:
                 _el("code", {"code": n["code"] or ""}),
                 _el("effectiveTime", {"value": n["time"]}),
                 _el("subject", {}, [_el("patient", {}, [_el("id", {}, [_el("item", {
-                    "root": "2.16.156.10011.2.5.1.4", "extension": n["patient"]})])])]),
+                    "root": self.services.wrapper["patient_id_root"],
+                    "extension": n["patient"]})])])]),
                 _el("reference", {}, [_el("clinicalDocument", {}, [_el("id", {}, [_el("item", {
-                    "root": "2.16.156.10011.2.5.1.24", "extension": n["doc_key"]})])])]),
+                    "root": self.services.wrapper["document_id_root"],
+                    "extension": n["doc_key"]})])])]),
             ]) for n in tx.notifications(value)]
         spec, value = given[0]
         rows: list[dict[str, Any]] = []
