@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lxml import etree
 
 from .resources import standards_dir
+from .yamlio import read_yaml
 
 HL7_NS = "urn:hl7-org:v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -25,28 +25,27 @@ NS = {"hl7": HL7_NS, "xsi": XSI_NS}
 # reported as warnings at most: a false error costs users more than a missed warning.
 WEAK_STATUSES = ("observed", "strict-xsd", "provisional")
 
-try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is absent
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
-
-
 class CatalogError(Exception):
     """A standards data file is missing or malformed."""
 
 
 def load_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe loader
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: file not found") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CatalogError(f"{where}: YAML syntax error: {exc.problem}") from None
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{path}: not UTF-8 ({exc.reason})") from None
+    return read_yaml(path, CatalogError)
+
+
+_BASIS = {
+    "observed": {"zh": " [依据：参考样例观察]", "en": " [basis: observed in samples]"},
+    "strict-xsd": {"zh": " [依据：测评工具所用逐文档严格模式，来源未定]",
+                   "en": " [basis: strict per-document schemas of uncertain provenance]"},
+}
+_PROVISIONAL = {"zh": " [暂定]", "en": " [provisional]"}
+
+
+def basis_suffix(status: str | None, provisional: bool, lang: str) -> str:
+    """What a finding's message says about the basis of a weak requirement."""
+    lang = "en" if lang == "en" else "zh"
+    text = _BASIS.get(status or "", {}).get(lang, "")
+    return text + (_PROVISIONAL[lang] if provisional else "")
 
 
 class _SafeDict(dict):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog import render
+from ..catalog import basis_suffix, render
 from ..findings import DocumentResult, Finding
 from .definitions import DataSet, Definitions
 from .engine import Partial
@@ -37,13 +37,7 @@ class FindingMaker:
         values = {"name": name, "column": column, "expected": expected, "actual": actual,
                   "detail": detail, **(extra or {})}
         message = render(rule.message.get(self.lang) or rule.message["zh"], values)
-        if status == "observed":
-            message += " [依据：参考样例观察]" if self.lang == "zh" else " [basis: observed in samples]"
-        elif status == "strict-xsd":
-            message += (" [依据：测评工具所用逐文档严格模式，来源未定]" if self.lang == "zh"
-                        else " [basis: strict per-document schemas of uncertain provenance]")
-        if provisional:
-            message += " [暂定]" if self.lang == "zh" else " [provisional]"
+        message += basis_suffix(status, provisional, self.lang)
         if xpath is None and (line or column):
             xpath = column or None
         return Finding(rule=rule_id, severity=severity, layer=rule.layer, message=message,

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ..yamlio import read_yaml, strip_lines
 
 KINDS = ("positive", "negative", "workflow")
 
@@ -82,41 +82,13 @@ class Suite:
     path: str = ""
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Keeps the line of every mapping so errors can name it."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if k != "__line__"}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 _CHECK_KINDS = ("xpath_equals", "xpath_contains", "xpath_count", "document")
 _ID_RE = re.compile(r"^[\w\-.（）()]+$")
 
 
 def load_suite(path: str | Path) -> Suite:
     p = Path(path)
-    try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: file not found") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
-        raise ScenarioError(f"{where}: YAML syntax error: {exc.problem}") from None
+    data = read_yaml(p, ScenarioError, lines=True)
     if not isinstance(data, dict):
         raise ScenarioError(f"{p}: expected a mapping with suite, profile and cases")
 
@@ -152,22 +124,23 @@ def load_suite(path: str | Path) -> Suite:
                 if len(keys) != 1 or keys[0] not in _CHECK_KINDS:
                     raise ScenarioError(
                         f"{p}:{chk.get('__line__', sline)}: a check must be one of {_CHECK_KINDS}")
-            expect = _clean(s.get("expect") or {})
+            expect = strip_lines(s.get("expect") or {})
             if "ack" in expect and isinstance(expect["ack"], str):
                 expect["ack"] = [expect["ack"]]
             steps.append(Step(id=sid, service=service, message=str(s.get("message") or service),
-                              vars=_clean(s.get("vars") or {}), mutate=_clean(s.get("mutate") or []),
-                              expect=expect, extract=_clean(s.get("extract") or {}),
-                              extract_request=_clean(s.get("extract_request") or {}),
+                              vars=strip_lines(s.get("vars") or {}),
+                              mutate=strip_lines(s.get("mutate") or []),
+                              expect=expect, extract=strip_lines(s.get("extract") or {}),
+                              extract_request=strip_lines(s.get("extract_request") or {}),
                               extract_key=s.get("extract_key"),
-                              checks=_clean(s.get("checks") or []), setup=bool(s.get("setup"))))
+                              checks=strip_lines(s.get("checks") or []), setup=bool(s.get("setup"))))
         if not steps:
             raise ScenarioError(f"{p}:{line}: case {cid} has no steps")
         cases.append(Case(id=cid, service=str(c.get("service") or steps[-1].service), kind=kind,
                           title=str(c.get("title") or cid), steps=steps,
-                          vars=_clean(c.get("vars") or {}), suite=suite_id))
+                          vars=strip_lines(c.get("vars") or {}), suite=suite_id))
     return Suite(id=suite_id, profile=profile, version=str(data.get("version", "")),
-                 title=_clean(data.get("title") or {"zh": suite_id, "en": suite_id}), cases=cases,
+                 title=strip_lines(data.get("title") or {"zh": suite_id, "en": suite_id}), cases=cases,
                  path=str(p))
 
 

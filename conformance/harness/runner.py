@@ -192,7 +192,7 @@ class Runner:
                                 "message": f"cannot build the request: {type(exc).__name__}: {exc}"}]}
         request_root = xmlsafe.parse_bytes(message)
         for var, path in step.extract_request.items():
-            variables[var] = _xpath_value(request_root, path)
+            variables[var] = xpath_value(request_root, path)
         if step.extract_key:
             variables[step.extract_key] = self.factory.request_key(step.service, request_root)
         exchange, reply = self.transport.send(step.service, message,
@@ -223,7 +223,7 @@ class Runner:
         results = [c.run(ctx) for c in check_objs if c is not None]
         if reply is not None and reply.message is not None:
             for var, path in step.extract.items():
-                found = _xpath_value(reply.message, path)
+                found = xpath_value(reply.message, path)
                 if found not in (None, ""):
                     variables[var] = found
         for key, value in ctx.notes.items():
@@ -235,7 +235,8 @@ class Runner:
                 "setup_failed": step.setup and step_result != "pass"}
 
 
-def _xpath_value(root: etree._Element, path: str) -> str | None:
+def xpath_value(root: etree._Element, path: str) -> str | None:
+    """First value an XPath yields (string, number or node text): what steps extract."""
     try:
         found = root.xpath(path, namespaces=C.NS)
     except etree.XPathError:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ..yamlio import read_yaml
 
 _ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
 REDACTED = "***"
@@ -107,14 +107,7 @@ _KEYS = {"name", "profile", "endpoint", "namespace", "endpoints", "soap_version"
 
 def load_target(path: str | os.PathLike[str]) -> Target:
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise TargetError(f"{p}: file not found") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
-        raise TargetError(f"{where}: YAML syntax error: {exc.problem}") from None
+    data = read_yaml(p, TargetError) or {}
     if not isinstance(data, dict):
         raise TargetError(f"{p}: expected a mapping of settings")
     unknown = set(data) - _KEYS

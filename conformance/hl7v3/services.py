@@ -12,11 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lxml import etree
 
 from ..catalog import HL7_NS, CatalogError
 from ..resources import standards_dir
+from ..yamlio import read_yaml
 
 NS = {"hl7": HL7_NS, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 PROFILES = ("hospital", "regional")
@@ -28,31 +28,8 @@ _VAR_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _NAME_STEP = re.compile(r"^[A-Za-z_][\w.\-]*")
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping (as key '__line__')."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _load(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: file not found") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CatalogError(f"{where}: YAML syntax error: {exc.problem}") from None
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{path}: not UTF-8 ({exc.reason})") from None
+    return read_yaml(path, CatalogError, lines=True)
 
 
 def _split_steps(path: str) -> list[str]:

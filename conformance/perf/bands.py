@@ -24,7 +24,7 @@ import yaml
 
 from .. import xmlsafe
 from ..harness.model import Step
-from ..harness.runner import render_value
+from ..harness.runner import render_value, xpath_value
 from ..harness.session import CatalogFactory
 from ..harness.transport import Transport
 from ..hl7v3.builder import MessageBuilder
@@ -32,7 +32,7 @@ from ..hl7v3.services import load_services
 from ..resources import test_cases_dir
 from .classify import classify
 from .mix import MixError, parse_steps
-from .workload import _xpath_value, run_base
+from .workload import run_base
 
 
 class PlanError(Exception):
@@ -177,7 +177,7 @@ class BandRunner:
             message = self.factory.build(step.message, step_vars)
             root = xmlsafe.parse_bytes(message)
             for var, path in step.extract_request.items():
-                variables[var] = _xpath_value(root, path)
+                variables[var] = xpath_value(root, path)
             key = self.factory.request_key(step.service, root)
             if step.extract_key:
                 variables[step.extract_key] = key
@@ -189,7 +189,7 @@ class BandRunner:
                 return None, ("setup" if step.setup else verdict.kind), f"{step.id}: {verdict.detail}"
             if verdict.message is not None:
                 for var, path in step.extract.items():
-                    found = _xpath_value(verdict.message, path)
+                    found = xpath_value(verdict.message, path)
                     if found not in (None, ""):
                         variables[var] = found
             if not step.setup:

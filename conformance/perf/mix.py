@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..harness.model import Step, load_suites
 from ..resources import test_cases_dir
+from ..yamlio import read_yaml, strip_lines
 from .units import UnitError, parse_think
 
 _STEP_KEYS = {"id", "service", "message", "vars", "expect", "extract", "extract_request",
@@ -101,27 +100,6 @@ class Mix:
                 "transactions": [t.summary() for t in self.transactions]}
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
-    d = loader.construct_mapping(node, deep=True)
-    d["__line__"] = node.start_mark.line + 1
-    return d
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items() if k != "__line__"}
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _cases(folder: str, profile: str) -> dict[str, Any]:
     """The scenario cases of a profile by id (cached while the suite files are unchanged)."""
     stamp = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(Path(folder).rglob("*.yaml")))
@@ -143,18 +121,7 @@ def default_mix_path(profile: str) -> Path:
 def load_mix(path: str | Path | None = None, profile: str = "hospital",
              scenarios: Path | None = None) -> Mix:
     p = Path(path) if path else default_mix_path(profile)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise MixError(f"{p}: cannot read the mix file ({exc.strerror or exc})") from None
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
-    except UnicodeDecodeError:
-        raise MixError(f"{p}: not UTF-8 text") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
-        raise MixError(f"{where}: YAML syntax error: {exc.problem}") from None
+    data = read_yaml(p, MixError, lines=True)
     if not isinstance(data, dict):
         raise MixError(f"{p}: expected a mapping with mix, profile and transactions")
 
@@ -201,7 +168,7 @@ def load_mix(path: str | Path | None = None, profile: str = "hospital",
         if ("scenario" in t) == ("steps" in t):
             raise MixError(f"{at(t)}: {tid}: give either 'scenario' (a case id of test_cases/"
                            f"{profile}/) or 'steps'")
-        variables = _clean(t.get("vars") or {})
+        variables = strip_lines(t.get("vars") or {})
         if "scenario" in t:
             if cases is None:
                 cases = _cases(str(scenarios or test_cases_dir()), profile)
@@ -230,13 +197,13 @@ def load_mix(path: str | Path | None = None, profile: str = "hospital",
                                str(t["scenario"]) if "scenario" in t else None, title))
     if sum(t.weight for t in txs) <= 0:
         raise MixError(f"{at(data)}: all transaction weights are 0")
-    title = _clean(data.get("title") or {})
+    title = strip_lines(data.get("title") or {})
     if isinstance(title, str):
         title = {"zh": title, "en": title}
     return Mix(id=str(data["mix"]), profile=mix_profile, version=str(data.get("version", "")),
                title=title or {"zh": str(data["mix"]), "en": str(data["mix"])}, transactions=txs,
                think_min=think[0], think_max=think[1], pool=pool, path=str(p),
-               sha256=hashlib.sha256(raw).hexdigest())
+               sha256=hashlib.sha256(p.read_bytes()).hexdigest())
 
 
 def parse_steps(raw: Any, p: Path, tid: str) -> list[Step]:
@@ -258,13 +225,13 @@ def parse_steps(raw: Any, p: Path, tid: str) -> list[Step]:
         if sid in ids:
             raise MixError(f"{p}:{line}: {tid}: step id {sid!r} appears twice")
         ids.add(sid)
-        expect = _clean(s.get("expect") or {})
+        expect = strip_lines(s.get("expect") or {})
         if isinstance(expect.get("ack"), str):
             expect["ack"] = [expect["ack"]]
         out.append(Step(id=sid, service=str(s["service"]), message=str(s.get("message") or s["service"]),
-                        vars=_clean(s.get("vars") or {}), expect=expect,
-                        extract=_clean(s.get("extract") or {}),
-                        extract_request=_clean(s.get("extract_request") or {}),
-                        extract_key=s.get("extract_key"), checks=_clean(s.get("checks") or []),
+                        vars=strip_lines(s.get("vars") or {}), expect=expect,
+                        extract=strip_lines(s.get("extract") or {}),
+                        extract_request=strip_lines(s.get("extract_request") or {}),
+                        extract_key=s.get("extract_key"), checks=strip_lines(s.get("checks") or []),
                         setup=bool(s.get("setup"))))
     return out

@@ -31,11 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lxml import etree
-
 from .. import xmlsafe
-from ..harness.checks import NS
-from ..harness.runner import render_value
+from ..harness.runner import render_value, xpath_value
 from ..harness.session import CatalogFactory
 from ..harness.target import Target
 from ..harness.transport import envelope, wsse_header
@@ -141,22 +138,6 @@ def ssl_context(target: Target) -> ssl.SSLContext | None:
     return ctx
 
 
-def _xpath_value(root: etree._Element, path: str) -> str | None:
-    """First value an XPath yields (string, number or node text), as the harness extracts."""
-    try:
-        found = root.xpath(path, namespaces=NS)
-    except etree.XPathError:
-        return None
-    if isinstance(found, list):
-        if not found:
-            return None
-        first = found[0]
-        return str(first) if isinstance(first, str) else "".join(first.itertext())
-    if isinstance(found, float) and found.is_integer():
-        return str(int(found))
-    return None if found is None else str(found)
-
-
 def run_base(now: float | None = None) -> int:
     """A run-specific base for the synthetic-data indexes, so that runs against a persistent
     platform do not collide with the records of earlier runs."""
@@ -224,7 +205,7 @@ class Workload:
                 message = self.factory.build(step.message, step_vars)
                 root = xmlsafe.parse_bytes(message)
                 for var, path in step.extract_request.items():
-                    variables[var] = _xpath_value(root, path)
+                    variables[var] = xpath_value(root, path)
                 key = self.factory.request_key(step.service, root)
                 if step.extract_key:
                     variables[step.extract_key] = key
@@ -241,7 +222,7 @@ class Workload:
                                          f" ({verdict.detail})")
                     if verdict.message is not None:
                         for var, path in step.extract.items():
-                            found = _xpath_value(verdict.message, path)
+                            found = xpath_value(verdict.message, path)
                             if found not in (None, ""):
                                 variables[var] = found
                     continue

@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from ..catalog import HL7_NS, Catalog, DocumentTemplate, render
+from ..catalog import HL7_NS, Catalog, DocumentTemplate, basis_suffix, render
 from ..findings import DocumentResult, Finding
 from ..xmlsafe import Locator
 
@@ -111,13 +111,7 @@ class DocContext:
         values = {"name": name, "path": path, "attr": attr, "expected": expected,
                   "actual": actual, "detail": detail}
         message = render(rule.message.get(self.lang) or rule.message["zh"], values)
-        if status == "observed":
-            message += " [依据：参考样例观察]" if self.lang == "zh" else " [basis: observed in samples]"
-        elif status == "strict-xsd":
-            message += (" [依据：测评工具所用逐文档严格模式，来源未定]" if self.lang == "zh"
-                        else " [basis: strict per-document schemas of uncertain provenance]")
-        if provisional:
-            message += " [暂定]" if self.lang == "zh" else " [provisional]"
+        message += basis_suffix(status, provisional, self.lang)
         source = rule.source or self.family_standard
         if self.template is not None and rule.layer == "template":
             source = f"{self.template.standard} {self.template.name}".strip() or source
