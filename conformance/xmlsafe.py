@@ -18,7 +18,6 @@ MAX_BYTES_DEFAULT = 50 * 1024 * 1024
 MAX_DEPTH_DEFAULT = 256
 
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']", re.S)
-_DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY")  # XML keywords are case-sensitive
 # Markup scanner used to find the exact offset of each start tag in document order.
 _MARKUP_RE = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<![^>]*>|</|<([^\s/>!?][^\s/>]*)", re.S
@@ -66,8 +65,10 @@ def _utf8_error_location(data: bytes, exc: UnicodeDecodeError) -> tuple[int, int
     return line, column
 
 
-def check_encoding(data: bytes) -> ParseProblem | None:
-    """Documents must be UTF-8 (WS/T 500 samples and the platform specification use UTF-8)."""
+def check_declared_encoding(data: bytes) -> ParseProblem | None:
+    """The cheap half of the encoding check: the XML declaration and the byte order mark.
+    Whether the bytes really are UTF-8 libxml2 checks while parsing (it refuses any invalid
+    sequence), so the full decode in check_encoding is only needed to locate a failure."""
     enc = declared_encoding(data)
     if enc is not None:
         try:
@@ -80,6 +81,14 @@ def check_encoding(data: bytes) -> ParseProblem | None:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ParseProblem("PARSE.ENCODING_NOT_UTF8", "UTF-16 byte order mark", 1, 1,
                             actual="utf-16")
+    return None
+
+
+def check_encoding(data: bytes) -> ParseProblem | None:
+    """Documents must be UTF-8 (WS/T 500 samples and the platform specification use UTF-8)."""
+    problem = check_declared_encoding(data)
+    if problem is not None:
+        return problem
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,6 +96,34 @@ def check_encoding(data: bytes) -> ParseProblem | None:
         return ParseProblem("PARSE.ENCODING_NOT_UTF8",
                             f"byte 0x{data[exc.start]:02x} is not valid UTF-8", line, column,
                             actual=f"0x{data[exc.start]:02x}")
+    return None
+
+
+def doctype_offset(data: bytes) -> int | None:
+    """Offset of a <!DOCTYPE (or stray <!ENTITY) declaration. XML allows one only in the prolog,
+    before the root element, so only the prolog is scanned: comments and processing
+    instructions are skipped, and the first start tag ends the search (a DOCTYPE after it is not
+    well-formed and the parser refuses it)."""
+    i = data.find(b"<")
+    while i != -1:
+        nxt = data[i + 1:i + 2]
+        if nxt == b"?":
+            j = data.find(b"?>", i + 2)
+            if j == -1:
+                return None
+            i = data.find(b"<", j + 2)
+        elif nxt == b"!":
+            if data.startswith(b"<!--", i):
+                j = data.find(b"-->", i + 4)
+                if j == -1:
+                    return None
+                i = data.find(b"<", j + 3)
+            elif data.startswith((b"<!DOCTYPE", b"<!ENTITY"), i):
+                return i
+            else:
+                return None
+        else:
+            return None
     return None
 
 
@@ -98,13 +135,13 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES_DEFAULT,
     if len(data) > max_bytes:
         raise ParseProblem("PARSE.TOO_LARGE", f"{len(data)} bytes > {max_bytes}", 1, 1,
                            actual=str(len(data)))
-    m = _DOCTYPE_RE.search(data) if (b"<!DOCTYPE" in data or b"<!ENTITY" in data) else None
-    if m:
-        prefix = data[: m.start()]
+    at = doctype_offset(data)
+    if at is not None:
+        prefix = data[:at]
         line = prefix.count(b"\n") + 1
-        column = m.start() - (prefix.rfind(b"\n") + 1) + 1
+        column = at - (prefix.rfind(b"\n") + 1) + 1
         raise ParseProblem("PARSE.DOCTYPE_FORBIDDEN", "DOCTYPE/ENTITY declaration", line, column,
-                           actual=m.group(0).decode("ascii", "replace"))
+                           actual="<!DOCTYPE" if data.startswith(b"<!D", at) else "<!ENTITY")
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -117,6 +154,9 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES_DEFAULT,
         raise ParseProblem("PARSE.NOT_WELL_FORMED", str(exc), 1, 1) from None
     if root is None:
         raise ParseProblem("PARSE.EMPTY", "no root element", 1, 1)
+    if root.getroottree().docinfo.doctype:  # one the prolog scan cannot see (e.g. UTF-16)
+        raise ParseProblem("PARSE.DOCTYPE_FORBIDDEN", "DOCTYPE declaration", 1, 1,
+                           actual="<!DOCTYPE")
     depth = _max_depth(root, max_depth)
     if depth > max_depth:
         raise ParseProblem("PARSE.TOO_DEEP", f"nesting depth > {max_depth}", root.sourceline, 1)

@@ -44,6 +44,40 @@ def test_billion_laughs_is_refused_quickly(validator: Validator) -> None:
     assert rules_of(r) == {"PARSE.DOCTYPE_FORBIDDEN"}
 
 
+@pytest.mark.parametrize("data, at", [
+    (b'<!DOCTYPE a><a/>', 0),
+    (b'<?xml version="1.0"?>\n<!-- a comment -->\n<?pi x?>\n<!DOCTYPE a []><a/>', 50),
+    (b'<!ENTITY e "x"><a/>', 0),
+    (b'<a><!-- <!DOCTYPE a> in a comment is text --></a>', None),
+    (b'<a><![CDATA[<!DOCTYPE a>]]></a>', None),
+    (b'<?xml version="1.0"?><!-- unterminated', None),
+])
+def test_doctype_is_looked_for_in_the_prolog_only(data: bytes, at: int | None) -> None:
+    assert xmlsafe.doctype_offset(data) == at
+
+
+def test_doctype_outside_the_prolog_scan_is_still_refused(validator: Validator) -> None:
+    data = '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'.encode("utf-16")  # BOM + UTF-16
+    assert xmlsafe.doctype_offset(data) is None
+    with pytest.raises(xmlsafe.ParseProblem) as exc:
+        xmlsafe.parse_bytes(data)
+    assert exc.value.rule == "PARSE.DOCTYPE_FORBIDDEN"
+    r = validator.validate_bytes(data, "utf16.xml")
+    assert {"PARSE.DOCTYPE_FORBIDDEN", "PARSE.ENCODING_NOT_UTF8"} <= rules_of(r)
+
+
+@pytest.mark.parametrize("data", [
+    b"<a>\xc0\xaf</a>", b"<a>\xed\xa0\x80</a>", b"<a><!-- \xff --></a>", b'<a b="\xe4\xb8"/>',
+    b"<a><![CDATA[\xff]]></a>",
+])
+def test_invalid_utf8_anywhere_is_found_without_a_full_decode(validator: Validator,
+                                                              data: bytes) -> None:
+    # the success path relies on libxml2 refusing invalid UTF-8; the finding still points at it
+    r = validator.validate_bytes(data, "bad.xml")
+    f = next(f for f in r.findings if f.rule == "PARSE.ENCODING_NOT_UTF8")
+    assert f.line == 1 and f.column is not None and f.column > 1
+
+
 def test_invalid_utf8_points_at_the_byte() -> None:
     data = '<?xml version="1.0" encoding="UTF-8"?>\n<a>\n  ok 中文'.encode() + "坏".encode("gbk") + b"</a>"
     p = xmlsafe.check_encoding(data)

@@ -62,10 +62,14 @@ class Validator:
         layers = result.layers
         enc = None
         try:
-            enc = xmlsafe.check_encoding(data)
+            # the declaration is checked here; invalid UTF-8 bytes make libxml2 fail, and only
+            # then is the whole text decoded to locate the first bad byte
+            enc = xmlsafe.check_declared_encoding(data)
             root = xmlsafe.parse_bytes(data, max_bytes=self.options.max_bytes,
                                        max_depth=self.options.max_depth)
         except xmlsafe.ParseProblem as p:
+            if enc is None:
+                enc = xmlsafe.check_encoding(data)
             if enc is not None and enc.rule != p.rule:
                 self._parse_finding(result, enc)
             self._parse_finding(result, p)
