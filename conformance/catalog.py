@@ -94,6 +94,28 @@ def path_to_xpath(path: str, where: str) -> str:
     return "/".join(steps)
 
 
+_PRED_RE = re.compile(r"""^\[@([A-Za-z_][\w.\-]*)(?:\s*=\s*(?:'([^']*)'|"([^"]*)"))?\]$""")
+
+
+def path_steps(path: str) -> list[tuple[str, str | None, str | None]] | None:
+    """A data path as (namespaced tag, predicate attribute, predicate value) steps, for paths
+    whose predicates are [@a] or [@a='v']; None for anything else (use its XPath)."""
+    out = []
+    for step in path.split("/"):
+        m = _STEP_RE.match(step)
+        if not m:
+            return None
+        attr = value = None
+        if m.group(2):
+            p = _PRED_RE.match(m.group(2))
+            if not p:
+                return None
+            attr = p.group(1)
+            value = p.group(2) if p.group(2) is not None else p.group(3)
+        out.append((f"{{{HL7_NS}}}{m.group(1)}", attr, value))
+    return out
+
+
 def compile_path(path: str, where: str) -> etree.XPath:
     """Compile a data path (see path_to_xpath) into a namespaced XPath."""
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -13,16 +13,13 @@ from ..xmlsafe import Locator
 
 CODE = f"{{{HL7_NS}}}code"
 _SECTION = f"{{{HL7_NS}}}section"
-_TOP_SECTIONS = etree.XPath("hl7:component/hl7:structuredBody/hl7:component/hl7:section",
-                            namespaces={"hl7": HL7_NS})
-_SECTIONS = etree.XPath("hl7:component/hl7:structuredBody/hl7:component/hl7:section"
-                        "/descendant-or-self::hl7:section", namespaces={"hl7": HL7_NS})
+_COMPONENT = f"{{{HL7_NS}}}component"
+_BODY = f"{{{HL7_NS}}}structuredBody"
 VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
-@dataclass(slots=True)
-class Statement:
+class Statement(NamedTuple):
     """A clinical statement keyed by a data-element (or item) code, and its value."""
 
     key: str
@@ -52,16 +49,28 @@ class DocContext:
             self._locator = Locator(self.data, self.root)
         return self._locator
 
+    def top_sections(self) -> list[etree._Element]:
+        """component/structuredBody/component/section, in document order."""
+        tops = self.cache.get("top_sections")
+        if tops is None:
+            tops = self.cache["top_sections"] = [
+                sec for comp in self.root if comp.tag == _COMPONENT
+                for body in comp if body.tag == _BODY
+                for comp2 in body if comp2.tag == _COMPONENT
+                for sec in comp2 if sec.tag == _SECTION]
+        return tops
+
     def sections(self) -> list[etree._Element]:
         """Body sections, in document order (nested ones included)."""
         secs = self.cache.get("sections")
         if secs is None:
-            secs = self.cache["sections"] = _SECTIONS(self.root)
+            secs = self.cache["sections"] = [s for top in self.top_sections()
+                                             for s in top.iter(_SECTION)]
         return secs
 
     def statements(self) -> list[Statement]:
         """Every body element whose child <code> names a data element or an item code, with the
-        innermost section holding it. One C-filtered pass per section, no ancestor walks."""
+        innermost section holding it: one C-filtered pass per top-level section."""
         if self._statements is not None:
             return self._statements
         wanted = self.catalog.__dict__.get("_statement_code_systems")
@@ -73,23 +82,24 @@ class DocContext:
                 + [i["oid"] for i in conv.get("data_element_code_system_typos") or []])
             self.catalog.__dict__["_statement_code_systems"] = wanted
         out: list[Statement] = []
-        sections = self.sections()
-        nested = len(sections) != len(_TOP_SECTIONS(self.root))
-        seen: set[etree._Element] = set()
-        for section in reversed(sections):  # inner sections before their parents
-            for code_el in section.iterdescendants(CODE):
-                if nested:
-                    if code_el in seen:
-                        continue
-                    seen.add(code_el)
+        for top in self.top_sections():
+            for code_el in top.iter(CODE):
                 code = code_el.get("code")
                 if not code or (code_el.get("codeSystem") not in wanted
                                 and not code.startswith("DE")):
                     continue
                 stmt = code_el.getparent()
-                if stmt is section or stmt.tag == _SECTION:
+                if stmt.tag == _SECTION:
                     continue
-                out.append(Statement(code.strip(), code_el, stmt.find(VALUE), section))
+                section = stmt.getparent()
+                while section.tag != _SECTION:
+                    section = section.getparent()
+                value = None
+                for ch in stmt:
+                    if ch.tag == VALUE:
+                        value = ch
+                        break
+                out.append(Statement(code.strip(), code_el, value, section))
         self._statements = out
         return out
 

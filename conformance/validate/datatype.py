@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from operator import mul
+from typing import Any
 
 from lxml import etree
 
@@ -54,18 +56,49 @@ def ts_problem(value: str) -> tuple[str, str] | None:
 
 
 def _maybe_empty_attribute(data: bytes) -> bool:
-    # the forms serializers write; a whitespace-only value still fails the specific checks
-    return b'=""' in data or b"=''" in data
+    # the forms serializers write; a whitespace-only value still fails the specific checks.
+    # (single quotes are rare: a one-byte test spares the second scan)
+    return b'=""' in data or (b"'" in data and b"=''" in data)
+
+
+_MEMO_LIMIT = 200_000
+
+
+class _Memo(dict):
+    """A bounded per-process verdict cache (pure functions of attribute values)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: Any) -> Any:
+        value = self.fn(key)
+        if len(self) < _MEMO_LIMIT:
+            self[key] = value
+        return value
 
 
 def _compiled(ctx: DocContext) -> dict:
     c = ctx.catalog.__dict__.get("_dt_compiled")
     if c is None:
-        dt = ctx.catalog.datatypes
+        cat = ctx.catalog
+        dt = cat.datatypes
         ts = dt["ts"]
         h = f"{{{HL7_NS}}}"
         empty = dt.get("empty_checked_attributes") or []
         typed = {h + k: v for k, v in (dt.get("typed_elements") or {}).items()}
+        quantity = dt.get("quantity") or {}
+        ii_re = re.compile(dt["ii"]["root_pattern"])
+        digits = frozenset(ts.get("expected_digits") or [])
+        pats = cat.placeholder_patterns
+        exact = cat.placeholders_exact
+
+        def placeholder(key: tuple[str, str]) -> bool:
+            where, v = key
+            return v in exact or any(p.search(v) for k in ("any", where) for p in pats.get(k, ()))
+
         c = {
             "empty": etree.XPath(" | ".join(f"//@{a}/.." for a in empty)),
             "empty_names": tuple(empty),
@@ -73,13 +106,19 @@ def _compiled(ctx: DocContext) -> dict:
             "ts_types": frozenset(ts.get("xsi_types") or []),
             "parts": frozenset(h + n for n in ts.get("interval_parts") or []),
             "ivl_types": frozenset(ts.get("interval_types") or []),
-            "digits": frozenset(ts.get("expected_digits") or []),
-            "quantity": dt.get("quantity") or {},
+            "quantity": {xt: tuple((a, kind) for kind in ("numeric", "integer", "boolean",
+                                                          "recommended")
+                                   for a in spec.get(kind) or [])
+                         for xt, spec in quantity.items()},
             "typed": typed,
             "ii_el": frozenset(h + n for n in dt["ii"]["element_names"]),
-            "ii_re": re.compile(dt["ii"]["root_pattern"]),
+            "ii_ok": _Memo(lambda r: ii_re.match(r.strip()) is not None),
+            "ts_verdict": _Memo(lambda v: _ts_verdict(v, digits)),
+            "number_ok": _Memo(lambda v: _NUM_RE.match(v) is not None),
+            "integer_ok": _Memo(lambda v: _INT_RE.match(v) is not None),
+            "placeholder": _Memo(placeholder),
             "rid": dt.get("resident_id") or {},
-            "rid_roots": {oid for oid, i in ctx.catalog.identifiers.items()
+            "rid_roots": {oid for oid, i in cat.identifiers.items()
                           if i.get("format") == (dt.get("resident_id") or {}).get("format")},
             "name": h + "name",
             "telecom": h + "telecom",
@@ -91,7 +130,6 @@ def _compiled(ctx: DocContext) -> dict:
     return c
 
 
-@lru_cache(maxsize=65536)
 def _ts_verdict(value: str, digits: frozenset[int]) -> tuple[str, str] | None:
     problem = ts_problem(value)
     if problem:
@@ -103,7 +141,8 @@ def _ts_verdict(value: str, digits: frozenset[int]) -> tuple[str, str] | None:
 
 
 def run(ctx: DocContext) -> str:
-    """One C-filtered pass over the elements that carry typed values."""
+    """One C-filtered pass over the elements that carry typed values; verdicts on attribute
+    values are memoized per process (documents repeat the same roots, codes and units)."""
     c = _compiled(ctx)
     root = ctx.root
     if _maybe_empty_attribute(ctx.data):  # cheap byte scan first: empty attributes are rare
@@ -115,19 +154,31 @@ def run(ctx: DocContext) -> str:
     ts_el, ts_types, parts, ivl = c["ts_el"], c["ts_types"], c["parts"], c["ivl_types"]
     ii_el, quantity, typed = c["ii_el"], c["quantity"], c["typed"]
     name_tag, tel_tag, value_tag = c["name"], c["telecom"], c["value"]
+    ii_ok, placeholder, rid_roots = c["ii_ok"], c["placeholder"], c["rid_roots"]
     for el in root.iter(*c["tags"]):
         tag = el.tag
         if tag in ii_el:
-            _check_ii(ctx, el, c)
+            r = el.get("root")
+            if r and not ii_ok[r]:
+                ctx.report("DT.II_ROOT_FORMAT", el, attr="root", actual=r)
+            ext = el.get("extension")
+            if ext:
+                e = ext.strip()
+                if e:
+                    if placeholder["id", e]:
+                        ctx.report("DT.PLACEHOLDER", el, attr="extension", actual=e,
+                                   sources=("observed-practice",))
+                    if r in rid_roots:
+                        _check_resident_id(ctx, el, e, c["rid"])
             continue
         if tag == name_tag:
             if el.text and not len(el):
-                _placeholder(ctx, el, None, el.text, "text")
+                _placeholder(ctx, el, None, el.text, "text", placeholder)
             continue
         if tag == tel_tag:
             v = el.get("value")
             if v:
-                _placeholder(ctx, el, "value", v, "telecom")
+                _placeholder(ctx, el, "value", v, "telecom", placeholder)
             continue
         xt = el.get(XSI_TYPE)
         if xt is not None:
@@ -136,69 +187,60 @@ def run(ctx: DocContext) -> str:
             xt = typed[tag]
         if tag == value_tag or tag in typed:
             if xt in ts_types:
-                _check_ts(ctx, el, c["digits"])
+                _check_ts(ctx, el, c)
             elif xt in quantity:
-                _check_quantity(ctx, el, xt, quantity[xt])
-            elif xt == "ST" and el.text:
-                _placeholder(ctx, el, None, el.text, "text")
+                _check_quantity(ctx, el, xt, quantity[xt], c)
+            elif xt == "ST":
+                text = el.text
+                if text:
+                    _placeholder(ctx, el, None, text, "text", placeholder)
             continue
         if tag in ts_el:
             if xt is None or xt in ts_types:
-                _check_ts(ctx, el, c["digits"])
+                _check_ts(ctx, el, c)
             continue
         if tag in parts:
             parent = el.getparent()
             ptype = (parent.get(XSI_TYPE) or "").rpartition(":")[2] if parent is not None else ""
             if ptype in ivl or (not ptype and parent is not None and parent.tag in ts_el):
-                _check_ts(ctx, el, c["digits"])
+                _check_ts(ctx, el, c)
             elif ptype.startswith("IVL_") and ptype[4:] in quantity:
-                _check_quantity(ctx, el, ptype[4:], quantity[ptype[4:]])
+                _check_quantity(ctx, el, ptype[4:], quantity[ptype[4:]], c)
     return "ran"
 
 
-def _check_ts(ctx: DocContext, el: etree._Element, digits: frozenset[int]) -> None:
+def _check_ts(ctx: DocContext, el: etree._Element, c: dict) -> None:
     value = el.get("value")
     if value is None:
         return
     value = value.strip()
     if value:
-        verdict = _ts_verdict(value, digits)
+        verdict = c["ts_verdict"][value]
         if verdict:
             ctx.report(verdict[0], el, attr="value", actual=value, detail=verdict[1])
 
 
-def _check_ii(ctx: DocContext, el: etree._Element, c: dict) -> None:
-    r = el.get("root")
-    if r and not _matches(c["ii_re"], r.strip()):
-        ctx.report("DT.II_ROOT_FORMAT", el, attr="root", actual=r)
-    ext = el.get("extension")
-    if ext and ext.strip():
-        _placeholder(ctx, el, "extension", ext, "id")
-        if r in c["rid_roots"]:
-            _check_resident_id(ctx, el, ext.strip(), c["rid"])
-
-
-@lru_cache(maxsize=4096)
-def _matches(pattern: re.Pattern[str], value: str) -> bool:
-    return pattern.match(value) is not None
-
-
-def _check_quantity(ctx: DocContext, el: etree._Element, xt: str, spec: dict) -> None:
-    for a in spec.get("numeric", []):
+def _check_quantity(ctx: DocContext, el: etree._Element, xt: str,
+                    checks: tuple[tuple[str, str], ...], c: dict) -> None:
+    for a, kind in checks:
         v = el.get(a)
-        if v is not None and v.strip() and not _NUM_RE.match(v.strip()):
+        if kind == "recommended":
+            if (v is None or not v.strip()) and el.get("nullFlavor") is None:
+                ctx.report("DT.UNIT_MISSING", el, attr=a, detail=xt)
+            continue
+        if v is None:
+            continue
+        if kind == "boolean":
+            if v.strip() not in ("true", "false"):
+                ctx.report("DT.BOOLEAN", el, attr=a, actual=v, detail=xt)
+            continue
+        s = v.strip()
+        if not s:
+            continue
+        if kind == "numeric" and not c["number_ok"][s]:
             ctx.report("DT.NUMBER", el, attr=a, actual=v, detail=xt)
-    for a in spec.get("integer", []):
-        v = el.get(a)
-        if v is not None and v.strip() and not _INT_RE.match(v.strip()):
+        elif kind == "integer" and not c["integer_ok"][s]:
             ctx.report("DT.INTEGER", el, attr=a, actual=v, detail=xt)
-    for a in spec.get("boolean", []):
-        v = el.get(a)
-        if v is not None and v.strip() not in ("true", "false"):
-            ctx.report("DT.BOOLEAN", el, attr=a, actual=v, detail=xt)
-    for a in spec.get("recommended", []):
-        if el.get("nullFlavor") is None and not (el.get(a) or "").strip():
-            ctx.report("DT.UNIT_MISSING", el, attr=a, detail=xt)
 
 
 def resident_id_problems(value: str, birth: str | None = None, gender: str | None = None,
@@ -235,10 +277,17 @@ def _check_resident_id(ctx: DocContext, el: etree._Element, value: str, spec: di
     codes = spec.get("gender_codes") or {}
     gc = None
     if parent is not None:
-        bt = parent.find(f"{{{HL7_NS}}}{spec.get('birth_sibling', 'birthTime')}")
+        bt_tag = f"{{{HL7_NS}}}{spec.get('birth_sibling', 'birthTime')}"
+        gc_tag = f"{{{HL7_NS}}}{spec.get('gender_sibling', 'administrativeGenderCode')}"
+        bt = None
+        for ch in parent:  # siblings: a child scan is cheaper than two find() calls
+            t = ch.tag
+            if t == bt_tag and bt is None:
+                bt = ch
+            elif t == gc_tag and gc is None:
+                gc = ch
         if bt is not None:
             birth = (bt.get("value") or "").strip()
-        gc = parent.find(f"{{{HL7_NS}}}{spec.get('gender_sibling', 'administrativeGenderCode')}")
         if gc is not None and codes:
             gender = (gc.get("code") or "").strip()
     for rule, actual, expected in resident_id_problems(value, birth, gender, codes):
@@ -250,20 +299,7 @@ def _check_resident_id(ctx: DocContext, el: etree._Element, value: str, spec: di
 
 
 def _placeholder(ctx: DocContext, el: etree._Element, attr: str | None, value: str,
-                 where: str) -> None:
+                 where: str, memo: dict) -> None:
     v = value.strip()
-    if v and _is_placeholder(ctx.catalog, where, v):
+    if v and memo[where, v]:
         ctx.report("DT.PLACEHOLDER", el, attr=attr, actual=v, sources=("observed-practice",))
-
-
-def _is_placeholder(cat, where: str, v: str) -> bool:
-    cache = cat.__dict__.setdefault("_placeholder_cache", {})
-    key = (where, v)
-    hit = cache.get(key)
-    if hit is None:
-        pats = cat.placeholder_patterns
-        hit = v in cat.placeholders_exact or any(
-            p.search(v) for k in ("any", where) for p in pats.get(k, ()))
-        if len(cache) < 200_000:
-            cache[key] = hit
-    return hit

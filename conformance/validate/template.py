@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..catalog import HL7_NS, NS, Assertion, DocumentTemplate
+from ..catalog import HL7_NS, Assertion, DocumentTemplate, path_steps
 from .context import XSI_TYPE, DocContext
 
 _CODE = f"{{{HL7_NS}}}code"
@@ -44,75 +44,93 @@ def identify(ctx: DocContext) -> DocumentTemplate | None:
     return doc
 
 
-def _quote(v: str) -> str:
-    return f"'{v}'" if "'" not in v else f'"{v}"'
+class _Step:
+    __slots__ = ("attr", "value", "slot", "by_tag")
+
+    def __init__(self, attr: str | None, value: str | None) -> None:
+        self.attr = attr
+        self.value = value
+        self.slot: int | None = None
+        self.by_tag: dict[str, list[_Step]] = {}
 
 
-class _Fingerprint:
-    """All assertions of a list folded into ONE XPath that returns, per assertion, the node
-    count and the number of nodes failing each attribute/text check. Valid documents pay one
-    XPath evaluation; only assertions whose numbers are off are re-checked in detail (with
-    places and messages)."""
+class _HeaderPlan:
+    """The paths of a list of header assertions folded into one tree of steps. Walking it visits
+    each header element at most once (children of the matched elements only) and hands every
+    assertion the elements its path selects, in document order — the same node-set its XPath
+    selects, at a fraction of the cost of evaluating one XPath per assertion. A path this plan
+    cannot express (a predicate other than [@a] or [@a='v']) falls back to its XPath."""
 
     def __init__(self, assertions: list[Assertion]) -> None:
         self.assertions = assertions
-        parts: list[str] = []
-        self.slices: list[tuple[int, int, bool]] = []
+        self.top = _Step(None, None)
+        self.slot_of: list[int | None] = []
+        nodes: dict[tuple, _Step] = {}
+        slots = 0
         for a in assertions:
-            start = len(parts)
-            p = a.xpath_text
-            parts.append(f"count({p})")
-            always = False
-            for chk in a.attrs:
-                at = f"@{chk.attr}"
-                nv = f"normalize-space({at})"
-                if chk.pattern is not None:
-                    always = True
+            steps = path_steps(a.path)
+            if steps is None:
+                self.slot_of.append(None)
+                continue
+            node = self.top
+            key: tuple = ()
+            for tag, attr, value in steps:
+                key = (*key, (tag, attr, value))
+                child = nodes.get(key)
+                if child is None:
+                    child = nodes[key] = _Step(attr, value)
+                    node.by_tag.setdefault(tag, []).append(child)
+                node = child
+            if node.slot is None:
+                node.slot = slots
+                slots += 1
+            self.slot_of.append(node.slot)
+        self.slots = slots
+
+    def select(self, root: etree._Element) -> list[list[etree._Element]]:
+        """Per assertion, the elements its path selects (breadth first: document order)."""
+        found: list[list[etree._Element]] = [[] for _ in range(self.slots)]
+        queue: list[tuple[etree._Element, _Step]] = [(root, self.top)]
+        i = 0
+        while i < len(queue):
+            el, step = queue[i]
+            i += 1
+            by_tag = step.by_tag
+            for ch in el:
+                nxt = by_tag.get(ch.tag)
+                if nxt is None:
                     continue
-                conds = []
-                if chk.nonempty:
-                    conds.append(f"{nv}=''")
-                if chk.equals is not None:
-                    conds.append(f"{nv}!={_quote(chk.equals)}")
-                if chk.one_of:
-                    conds.append("not(" + " or ".join(f"{nv}={_quote(v)}" for v in chk.one_of) + ")")
-                if not conds:
-                    continue
-                bad = " or ".join(conds)
-                if chk.optional:
-                    parts.append(f"count({p}[{at}][{bad}])")
-                else:
-                    parts.append(f"count({p}[not(@nullFlavor and not({at}))][not({at}) or {bad}])")
-            if a.text_rule:
-                parts.append(f"count({p}[normalize-space(.)=''])")
-            self.slices.append((start, len(parts), always))
-        expr = "concat(" + ", ',', ".join(parts) + ", '')" if parts else "''"
-        self.xpath = etree.XPath(expr, namespaces=NS)
-
-    def suspects(self, root: etree._Element) -> list[Assertion]:
-        nums = [int(float(x)) for x in str(self.xpath(root)).split(",") if x]
-        out = []
-        for a, (start, end, always) in zip(self.assertions, self.slices, strict=True):
-            n = nums[start]
-            lo, hi = a.card
-            if always or n < lo or (hi is not None and n > hi) or any(nums[start + 1:end]):
-                out.append(a)
-        return out
+                for child in nxt:
+                    if child.attr is not None:
+                        v = ch.get(child.attr)
+                        if v is None or (child.value is not None and v != child.value):
+                            continue
+                    if child.slot is not None:
+                        found[child.slot].append(ch)
+                    if child.by_tag:
+                        queue.append((ch, child))
+        return [found[s] if s is not None else a.xpath(root)
+                for a, s in zip(self.assertions, self.slot_of, strict=True)]
 
 
-def _fingerprint(ctx: DocContext, key: str, assertions: list[Assertion]) -> _Fingerprint:
-    cache = ctx.catalog.__dict__.setdefault("_fingerprints", {})
-    fp = cache.get(key)
-    if fp is None:
-        fp = cache[key] = _Fingerprint(assertions)
-    return fp
+def _plan(ctx: DocContext, key: str, assertions: list[Assertion]) -> _HeaderPlan:
+    cache = ctx.catalog.__dict__.setdefault("_header_plans", {})
+    plan = cache.get(key)
+    if plan is None:
+        plan = cache[key] = _HeaderPlan(assertions)
+    return plan
 
 
 def run(ctx: DocContext) -> str:
     doc = ctx.template
     fam = ctx.catalog.family_of(doc)
-    for assertion in _fingerprint(ctx, f"family:{fam.id}", fam.assertions).suspects(ctx.root):
-        _check_assertion(ctx, assertion)
+    # one walk of the header serves the family's assertions and the document type's own
+    key = f"family:{fam.id}" if doc is None else f"doc:{doc.code}"
+    plan = _plan(ctx, key, fam.assertions + (doc.header if doc is not None else []))
+    selected = plan.select(ctx.root)
+    n_family = len(fam.assertions)
+    for assertion, nodes in zip(plan.assertions[:n_family], selected[:n_family], strict=True):
+        _check_assertion(ctx, assertion, nodes)
     if doc is None:
         code_el = ctx.root.find(_CODE)
         tids = [t.get("root", "") for t in ctx.root.findall(f"{{{HL7_NS}}}templateId")]
@@ -121,8 +139,8 @@ def run(ctx: DocContext) -> str:
                    detail=", ".join(tids) or "-")
         return "ran (header only: document type not recognised)"
     _check_title(ctx, doc)
-    for assertion in _fingerprint(ctx, f"doc:{doc.code}", doc.header).suspects(ctx.root):
-        _check_assertion(ctx, assertion)
+    for assertion, nodes in zip(plan.assertions[n_family:], selected[n_family:], strict=True):
+        _check_assertion(ctx, assertion, nodes)
     _check_sections(ctx, doc)
     return "ran"
 
@@ -137,9 +155,8 @@ def _check_title(ctx: DocContext, doc: DocumentTemplate) -> None:
                    actual=text, sources=("notes-1.1",))
 
 
-def _check_assertion(ctx: DocContext, a: Assertion) -> None:
+def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element]) -> None:
     p = ctx.family_prefix
-    nodes = a.xpath(ctx.root)
     lo, hi = a.card
     if len(nodes) < lo:
         anchor = _nearest_existing(ctx, a.path)
@@ -150,38 +167,37 @@ def _check_assertion(ctx: DocContext, a: Assertion) -> None:
         ctx.report(f"{p}.{a.too_many_rule}", nodes[hi], name=a.name, path=a.path,
                    expected=hi, actual=(nodes[hi].get("extension") if hi == 0 else len(nodes)),
                    status=a.status, sources=a.source)
+    text_rule = a.text_rule
+    checks = a.attrs
+    if not nodes or (not text_rule and not checks):
+        return
     for node in nodes:
-        if a.text_rule and not "".join(node.itertext()).strip():
-            ctx.report(f"{p}.{a.text_rule}", node, name=a.name, path=a.path,
+        if text_rule and not "".join(node.itertext()).strip():
+            ctx.report(f"{p}.{text_rule}", node, name=a.name, path=a.path,
                        status=a.status, sources=a.source)
-        for chk in a.attrs:
+        for chk in checks:
             value = node.get(chk.attr)
-            if node.get("nullFlavor") is not None and value is None:
-                continue
-            status = chk.status or a.status
-            sources = chk.source or a.source
             if value is None:
-                if chk.optional:
+                if chk.optional or node.get("nullFlavor") is not None:
                     continue
                 if chk.nonempty or chk.equals is not None or chk.one_of or chk.pattern:
                     ctx.report(f"{p}.{chk.rule}", node, attr=chk.attr, name=a.name,
                                path=a.path, expected=chk.expected or chk.equals,
                                actual="(无)" if ctx.lang == "zh" else "(absent)",
-                               status=status, sources=sources)
+                               status=chk.status or a.status, sources=chk.source or a.source)
                 continue
             v = value.strip()
-            bad = (
+            if (
                 (chk.nonempty and not v)
                 or (chk.equals is not None and v != chk.equals)
                 or (chk.one_of is not None and v not in chk.one_of)
                 or (chk.pattern is not None and v and not chk.pattern.search(v))
-            )
-            if bad:
+            ):
                 expected = chk.expected or chk.equals or (
                     " | ".join(chk.one_of) if chk.one_of else None)
                 ctx.report(f"{p}.{chk.rule}", node, attr=chk.attr, name=a.name, path=a.path,
-                           expected=expected, actual=value if value else '""', status=status,
-                           sources=sources)
+                           expected=expected, actual=value if value else '""',
+                           status=chk.status or a.status, sources=chk.source or a.source)
 
 
 def _nearest_existing(ctx: DocContext, path: str) -> etree._Element:
@@ -197,9 +213,15 @@ def _nearest_existing(ctx: DocContext, path: str) -> etree._Element:
 
 
 def _section_key(sec: etree._Element) -> tuple[str | None, str | None, str | None, str]:
-    code_el = sec.find(_CODE)
+    code_el = title = None
+    for ch in sec:  # a child scan: find() costs more than the few children before <code>
+        t = ch.tag
+        if t == _CODE:
+            code_el = ch
+            break
+        if t == _TITLE and title is None:
+            title = ch
     if code_el is None:
-        title = sec.find(_TITLE)
         t = "".join(title.itertext()).strip() if title is not None else ""
         return None, None, t or None, t
     return (code_el.get("code"), code_el.get("codeSystem"),
@@ -221,6 +243,12 @@ class _TemplateIndex:
                     if k:
                         self.by_display.setdefault(k, i)
         self.entries = [{e.key: e for e in spec.entries} for spec in doc.sections]
+        # entries whose cardinality can fail (not 0..*): the only ones worth counting
+        self.card_entries = [[e for e in spec.entries if e.card != (0, None)]
+                             for spec in doc.sections]
+        self.counted = [frozenset(e.key for e in es) for es in self.card_entries]
+        self.labels = [f"{spec.name} {spec.code or spec.display or ''}".strip()
+                       for spec in doc.sections]
         self.accepted = [
             {e.key: frozenset({e.value_type, *compatible.get(e.value_type, [])})
              for e in spec.entries if e.value_type}
@@ -265,15 +293,18 @@ def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
                        detail=code, sources=("notes-1.4",))
     # one pass over the statements: count per (section spec, entry) and check value types
     counts: dict[tuple[int, str], list] = {}
+    entries, accepted_types, counted = idx.entries, idx.accepted, idx.counted
     for st in ctx.statements():
         i = spec_of.get(st.section)
         if i is None:
             continue
-        entry = idx.entries[i].get(st.key)
+        key = st.key
+        entry = entries[i].get(key)
         if entry is None:
             continue
-        counts.setdefault((i, st.key), []).append(st)
-        accepted = idx.accepted[i].get(st.key)
+        if key in counted[i]:
+            counts.setdefault((i, key), []).append(st)
+        accepted = accepted_types[i].get(key)
         if accepted is not None and st.value_el is not None:
             xt = st.value_el.get(XSI_TYPE)
             if xt is not None and xt.rpartition(":")[2] not in accepted:
@@ -284,7 +315,7 @@ def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
     for i, spec in enumerate(doc.sections):
         secs = found[i]
         lo, hi = spec.card
-        label = f"{spec.name} {spec.code or spec.display or ''}".strip()
+        label = idx.labels[i]
         if len(secs) < lo:
             ctx.report(f"{p}.SECTION.MISSING", _body(ctx), name=spec.name,
                        expected=spec.code or spec.display, status=spec.status, snippet=False,
@@ -299,10 +330,8 @@ def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
                        snippet=False)
         if not secs:
             continue
-        for entry in spec.entries:
+        for entry in idx.card_entries[i]:
             elo, ehi = entry.card
-            if elo == 0 and ehi is None:
-                continue
             stmts = counts.get((i, entry.key), ())
             if len(stmts) < elo:
                 ctx.report(f"{p}.ENTRY.MISSING", secs[0], name=f"{entry.name} {entry.key}",

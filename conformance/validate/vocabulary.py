@@ -67,13 +67,8 @@ _CODED = etree.XPath("//@codeSystem/..")  # attribute axis: ~3x faster than a pr
 
 def _verdicts(ctx: DocContext, cs: str, code: str | None, dn: str | None,
               null: bool) -> tuple[tuple[str, dict], ...]:
-    """Findings for one coded value: a pure function of its attributes, memoized per process
-    (documents repeat the same codes over and over)."""
-    cache = ctx.catalog.__dict__.setdefault("_vocab_cache", {})
-    key = (cs, code, dn, null)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
+    """Findings for one coded value: a pure function of its attributes (run() memoizes it per
+    process: documents repeat the same codes over and over)."""
     out: list[tuple[str, dict]] = []
     cat = ctx.catalog
     c = _compiled(ctx)
@@ -101,19 +96,28 @@ def _verdicts(ctx: DocContext, cs: str, code: str | None, dn: str | None,
                 rule, kw = problem
                 out.append((rule, {"attr": "code" if rule == "VOCAB.CODE_NOT_IN_VALUE_SET"
                                    else "displayName", **kw}))
-    result = tuple(out)
-    if len(cache) < 200_000:
-        cache[key] = result
-    return result
+    return tuple(out)
 
 
 def run(ctx: DocContext) -> str:
     reported_once: set[str] = set()
+    cache = ctx.catalog.__dict__.get("_vocab_raw_cache")
+    if cache is None:
+        cache = ctx.catalog.__dict__["_vocab_raw_cache"] = {}
     for el in _CODED(ctx.root):
-        cs = el.get("codeSystem").strip()
+        cs = el.get("codeSystem")
         code = el.get("code")
-        verdicts = _verdicts(ctx, cs, code.strip() if code is not None else None,
-                             el.get("displayName"), el.get("nullFlavor") is not None)
+        dn = el.get("displayName")
+        # nullFlavor only matters when there is no code: read it only then
+        key = (cs, code, dn, code is None and el.get("nullFlavor") is not None)
+        verdicts = cache.get(key)
+        if verdicts is None:
+            verdicts = _verdicts(ctx, cs.strip(), code.strip() if code is not None else None,
+                                 dn, key[3])
+            if len(cache) < 200_000:
+                cache[key] = verdicts
+        if not verdicts:
+            continue
         for rule, kw in verdicts:
             if kw.get("once"):
                 if kw["actual"] in reported_once:
@@ -125,7 +129,7 @@ def run(ctx: DocContext) -> str:
     return "ran"
 
 
-def _bindings(ctx: DocContext) -> dict[str, tuple[set[str], str]]:
+def _bindings(ctx: DocContext) -> dict[str, tuple[frozenset[str], str]]:
     """data element → (allowed code systems, status). A template may bind one data element to
     different value sets in different places (西医/中医 diagnoses); any of them is accepted."""
     tcache = ctx.catalog.__dict__.setdefault("_binding_cache", {})
@@ -146,8 +150,9 @@ def _bindings(ctx: DocContext) -> dict[str, tuple[set[str], str]]:
                         seen.add(e.key)
                         out[e.key] = (set(), e.status)
                     out[e.key][0].add(e.value_set)
-    tcache[tkey] = out
-    return out
+    frozen = {k: (frozenset(v[0]), v[1]) for k, v in out.items()}
+    tcache[tkey] = frozen
+    return frozen
 
 
 def _matches(vcs: str, bound: str) -> bool:
@@ -156,16 +161,27 @@ def _matches(vcs: str, bound: str) -> bool:
 
 def _check_bindings(ctx: DocContext) -> None:
     bindings = _bindings(ctx)
+    ok_cache = ctx.catalog.__dict__.setdefault("_binding_ok", {})
     for st in ctx.statements():
-        b = bindings.get(st.key)
         v = st.value_el
-        if b is None or v is None:
+        if v is None:
             continue
-        vcs = (v.get("codeSystem") or "").strip()
+        b = bindings.get(st.key)
+        if b is None:
+            continue
+        vcs = v.get("codeSystem")
+        if not vcs:
+            continue
+        vcs = vcs.strip()
         if not vcs:
             continue
         allowed, status = b
-        if any(_matches(vcs, bound) for bound in allowed):
+        ok = ok_cache.get((vcs, allowed))
+        if ok is None:
+            ok = any(_matches(vcs, bound) for bound in allowed)
+            if len(ok_cache) < 200_000:
+                ok_cache[vcs, allowed] = ok
+        if ok:
             continue
         name = ctx.catalog.data_elements.get(st.key, {}).get("name", "")
         ctx.report("VOCAB.VALUE_SET_MISMATCH", v, attr="codeSystem",
