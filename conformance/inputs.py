@@ -135,7 +135,14 @@ def read_task(task: Task, max_bytes: int) -> bytes:
             if size > max_bytes:
                 raise ParseProblem("PARSE.TOO_LARGE", f"{size} bytes", 1, 1, actual=str(size))
             with open(task.path, "rb") as fh:
-                return fh.read(max_bytes + 1)
+                # read(n) allocates n bytes up front: ask for what the file holds, not the limit
+                data = fh.read(size + 1)
+                if len(data) > size:  # it grew since the stat: read on, still bounded
+                    data += fh.read(max_bytes + 1 - len(data))
+            if len(data) > max_bytes:
+                raise ParseProblem("PARSE.TOO_LARGE", f"{len(data)} bytes", 1, 1,
+                                   actual=str(len(data)))
+            return data
         zf = _OPEN_ZIPS.get(task.path)
         if zf is None:
             if len(_OPEN_ZIPS) > 16:
