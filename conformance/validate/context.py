@@ -19,6 +19,17 @@ VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
+def _value_before(code_el: etree._Element) -> bool:
+    """Whether a <value> precedes the <code> (schema-invalid, but then it is the statement's
+    first value, as find() would return)."""
+    prev = code_el.getprevious()
+    while prev is not None:
+        if prev.tag == VALUE:
+            return True
+        prev = prev.getprevious()
+    return False
+
+
 class Statement(NamedTuple):
     """A clinical statement keyed by a data-element (or item) code, and its value."""
 
@@ -49,12 +60,30 @@ class DocContext:
             self._locator = Locator(self.data, self.root)
         return self._locator
 
+    def children(self, tag: str) -> list[etree._Element]:
+        """The root's children with this (namespaced) tag, from one scan of the root's children
+        (cheaper than find()/findall(), which go through ElementPath)."""
+        head = self.cache.get("head")
+        if head is None:
+            head = self.cache["head"] = {}
+            for ch in self.root:
+                t = ch.tag
+                if t in head:
+                    head[t].append(ch)
+                else:
+                    head[t] = [ch]
+        return head.get(tag) or []
+
+    def child(self, tag: str) -> etree._Element | None:
+        found = self.children(tag)
+        return found[0] if found else None
+
     def top_sections(self) -> list[etree._Element]:
         """component/structuredBody/component/section, in document order."""
         tops = self.cache.get("top_sections")
         if tops is None:
             tops = self.cache["top_sections"] = [
-                sec for comp in self.root if comp.tag == _COMPONENT
+                sec for comp in self.children(_COMPONENT)
                 for body in comp if body.tag == _BODY
                 for comp2 in body if comp2.tag == _COMPONENT
                 for sec in comp2 if sec.tag == _SECTION]
@@ -82,24 +111,36 @@ class DocContext:
                 + [i["oid"] for i in conv.get("data_element_code_system_typos") or []])
             self.catalog.__dict__["_statement_code_systems"] = wanted
         out: list[Statement] = []
-        for top in self.top_sections():
+        make = tuple.__new__  # a NamedTuple built at C speed (Statement(...) is Python-level)
+        tops = self.top_sections()
+        nested = len(self.sections()) != len(tops)
+        for top in tops:
             for code_el in top.iter(CODE):
                 code = code_el.get("code")
-                if not code or (code_el.get("codeSystem") not in wanted
-                                and not code.startswith("DE")):
+                # a DE-prefixed code counts whatever its code system (typos are reported by
+                # the vocabulary layer), so its codeSystem is only read for other codes
+                if not code or (not code.startswith("DE")
+                                and code_el.get("codeSystem") not in wanted):
                     continue
                 stmt = code_el.getparent()
-                if stmt.tag == _SECTION:
+                if nested:
+                    if stmt.tag == _SECTION:
+                        continue
+                    section = stmt.getparent()
+                    while section.tag != _SECTION:
+                        section = section.getparent()
+                elif stmt is top:  # the section's own code
                     continue
-                section = stmt.getparent()
-                while section.tag != _SECTION:
-                    section = section.getparent()
-                value = None
-                for ch in stmt:
-                    if ch.tag == VALUE:
-                        value = ch
-                        break
-                out.append(Statement(code.strip(), code_el, value, section))
+                else:
+                    section = top
+                value = code_el.getnext()  # <value> follows <code> in a clinical statement
+                if value is None or value.tag != VALUE or _value_before(code_el):
+                    value = None
+                    for ch in stmt:
+                        if ch.tag == VALUE:
+                            value = ch
+                            break
+                out.append(make(Statement, (code.strip(), code_el, value, section)))
         self._statements = out
         return out
 

@@ -10,6 +10,7 @@ from .context import XSI_TYPE, DocContext
 
 _CODE = f"{{{HL7_NS}}}code"
 _TITLE = f"{{{HL7_NS}}}title"
+_TEMPLATE_ID = f"{{{HL7_NS}}}templateId"
 
 
 def _fmt_card(card: tuple[int, int | None]) -> str:
@@ -19,10 +20,9 @@ def _fmt_card(card: tuple[int, int | None]) -> str:
 def identify(ctx: DocContext) -> DocumentTemplate | None:
     """Detect the document type from code and templateId; report disagreements."""
     cat = ctx.catalog
-    root = ctx.root
-    code_el = root.find(_CODE)
+    code_el = ctx.child(_CODE)
     code = (code_el.get("code") or "").strip() if code_el is not None else ""
-    tids = [t.get("root", "").strip() for t in root.findall(f"{{{HL7_NS}}}templateId")]
+    tids = [t.get("root", "").strip() for t in ctx.children(_TEMPLATE_ID)]
     by_code = cat.documents.get(code)
     by_tid = next((cat.by_template[t] for t in tids if t in cat.by_template), None)
     doc = by_code or by_tid
@@ -31,7 +31,7 @@ def identify(ctx: DocContext) -> DocumentTemplate | None:
         ctx.family_prefix, ctx.family_standard, ctx.family_status = (
             fam.rule_prefix, fam.standard, fam.status)
     if by_code and tids and (by_tid is None or by_tid is not by_code):
-        bad = next((t for t in root.findall(f"{{{HL7_NS}}}templateId")), None)
+        bad = ctx.child(_TEMPLATE_ID)
         ctx.template = by_code
         ctx.report(f"{ctx.family_prefix}.HEADER.TEMPLATE_CODE_MISMATCH", bad, attr="root",
                    expected=by_code.template_id, actual=", ".join(tids), detail=code,
@@ -86,29 +86,38 @@ class _HeaderPlan:
                 slots += 1
             self.slot_of.append(node.slot)
         self.slots = slots
+        self.checked = [a.card[0] > 0 or a.card[1] is not None or bool(a.attrs)
+                        or bool(a.text_rule) for a in assertions]
 
-    def select(self, root: etree._Element) -> list[list[etree._Element]]:
-        """Per assertion, the elements its path selects (breadth first: document order)."""
+    def select(self, ctx: DocContext) -> list[list[etree._Element]]:
+        """Per assertion, the elements its path selects, in document order (breadth first:
+        the elements of one step are reached from their parents in document order)."""
         found: list[list[etree._Element]] = [[] for _ in range(self.slots)]
-        queue: list[tuple[etree._Element, _Step]] = [(root, self.top)]
-        i = 0
-        while i < len(queue):
-            el, step = queue[i]
-            i += 1
-            by_tag = step.by_tag
-            for ch in el:
-                nxt = by_tag.get(ch.tag)
-                if nxt is None:
-                    continue
-                for child in nxt:
-                    if child.attr is not None:
-                        v = ch.get(child.attr)
-                        if v is None or (child.value is not None and v != child.value):
+        queue: list[tuple[etree._Element, _Step]] = []
+        # the root's children come from the context's one scan of them
+        level = [(ch, steps) for tag, steps in self.top.by_tag.items()
+                 for ch in ctx.children(tag)]
+        while level:
+            for ch, steps in level:
+                for step in steps:
+                    attr = step.attr
+                    if attr is not None:
+                        v = ch.get(attr)
+                        if v is None or (step.value is not None and v != step.value):
                             continue
-                    if child.slot is not None:
-                        found[child.slot].append(ch)
-                    if child.by_tag:
-                        queue.append((ch, child))
+                    if step.slot is not None:
+                        found[step.slot].append(ch)
+                    if step.by_tag:
+                        queue.append((ch, step))
+            level = []
+            for el, step in queue:
+                by_tag = step.by_tag
+                for ch in el:
+                    nxt = by_tag.get(ch.tag)
+                    if nxt is not None:
+                        level.append((ch, nxt))
+            queue = []
+        root = ctx.root
         return [found[s] if s is not None else a.xpath(root)
                 for a, s in zip(self.assertions, self.slot_of, strict=True)]
 
@@ -127,10 +136,12 @@ def run(ctx: DocContext) -> str:
     # one walk of the header serves the family's assertions and the document type's own
     key = f"family:{fam.id}" if doc is None else f"doc:{doc.code}"
     plan = _plan(ctx, key, fam.assertions + (doc.header if doc is not None else []))
-    selected = plan.select(ctx.root)
+    selected = plan.select(ctx)
     n_family = len(fam.assertions)
-    for assertion, nodes in zip(plan.assertions[:n_family], selected[:n_family], strict=True):
-        _check_assertion(ctx, assertion, nodes)
+    checked = plan.checked  # assertions that can fail at all (not 0..* without checks)
+    for i in range(n_family):
+        if checked[i]:
+            _check_assertion(ctx, plan.assertions[i], selected[i])
     if doc is None:
         code_el = ctx.root.find(_CODE)
         tids = [t.get("root", "") for t in ctx.root.findall(f"{{{HL7_NS}}}templateId")]
@@ -139,14 +150,15 @@ def run(ctx: DocContext) -> str:
                    detail=", ".join(tids) or "-")
         return "ran (header only: document type not recognised)"
     _check_title(ctx, doc)
-    for assertion, nodes in zip(plan.assertions[n_family:], selected[n_family:], strict=True):
-        _check_assertion(ctx, assertion, nodes)
+    for i in range(n_family, len(selected)):
+        if checked[i]:
+            _check_assertion(ctx, plan.assertions[i], selected[i])
     _check_sections(ctx, doc)
     return "ran"
 
 
 def _check_title(ctx: DocContext, doc: DocumentTemplate) -> None:
-    title = ctx.root.find(_TITLE)
+    title = ctx.child(_TITLE)
     if title is None:
         return
     text = "".join(title.itertext()).strip()
@@ -347,7 +359,8 @@ XSI_TYPE_ATTR = "xsi:type"
 
 
 def _body(ctx: DocContext) -> etree._Element:
-    body = ctx.root.find(f"{{{HL7_NS}}}component/{{{HL7_NS}}}structuredBody")
+    body = next((b for c in ctx.children(f"{{{HL7_NS}}}component") for b in c
+                 if b.tag == f"{{{HL7_NS}}}structuredBody"), None)
     return body if body is not None else ctx.root
 
 
