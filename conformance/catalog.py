@@ -451,6 +451,14 @@ class Catalog:
 
     # ---------------------------------------------------------------- helpers
     def source_text(self, ids: tuple[str, ...] | list[str]) -> str:
+        key = tuple(ids)
+        cache = self.__dict__.setdefault("_source_text_cache", {})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = self._source_text(key)
+        return hit
+
+    def _source_text(self, ids: tuple[str, ...]) -> str:
         parts = []
         for sid in ids:
             s = self.sources.get(sid)

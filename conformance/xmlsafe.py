@@ -11,6 +11,7 @@ import bisect
 import codecs
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -186,6 +187,16 @@ class Location:
     column: int | None
 
 
+@lru_cache(maxsize=1024)
+def _tag_re(local: str) -> re.Pattern[str]:
+    return re.compile(r"<(?:[\w.\-]+:)?" + re.escape(local) + r"(?=[\s/>]|$)")
+
+
+@lru_cache(maxsize=256)
+def _attr_re(attr: str) -> re.Pattern[str]:
+    return re.compile(r"\s" + re.escape(attr) + r"\s*=")
+
+
 class Locator:
     """Exact XPath, line and column for elements and attributes of one parsed document.
 
@@ -251,7 +262,7 @@ class Locator:
         end_line = el.sourceline
         if not end_line:
             return None
-        tag_re = re.compile(r"<(?:[\w.\-]+:)?" + re.escape(local_name(el)) + r"(?=[\s/>]|$)")
+        tag_re = _tag_re(local_name(el))
         for line_no in range(end_line, max(0, end_line - 50), -1):
             text = self.line_text(line_no)
             hits = [m.start() for m in tag_re.finditer(text)]
@@ -262,7 +273,7 @@ class Locator:
             col = hits[-1]
             if not attr:
                 return line_no, col + 1
-            attr_re = re.compile(r"\s" + re.escape(attr) + r"\s*=")
+            attr_re = _attr_re(attr)
             for ln in range(line_no, end_line + 1):
                 t = self.line_text(ln)
                 m = attr_re.search(t, col if ln == line_no else 0)
@@ -308,6 +319,7 @@ def local_name(el: etree._Element) -> str:
 
 
 _NS_STEP_RE = re.compile(r"\{[^}]*\}")
+_HL7_STEP = "{urn:hl7-org:v3}"
 
 
 def element_xpath(el: etree._Element) -> str:
@@ -317,9 +329,14 @@ def element_xpath(el: etree._Element) -> str:
     Every step below the root carries [n] (1-based among same-named siblings), so the path
     selects exactly one element. Computed by libxml2 (getelementpath), then normalized.
     """
-    root = el.getroottree().getroot()
+    tree = el.getroottree()
+    root = tree.getroot()
     if el is root:
         return "/" + local_name(el)
-    rel = el.getroottree().getelementpath(el)
-    steps = [s if s.endswith("]") else s + "[1]" for s in _NS_STEP_RE.sub("", rel).split("/")]
+    rel = tree.getelementpath(el)
+    if "{" in rel:
+        rel = rel.replace(_HL7_STEP, "")  # the usual case: every step in the CDA namespace
+        if "{" in rel:
+            rel = _NS_STEP_RE.sub("", rel)
+    steps = [s if s.endswith("]") else s + "[1]" for s in rel.split("/")]
     return "/" + local_name(root) + "/" + "/".join(steps)
