@@ -104,10 +104,12 @@ def run(ctx: DocContext) -> str:
     cache = ctx.catalog.__dict__.get("_vocab_raw_cache")
     if cache is None:
         cache = ctx.catalog.__dict__["_vocab_raw_cache"] = {}
+    de_cs = _compiled(ctx)["de_cs"]
     for el in _CODED(ctx.root):
         cs = el.get("codeSystem")
         code = el.get("code")
-        dn = el.get("displayName")
+        # a data-element code's display name is not judged: read it only for coded values
+        dn = None if cs == de_cs else el.get("displayName")
         # nullFlavor only matters when there is no code: read it only then
         key = (cs, code, dn, code is None and el.get("nullFlavor") is not None)
         verdicts = cache.get(key)
