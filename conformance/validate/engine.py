@@ -66,7 +66,7 @@ class Validator:
             # then is the whole text decoded to locate the first bad byte
             enc = xmlsafe.check_declared_encoding(data)
             root = xmlsafe.parse_bytes(data, max_bytes=self.options.max_bytes,
-                                       max_depth=self.options.max_depth)
+                                       max_depth=self.options.max_depth, keep_blank_text=False)
         except xmlsafe.ParseProblem as p:
             if enc is None:
                 enc = xmlsafe.check_encoding(data)
