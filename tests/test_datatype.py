@@ -12,10 +12,21 @@ from conformance.validate.datatype import gb11643_check_char, ts_problem
     ("20240431", "DT.TS_INVALID_DATE"), ("20240315250000", "DT.TS_INVALID_DATE"),
     ("20240315096000", "DT.TS_INVALID_DATE"), ("2024-03-15", "DT.TS_FORMAT"),
     ("20090401142335-700", "DT.TS_FORMAT"), ("abc", "DT.TS_FORMAT"), ("", "DT.TS_FORMAT"),
+    ("20000229", None), ("19000229", "DT.TS_INVALID_DATE"), ("21000229120000", "DT.TS_INVALID_DATE"),
+    ("202402", None), ("202400", "DT.TS_INVALID_DATE"), ("2024021512", None),
+    ("20240215126", "DT.TS_FORMAT"), ("２０２４０３１５", None), ("20240315.5", None),
 ])
 def test_ts(value: str, rule: str | None) -> None:
     p = ts_problem(value)
     assert (p[0] if p else None) == rule
+
+
+@pytest.mark.parametrize("value, detail", [
+    ("20241301", "month 13"), ("20240431", "day 31"), ("20240315250000", "hour 25"),
+    ("20240315096000", "minute 60"), ("20240315095960", "second 60"), ("20230229", "day 29"),
+])
+def test_ts_detail_names_the_bad_part(value: str, detail: str) -> None:
+    assert ts_problem(value) == ("DT.TS_INVALID_DATE", detail)
 
 
 def test_gb11643_check_character_known_values() -> None:

@@ -3,7 +3,6 @@ PQ / MO / INT / REAL / BL values, empty values and placeholders."""
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -33,19 +32,33 @@ def gb11643_check_char(first17: str) -> str:
     return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 @lru_cache(maxsize=65536)
 def ts_problem(value: str) -> tuple[str, str] | None:
     """Return (rule, detail) when a TS literal is malformed or not a real date/time."""
-    m = _TS_RE.match(value)
-    if not m:
-        return "DT.TS_FORMAT", ""
-    y = int(m.group(1))
-    parts = [int(g) if g else None for g in m.groups()[1:6]]
-    mo, d, hh, mi, ss = parts
+    n = len(value)
+    if n in (8, 14, 12, 10, 6, 4) and value.isascii() and value.isdigit():
+        # the usual forms (yyyyMMdd, yyyyMMddHHmmss, ...): sliced, no regex
+        y = int(value[:4])
+        mo = int(value[4:6]) if n >= 6 else None
+        d = int(value[6:8]) if n >= 8 else None
+        hh = int(value[8:10]) if n >= 10 else None
+        mi = int(value[10:12]) if n >= 12 else None
+        ss = int(value[12:14]) if n >= 14 else None
+    else:
+        m = _TS_RE.match(value)
+        if not m:
+            return "DT.TS_FORMAT", ""
+        y = int(m.group(1))
+        mo, d, hh, mi, ss = (int(g) if g else None for g in m.groups()[1:6])
     if mo is not None and not 1 <= mo <= 12:
         return "DT.TS_INVALID_DATE", f"month {mo:02d}"
-    if d is not None and mo is not None and not 1 <= d <= calendar.monthrange(y, mo)[1]:
-        return "DT.TS_INVALID_DATE", f"day {d:02d}"
+    if d is not None and mo is not None:
+        leap = mo == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+        if not 1 <= d <= _DAYS_IN_MONTH[mo - 1] + leap:
+            return "DT.TS_INVALID_DATE", f"day {d:02d}"
     if hh is not None and hh > 23:
         return "DT.TS_INVALID_DATE", f"hour {hh:02d}"
     if mi is not None and mi > 59:
