@@ -60,9 +60,9 @@ class DocContext:
             self._locator = Locator(self.data, self.root)
         return self._locator
 
-    def children(self, tag: str) -> list[etree._Element]:
-        """The root's children with this (namespaced) tag, from one scan of the root's children
-        (cheaper than find()/findall(), which go through ElementPath)."""
+    def head(self) -> dict[str, list[etree._Element]]:
+        """The root's children by (namespaced) tag, from one scan of them (cheaper than
+        find()/findall(), which go through ElementPath)."""
         head = self.cache.get("head")
         if head is None:
             head = self.cache["head"] = {}
@@ -72,7 +72,11 @@ class DocContext:
                     head[t].append(ch)
                 else:
                     head[t] = [ch]
-        return head.get(tag) or []
+        return head
+
+    def children(self, tag: str) -> list[etree._Element]:
+        """The root's children with this (namespaced) tag."""
+        return self.head().get(tag) or []
 
     def child(self, tag: str) -> etree._Element | None:
         found = self.children(tag)

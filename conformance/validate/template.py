@@ -3,6 +3,8 @@ document type's template in standards/cda/."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 
 from ..catalog import HL7_NS, Assertion, DocumentTemplate, path_steps
@@ -86,6 +88,7 @@ class _HeaderPlan:
                 slots += 1
             self.slot_of.append(node.slot)
         self.slots = slots
+        self.all_planned = None not in self.slot_of
         self.checked = [a.card[0] > 0 or a.card[1] is not None or bool(a.attrs)
                         or bool(a.text_rule) for a in assertions]
 
@@ -95,8 +98,9 @@ class _HeaderPlan:
         found: list[list[etree._Element]] = [[] for _ in range(self.slots)]
         queue: list[tuple[etree._Element, _Step]] = []
         # the root's children come from the context's one scan of them
+        head = ctx.head()
         level = [(ch, steps) for tag, steps in self.top.by_tag.items()
-                 for ch in ctx.children(tag)]
+                 for ch in head.get(tag, ())]
         while level:
             for ch, steps in level:
                 for step in steps:
@@ -117,16 +121,18 @@ class _HeaderPlan:
                     if nxt is not None:
                         level.append((ch, nxt))
             queue = []
+        if self.all_planned:
+            return [found[s] for s in self.slot_of]  # type: ignore[index]
         root = ctx.root
         return [found[s] if s is not None else a.xpath(root)
                 for a, s in zip(self.assertions, self.slot_of, strict=True)]
 
 
-def _plan(ctx: DocContext, key: str, assertions: list[Assertion]) -> _HeaderPlan:
+def _plan(ctx: DocContext, key: str, assertions: Callable[[], list[Assertion]]) -> _HeaderPlan:
     cache = ctx.catalog.__dict__.setdefault("_header_plans", {})
     plan = cache.get(key)
     if plan is None:
-        plan = cache[key] = _HeaderPlan(assertions)
+        plan = cache[key] = _HeaderPlan(assertions())
     return plan
 
 
@@ -135,13 +141,13 @@ def run(ctx: DocContext) -> str:
     fam = ctx.catalog.family_of(doc)
     # one walk of the header serves the family's assertions and the document type's own
     key = f"family:{fam.id}" if doc is None else f"doc:{doc.code}"
-    plan = _plan(ctx, key, fam.assertions + (doc.header if doc is not None else []))
+    plan = _plan(ctx, key, lambda: fam.assertions + (doc.header if doc is not None else []))
     selected = plan.select(ctx)
     n_family = len(fam.assertions)
-    checked = plan.checked  # assertions that can fail at all (not 0..* without checks)
+    checked, assertions = plan.checked, plan.assertions
     for i in range(n_family):
-        if checked[i]:
-            _check_assertion(ctx, plan.assertions[i], selected[i])
+        if checked[i]:  # assertions that cannot fail (0..* without checks) are skipped
+            _check_assertion(ctx, assertions[i], selected[i])
     if doc is None:
         code_el = ctx.root.find(_CODE)
         tids = [t.get("root", "") for t in ctx.root.findall(f"{{{HL7_NS}}}templateId")]
@@ -152,7 +158,7 @@ def run(ctx: DocContext) -> str:
     _check_title(ctx, doc)
     for i in range(n_family, len(selected)):
         if checked[i]:
-            _check_assertion(ctx, plan.assertions[i], selected[i])
+            _check_assertion(ctx, assertions[i], selected[i])
     _check_sections(ctx, doc)
     return "ran"
 
