@@ -30,6 +30,10 @@ class Task:
     # SOAP envelope; "soap-document": validate the CDA document that message carries (if any)
     kind: str = "file"
 
+    def __reduce__(self) -> tuple:
+        # sent to every worker of --jobs: a plain tuple pickles ~5x faster than the dataclass
+        return (Task, (self.display, self.path, self.member, self.kind))
+
 
 def is_run_folder(p: Path) -> bool:
     return (p / "results.json").is_file() and (p / "evidence").is_dir()
