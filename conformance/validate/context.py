@@ -138,7 +138,8 @@ class DocContext:
                 else:
                     section = top
                 value = code_el.getnext()  # <value> follows <code> in a clinical statement
-                if value is None or value.tag != VALUE or _value_before(code_el):
+                if value is None or value.tag != VALUE or (
+                        code_el.getprevious() is not None and _value_before(code_el)):
                     value = None
                     for ch in stmt:
                         if ch.tag == VALUE:
