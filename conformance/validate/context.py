@@ -101,11 +101,8 @@ class DocContext:
                                              for s in top.iter(_SECTION)]
         return secs
 
-    def statements(self) -> list[Statement]:
-        """Every body element whose child <code> names a data element or an item code, with the
-        innermost section holding it: one C-filtered pass per top-level section."""
-        if self._statements is not None:
-            return self._statements
+    def statement_code_systems(self) -> frozenset[str]:
+        """Code systems whose codes key a statement (data elements, item codes, known typos)."""
         wanted = self.catalog.__dict__.get("_statement_code_systems")
         if wanted is None:
             conv = self.catalog.conventions
@@ -114,6 +111,14 @@ class DocContext:
                 + [i["oid"] for i in conv.get("item_code_systems") or []]
                 + [i["oid"] for i in conv.get("data_element_code_system_typos") or []])
             self.catalog.__dict__["_statement_code_systems"] = wanted
+        return wanted
+
+    def statements(self) -> list[Statement]:
+        """Every body element whose child <code> names a data element or an item code, with the
+        innermost section holding it: one C-filtered pass per top-level section."""
+        if self._statements is not None:
+            return self._statements
+        wanted = self.statement_code_systems()
         out: list[Statement] = []
         make = tuple.__new__  # a NamedTuple built at C speed (Statement(...) is Python-level)
         tops = self.top_sections()

@@ -316,3 +316,9 @@ def _placeholder(ctx: DocContext, el: etree._Element, attr: str | None, value: s
     v = value.strip()
     if v and memo[where, v]:
         ctx.report("DT.PLACEHOLDER", el, attr=attr, actual=v, sources=("observed-practice",))
+
+
+def precompile(ctx: DocContext) -> None:
+    """Compile the data-type conventions now (see template.precompile)."""
+    _compiled(ctx)
+

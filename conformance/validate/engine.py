@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator
@@ -156,13 +157,29 @@ class Validator:
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         init_args = (self.options,) if method == "spawn" else (None,)
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
-            # small chunks keep both workers busy to the end of a batch; large ones cut IPC
-            n = len(tasks) if isinstance(tasks, list | tuple) else 10_000
-            chunk = max(1, min(32, n // (jobs * 16)))
-            for r in pool.imap(_work, tasks, chunksize=chunk):
-                if r is not None:
-                    yield r
+        if method == "fork":
+            self.precompile()  # every template's plans, once, inherited by all workers
+            gc.freeze()  # the compiled catalog is never collected: its pages stay shared
+        try:
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=init_args) as pool:
+                # small chunks keep both workers busy to the end of a batch; large ones cut IPC
+                n = len(tasks) if isinstance(tasks, list | tuple) else 10_000
+                chunk = max(1, min(32, n // (jobs * 16)))
+                for r in pool.imap(_work, tasks, chunksize=chunk):
+                    if r is not None:
+                        yield r
+        finally:
+            if method == "fork":
+                gc.unfreeze()
+
+    def precompile(self) -> None:
+        """Build the per-template structures the layers otherwise build on first use."""
+        ctx = DocContext(self.catalog, self.options.lang, b"", etree.Element("precompile"),
+                         DocumentResult(path=""))
+        template.precompile(ctx)
+        vocabulary.precompile(ctx)
+        datatype.precompile(ctx)
+        ctx.statement_code_systems()
 
 
 def _from_evidence(data: bytes, kind: str) -> bytes | None:

@@ -373,3 +373,16 @@ def _body(ctx: DocContext) -> etree._Element:
 def _sources(status: str) -> tuple[str, ...]:
     return {"observed": ("samples-wyf508",), "strict-xsd": ("strict-xsd",),
             "provisional": ("notes-2",)}.get(status, ())
+
+
+def precompile(ctx: DocContext) -> None:
+    """Build every template's header plan and section index now (before --jobs forks, so the
+    workers inherit them instead of each building its own)."""
+    cat = ctx.catalog
+    for doc in cat.documents.values():
+        fam = cat.family_of(doc)
+        _plan(ctx, f"doc:{doc.code}", lambda fam=fam, doc=doc: fam.assertions + doc.header)
+        _index(ctx, doc)
+    for fam in cat.families.values():
+        _plan(ctx, f"family:{fam.id}", lambda fam=fam: fam.assertions)
+

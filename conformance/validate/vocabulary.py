@@ -190,3 +190,16 @@ def _check_bindings(ctx: DocContext) -> None:
                    expected=" | ".join(sorted(allowed)), actual=vcs,
                    detail=f"{st.key} {name}".strip(), status=status,
                    sources=("notes-6.6",) if status != "seen" else ())
+
+
+def precompile(ctx: DocContext) -> None:
+    """Compile the conventions and every template's bindings now (see template.precompile)."""
+    _compiled(ctx)
+    saved = ctx.template
+    try:
+        for doc in [None, *ctx.catalog.documents.values()]:
+            ctx.template = doc
+            _bindings(ctx)
+    finally:
+        ctx.template = saved
+
