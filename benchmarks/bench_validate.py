@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -54,19 +55,27 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def best_of_interleaved(fns: list, repeat: int, prepare: list | None = None) -> list[float]:
-    """Best time of each function over `repeat` rounds, the functions taking turns within a
-    round: a noisy spell on a shared machine then hits all of them alike, not one. A
-    `prepare` function (untimed) runs before each timed call of its function."""
-    best = [float("inf")] * len(fns)
+def interleaved(fns: list, repeat: int, prepare: list | None = None) -> list[list[float]]:
+    """Times of each function over `repeat` rounds, the functions taking turns within a round:
+    a noisy spell on a shared machine then hits neighbours alike. A `prepare` function
+    (untimed) runs before each timed call of its function."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
             if prepare and prepare[i]:
                 prepare[i]()
             t0 = time.perf_counter()
             fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+            times[i].append(time.perf_counter() - t0)
+    return times
+
+
+def ratio_summary(num: list[float], den: list[float]) -> str:
+    """den/num time ratio per round (both measured back to back), as median [min-max]: the
+    per-round pairing cancels the machine's slow and fast spells better than best-of-N."""
+    per_round = sorted(d / n for n, d in zip(num, den, strict=True))
+    return (f"{statistics.median(per_round):9.2%}  [{per_round[0]:.1%}-{per_round[-1]:.1%} "
+            f"over {len(per_round)} rounds]")
 
 
 def main() -> None:
@@ -126,18 +135,20 @@ def main() -> None:
                     assert r.valid or args.corpus != "synth", (r.path, [f.rule for f in r.findings])
             return run
 
-        t_parse, t_schema, t_full, t_jobs = best_of_interleaved(
-            [parse_only, parse_schema, full(1), full(args.jobs)], args.repeat,
-            prepare=[None, None, fresh(1), fresh(args.jobs)])
+        times = interleaved([parse_only, parse_schema, full(1), full(args.jobs)], args.repeat,
+                            prepare=[None, None, fresh(1), fresh(args.jobs)])
+        tp, ts, tf, tj = times
         n = len(paths)
-        r_parse, r_schema, r_full, r_jobs = (rate(n, t) for t in (t_parse, t_schema, t_full, t_jobs))
-        print(f"lxml parse-only            {r_parse:9.0f} docs/s")
+        r_parse, r_schema, r_full, r_jobs = (rate(n, min(t)) for t in times)
+        print(f"lxml parse-only            {r_parse:9.0f} docs/s   (best round)")
         print(f"lxml parse + schema        {r_schema:9.0f} docs/s")
         print(f"full validation, 1 process {r_full:9.0f} docs/s")
         print(f"full validation, --jobs {args.jobs}  {r_jobs:9.0f} docs/s")
-        print(f"ratio full / parse-only    {r_full / r_parse:9.2%}   (target >= 25%)")
-        print(f"ratio full / parse+schema  {r_full / r_schema:9.2%}")
-        print(f"speed-up --jobs {args.jobs} / 1       {r_jobs / r_full:9.2f}x  (target >= 1.7x, "
+        print(f"ratio full / parse-only    {ratio_summary(tf, tp)}   (target >= 25%)")
+        print(f"ratio full / parse+schema  {ratio_summary(tf, ts)}")
+        jobs_ratio = sorted(f / j for f, j in zip(tf, tj, strict=True))
+        print(f"speed-up --jobs {args.jobs} / 1       {statistics.median(jobs_ratio):9.2f}x  "
+              f"[{jobs_ratio[0]:.2f}-{jobs_ratio[-1]:.2f}]  (target >= 1.7x, "
               f"{os.cpu_count()} cores)")
 
         if args.memory_docs:
