@@ -123,3 +123,52 @@ def test_catalog_yaml_error_names_file_and_line(tmp_path: Path) -> None:
                                                      encoding="utf-8")
     with pytest.raises(CatalogError, match=r"C0004\.yaml:\d+:\d+"):
         Catalog(dst)
+
+
+def test_precompile_builds_every_plan_before_workers_fork() -> None:
+    from conformance import xmlsafe
+    from conformance.findings import DocumentResult
+    from conformance.synth import Synthesizer
+    from conformance.validate.context import DocContext
+
+    v = Validator()
+    v.precompile()
+    plans = v.catalog.__dict__["_header_plans"]
+    assert {f"doc:{code}" for code in v.catalog.documents} <= set(plans)
+    assert set(v.catalog.__dict__["_template_index"]) == set(v.catalog.documents)
+    # the plan hands every assertion the node-set its own XPath selects
+    synth = Synthesizer(v.catalog)
+    for doc in list(v.catalog.documents.values())[::9]:
+        data = synth.document_bytes(doc, 7)
+        root = xmlsafe.parse_bytes(data, keep_blank_text=False)
+        ctx = DocContext(v.catalog, "zh", data, root, DocumentResult(path="x"))
+        plan = plans[f"doc:{doc.code}"]
+        for a, nodes in zip(plan.assertions, plan.select(ctx), strict=True):
+            assert nodes == a.xpath(root), a.path
+
+
+def test_header_plan_agrees_with_xpath_on_the_negative_fixtures() -> None:
+    from conformance import xmlsafe
+    from conformance.findings import DocumentResult
+    from conformance.validate import template
+    from conformance.validate.context import DocContext
+
+    v = Validator()
+    v.precompile()
+    plans = v.catalog.__dict__["_header_plans"]
+    checked = 0
+    for path in sorted((Path(__file__).parent / "fixtures" / "bad").glob("*.xml")):
+        data = path.read_bytes()
+        try:
+            root = xmlsafe.parse_bytes(data, keep_blank_text=False)
+        except xmlsafe.ParseProblem:
+            continue
+        ctx = DocContext(v.catalog, "zh", data, root, DocumentResult(path=path.name))
+        doc = template.identify(ctx)
+        if doc is None:
+            continue
+        plan = plans[f"doc:{doc.code}"]
+        for a, nodes in zip(plan.assertions, plan.select(ctx), strict=True):
+            assert nodes == a.xpath(root), (path.name, a.path)
+        checked += 1
+    assert checked >= 30
