@@ -138,7 +138,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES_DEFAULT,
     """Parse untrusted XML. Raises ParseProblem with a rule id and location on any failure.
     keep_blank_text=False drops whitespace-only text between elements (inspection only: the
     tree then no longer serializes to the original layout)."""
-    if len(data) == 0 or not data.strip():
+    if len(data) == 0 or data.isspace():  # isspace() stops at the first byte of markup
         raise ParseProblem("PARSE.EMPTY", "empty file", 1, 1)
     if len(data) > max_bytes:
         raise ParseProblem("PARSE.TOO_LARGE", f"{len(data)} bytes > {max_bytes}", 1, 1,
