@@ -45,3 +45,15 @@ def test_synthetic_resident_ids_are_valid() -> None:
         assert gb11643_check_char(n[:17]) == n[17]
         assert int(n[16]) % 2 == (1 if g == "1" else 0)
         assert n[6:14] == "19800101"
+
+
+def test_verdict_memos_stay_bounded_on_unique_values(monkeypatch) -> None:
+    from conformance.validate import datatype
+
+    monkeypatch.setattr(datatype, "MEMO_LIMIT", 100)
+    memo = datatype._Memo(lambda v: v.isdigit())
+    sizes = set()
+    for i in range(1000):  # unique values, as document ids and times are
+        assert memo[str(i)] is True
+        sizes.add(len(memo))
+    assert max(sizes) <= 100 and memo["x"] is False

@@ -35,7 +35,7 @@ def gb11643_check_char(first17: str) -> str:
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def ts_problem(value: str) -> tuple[str, str] | None:
     """Return (rule, detail) when a TS literal is malformed or not a real date/time."""
     n = len(value)
@@ -77,11 +77,14 @@ def _maybe_empty_attribute(data: bytes) -> bool:
     return _EMPTY_DQ.search(data) is not None or (b"'" in data and b"=''" in data)
 
 
-_MEMO_LIMIT = 200_000
+MEMO_LIMIT = 16_384
 
 
 class _Memo(dict):
-    """A bounded per-process verdict cache (pure functions of attribute values)."""
+    """A small per-process verdict cache (pure functions of attribute values). Values that
+    repeat across documents (roots, units, organisation ids) stay cached; when unique values
+    (document ids, times) have filled it, it starts over, so memory stays flat however long
+    the batch."""
 
     __slots__ = ("fn",)
 
@@ -91,8 +94,9 @@ class _Memo(dict):
 
     def __missing__(self, key: Any) -> Any:
         value = self.fn(key)
-        if len(self) < _MEMO_LIMIT:
-            self[key] = value
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+        self[key] = value
         return value
 
 
