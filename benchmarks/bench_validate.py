@@ -112,6 +112,10 @@ def main() -> None:
     ap.add_argument("--memory-docs", type=int, default=100_000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--unique-docs", type=int, default=20_000,
+                    help="memory check with documents that are all different (ids, times, "
+                         "names), synthesized on the fly, one process: the verdict memos must "
+                         "not grow with them")
     ap.add_argument("--corpus", default="synth",
                     help="'synth' (the project's synthesized documents, one entry per data "
                          "element: small) or a folder of real documents, repeated up to --docs")
@@ -203,6 +207,17 @@ def main() -> None:
                           f"{rate(i, time.perf_counter() - t0):6.0f} docs/s")
             rep.finish(summary)
             assert summary.documents == args.memory_docs
+
+    if args.unique_docs:
+        print(f"memory: {args.unique_docs} documents that are all different (1 process)")
+        synth = Synthesizer()
+        templates = synth.catalog.templates()
+        v = Validator(ValidatorOptions())
+        marks = {int(args.unique_docs * k / 5) for k in range(1, 6)}
+        for i in range(1, args.unique_docs + 1):
+            v.validate_bytes(synth.document_bytes(templates[i % len(templates)], 10**7 + i), "u")
+            if i in marks:
+                print(f"  {i:7d} docs  RSS {rss_mb():7.1f} MiB")
 
 
 if __name__ == "__main__":
