@@ -32,7 +32,14 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def t(key: str, lang: str = "zh", **kw: object) -> str:
-    entry = STRINGS[key]
+def lookup(table: dict[str, dict[str, str]], key: str, lang: str = "zh", /,
+           **kw: object) -> str:
+    """A text of one of the UI tables (this one, and each package's own: platform, scoring,
+    perf, reports, data sets) in the asked language (zh when missing), filled in."""
+    entry = table[key]
     text = entry.get(lang) or entry["zh"]
     return text.format(**kw) if kw else text
+
+
+def t(key: str, lang: str = "zh", **kw: object) -> str:
+    return lookup(STRINGS, key, lang, **kw)

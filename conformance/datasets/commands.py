@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..catalog import CatalogError
 from ..findings import Summary
-from ..i18n import t
+from ..i18n import lookup, t
 from ..inputs import InputError
 from ..output import open_output
 
@@ -36,8 +36,7 @@ _M = {
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    s = _M[key].get(lang) or _M[key]["zh"]
-    return s.format(**kw) if kw else s
+    return lookup(_M, key, lang, **kw)
 
 
 def _fail(msg: str, code: int = 2) -> None:

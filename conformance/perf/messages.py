@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import lookup
+
 STRINGS: dict[str, dict[str, str]] = {
     "refuse": {
         "zh": "这是负载测试：它会向 {target} 持续发送大量请求。确认目标平台允许压测后加 --yes 再运行"
@@ -101,6 +103,4 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def m(key: str, lang: str = "zh", **kw: Any) -> str:
-    entry = STRINGS[key]
-    text = entry.get(lang) or entry["zh"]
-    return text.format(**kw) if kw else text
+    return lookup(STRINGS, key, lang, **kw)

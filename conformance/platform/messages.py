@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import lookup
+
 MESSAGES: dict[str, dict[str, str]] = {
     "not_xml": {"zh": "消息不是格式正确的 XML：{detail}", "en": "The message is not well-formed XML: {detail}"},
     "not_hl7": {"zh": "消息根元素 {root} 不在 HL7 V3 命名空间 urn:hl7-org:v3 中。",
@@ -56,6 +58,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def msg(key: str, lang: str = "zh", **kw: Any) -> str:
-    entry = MESSAGES[key]
-    text = entry.get(lang) or entry["zh"]
-    return text.format(**kw) if kw else text
+    return lookup(MESSAGES, key, lang, **kw)

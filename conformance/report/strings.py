@@ -3,6 +3,8 @@ services, document types) are never here: they come from the run's artifacts."""
 
 from __future__ import annotations
 
+from ..i18n import lookup
+
 STRINGS: dict[str, dict[str, str]] = {
     "title": {"zh": "互联互通标准化成熟度测评报告", "en": "Interoperability maturity assessment report"},
     "title.short": {"zh": "测评报告", "en": "Assessment report"},
@@ -374,6 +376,4 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 def tr(key: str, lang: str = "zh", **kw: object) -> str:
-    entry = STRINGS[key]
-    text = entry.get(lang) or entry["zh"]
-    return text.format(**kw) if kw else text
+    return lookup(STRINGS, key, lang, **kw)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import lookup
+
 STRINGS: dict[str, dict[str, str]] = {
     "provisional": {"zh": "暂定", "en": "provisional"},
     "none_level": {"zh": "未达到任何等级", "en": "no level reached"},
@@ -225,9 +227,7 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def m(msg_key: str, lang: str = "zh", /, **kw: Any) -> str:
-    entry = STRINGS[msg_key]
-    text = entry.get(lang) or entry["zh"]
-    return text.format(**kw) if kw else text
+    return lookup(STRINGS, msg_key, lang, **kw)
 
 
 def pick(text: dict[str, str] | str | None, lang: str) -> str:
