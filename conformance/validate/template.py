@@ -122,7 +122,7 @@ class _HeaderPlan:
                         level.append((ch, nxt))
             queue = []
         if self.all_planned:
-            return [found[s] for s in self.slot_of]  # type: ignore[index]
+            return [found[s] for s in self.slot_of]
         root = ctx.root
         return [found[s] if s is not None else a.xpath(root)
                 for a, s in zip(self.assertions, self.slot_of, strict=True)]
@@ -149,8 +149,8 @@ def run(ctx: DocContext) -> str:
         if checked[i]:  # assertions that cannot fail (0..* without checks) are skipped
             _check_assertion(ctx, assertions[i], selected[i])
     if doc is None:
-        code_el = ctx.root.find(_CODE)
-        tids = [t.get("root", "") for t in ctx.root.findall(f"{{{HL7_NS}}}templateId")]
+        code_el = ctx.child(_CODE)
+        tids = [t.get("root", "") for t in ctx.children(_TEMPLATE_ID)]
         ctx.report("CDA.DOCUMENT_TYPE_UNKNOWN", code_el if code_el is not None else ctx.root,
                    actual=(code_el.get("code") if code_el is not None else None) or "-",
                    detail=", ".join(tids) or "-")
