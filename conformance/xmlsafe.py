@@ -87,7 +87,34 @@ def check_declared_encoding(data: bytes) -> ParseProblem | None:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return ParseProblem("PARSE.ENCODING_NOT_UTF8", "UTF-16 byte order mark", 1, 1,
                             actual="utf-16")
+    # no byte order mark: XML 1.0 appendix F tells UTF-16/UTF-32 by the zero bytes around the
+    # first '<' (libxml2 reads such documents; they are still not UTF-8)
+    if b"\x00" in data[:4]:
+        return ParseProblem("PARSE.ENCODING_NOT_UTF8", "UTF-16/UTF-32 without a byte order mark",
+                            1, 1, actual="utf-16" if data[:4].count(b"\x00") < 3 else "utf-32")
     return None
+
+
+def as_utf8(data: bytes, root: etree._Element) -> bytes:
+    """The document's bytes as the UTF-8 text libxml2 read, for locating findings: lines and
+    columns are counted in characters, so a document in another encoding (UTF-16, GBK: reported,
+    but validated all the same) is transcoded first. UTF-8 documents come back unchanged."""
+    enc = root.getroottree().docinfo.encoding
+    if not enc:
+        return data
+    try:
+        name = codecs.lookup(enc).name
+    except LookupError:
+        return data
+    if name == "utf-8":
+        return data
+    if name == "utf-16" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        name = "utf-16-be" if data[:1] == b"\x00" else "utf-16-le"  # no mark: as libxml2 read it
+    try:
+        text = data.decode(name)
+    except (UnicodeDecodeError, LookupError):
+        return data
+    return text.lstrip("\ufeff").encode("utf-8")
 
 
 def check_encoding(data: bytes) -> ParseProblem | None:
@@ -215,7 +242,7 @@ class Locator:
     """
 
     def __init__(self, data: bytes, root: etree._Element) -> None:
-        self._data = data
+        self._data = as_utf8(data, root)
         self._root = root
         self._lines: list[bytes] | None = None
         self._decoded: dict[int, str] = {}
@@ -223,6 +250,7 @@ class Locator:
         self._starts: list[int] | None = None
         self._line_starts: list[int] | None = None
         self._index: dict[etree._Element, int] | None = None
+        self._single_namespace: bool | None = None
 
     # ------------------------------------------------------------------ line access
     def line_text(self, n: int) -> str:
@@ -291,7 +319,9 @@ class Locator:
 
     def locate(self, el: etree._Element, attr: str | None = None) -> Location:
         present = attr is not None and _attr_value(el, attr) is not None
-        xpath = element_xpath(el) + (f"/@{attr}" if present else "")
+        if self._single_namespace is None:
+            self._single_namespace = in_one_namespace(self._root)
+        xpath = element_xpath(el, self._single_namespace) + (f"/@{attr}" if present else "")
         try:
             pos = self._line_position(el, attr if present else None)
             if pos is None:
@@ -329,21 +359,55 @@ _NS_STEP_RE = re.compile(r"\{[^}]*\}")
 _HL7_STEP = "{urn:hl7-org:v3}"
 
 
-def element_xpath(el: etree._Element) -> str:
+def element_xpath(el: etree._Element, single_namespace: bool | None = None) -> str:
     """XPath with positional indexes; steps name elements by local name (the CDA namespace is
     the default namespace of every document, so the path reads as the document does).
 
-    Every step below the root carries [n] (1-based among same-named siblings), so the path
-    selects exactly one element. Computed by libxml2 (getelementpath), then normalized.
-    """
+    Every step below the root carries [n] (1-based among the siblings of that local name), so
+    the path selects exactly one element. Where an element has a sibling of the same local name
+    in another namespace (a vendor extension element, a SOAP envelope around a message), its
+    step names the namespace too: *[local-name()='x' and namespace-uri()='…'][n], n counted
+    among the siblings of that name and namespace. ``single_namespace`` (every element of the
+    document in one namespace: the usual CDA document) skips that check; the Locator works it
+    out once per document."""
     tree = el.getroottree()
     root = tree.getroot()
     if el is root:
         return "/" + local_name(el)
-    rel = tree.getelementpath(el)
+    if single_namespace is None:
+        single_namespace = in_one_namespace(root)
+    if not single_namespace:
+        return _qualified_xpath(el, root)
+    rel = tree.getelementpath(el)  # computed by libxml2, then normalized
     if "{" in rel:
         rel = rel.replace(_HL7_STEP, "")  # the usual case: every step in the CDA namespace
         if "{" in rel:
             rel = _NS_STEP_RE.sub("", rel)
     steps = [s if s.endswith("]") else s + "[1]" for s in rel.split("/")]
     return "/" + local_name(root) + "/" + "/".join(steps)
+
+
+def in_one_namespace(root: etree._Element) -> bool:
+    """Whether every element of the document is in the root's namespace (evaluated by libxml2)."""
+    ns = etree.QName(root).namespace or ""
+    return not root.xpath("boolean(//*[namespace-uri() != $ns])", ns=ns)
+
+
+def _qualified_xpath(el: etree._Element, root: etree._Element) -> str:
+    steps: list[str] = []
+    node = el
+    while node is not root:
+        parent = node.getparent()
+        tag = node.tag
+        local = tag.rpartition("}")[2]
+        same_local = [s for s in parent if isinstance(s.tag, str)
+                      and s.tag.rpartition("}")[2] == local]
+        same = [s for s in same_local if s.tag == tag]
+        n = next(i for i, s in enumerate(same, start=1) if s is node)
+        if len(same) == len(same_local):
+            steps.append(f"{local}[{n}]")
+        else:
+            ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+            steps.append(f"*[local-name()='{local}' and namespace-uri()='{ns}'][{n}]")
+        node = parent
+    return "/" + local_name(root) + "/" + "/".join(reversed(steps))

@@ -133,3 +133,72 @@ def test_locations_in_a_minified_document(validator: Validator, synth, catalog) 
     selected = root.getroottree().xpath(f.xpath.replace("/", "/h:").replace("/h:@", "/@"),
                                         namespaces=ns)
     assert selected == ["错误的名称"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_byte_order_mark_is_not_utf8(validator: Validator, codec: str) -> None:
+    # libxml2 reads it (it guesses UTF-16 from the zero bytes around '<'), so only the
+    # encoding check can say it is not the UTF-8 the standard asks for
+    data = '<?xml version="1.0" encoding="UTF-16"?>\n<a>中文</a>'.encode(codec)
+    r = validator.validate_bytes(data, "u16.xml")
+    assert "PARSE.ENCODING_NOT_UTF8" in rules_of(r)
+
+
+@pytest.mark.parametrize("codec, declared", [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("gbk", "GBK"),
+    ("gb18030", "GB18030"),
+])
+def test_findings_in_other_encodings_are_located_in_characters(validator: Validator,
+                                                                codec: str, declared: str) -> None:
+    """A document in another encoding is reported as such and validated all the same; its
+    findings sit on the same line and column as in the UTF-8 document (columns count
+    characters, so the Chinese text before the element on its line counts once per character,
+    whatever its bytes)."""
+    from pathlib import Path
+
+    src = next((Path(__file__).resolve().parents[1] / "test_cases" / "documents" / "wst500")
+               .glob("EMR-SD-04-*.xml")).read_text(encoding="utf-8")
+    src = src.replace('<realmCode code="CN"/>', '<!--境内--><realmCode code="XX"/>', 1)
+
+    def located(data: bytes) -> set[tuple[str, int | None, int | None]]:
+        r = validator.validate_bytes(data, "x.xml")
+        return {(f.rule, f.line, f.column) for f in r.findings
+                if f.rule != "PARSE.ENCODING_NOT_UTF8"}
+
+    reference = located(src.encode("utf-8"))
+    assert ("WST500.HEADER.REALM_CODE", 3, 23) in reference  # after "  <!--境内--><realmCode "
+    assert src.startswith("<?xml version='1.0' encoding='UTF-8'?>")
+    other = src.replace("'UTF-8'", f"'{declared}'", 1).encode(codec)
+    assert located(other) == reference
+
+
+def test_xpath_names_the_namespace_where_a_local_name_is_shared(validator: Validator, synth,
+                                                                catalog) -> None:
+    """A vendor element with the same local name as a CDA element beside it: the plain step
+    would be ambiguous, so the CDA element's step names its namespace, and the vendor one's
+    too; each path selects exactly the element of the finding."""
+    from lxml import etree
+
+    root = synth.document(catalog.documents["C0004"], 1)
+    tid = root.find("{urn:hl7-org:v3}templateId")
+    vendor = etree.Element("{urn:example:vendor}templateId", root="1.2.3")
+    tid.addprevious(vendor)
+    tid.set("root", "2.16.156.10011.2.1.1.999")  # not C0004's: a template finding on it
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    r = validator.validate_bytes(data, "x.xml")
+    f = next(f for f in r.findings if f.rule == "WST500.HEADER.TEMPLATE_CODE_MISMATCH")
+    step = "*[local-name()='templateId' and namespace-uri()='urn:hl7-org:v3'][1]"
+    assert f.xpath == f"/ClinicalDocument/{step}/@root"
+    parsed = etree.fromstring(data)
+    hit = parsed.xpath(f"/*[local-name()='ClinicalDocument']/{step}")
+    assert len(hit) == 1 and hit[0].sourceline == f.line
+    line = data.decode().splitlines()[f.line - 1]
+    assert line[f.column - 1:].startswith('root="2.16.156.10011.2.1.1.999"')
+    # elements whose local name no sibling in another namespace shares keep plain steps
+    from conformance.xmlsafe import element_xpath
+
+    assert element_xpath(parsed.find("{urn:hl7-org:v3}realmCode")) == \
+        "/ClinicalDocument/realmCode[1]"
+    vendor_el = parsed.find("{urn:example:vendor}templateId")
+    assert element_xpath(vendor_el) == \
+        "/ClinicalDocument/*[local-name()='templateId' and namespace-uri()='urn:example:vendor'][1]"
