@@ -1,0 +1,153 @@
+"""Mutation fuzzing of the validator: "zero crashes on any input" (issue 2), checked at scale.
+
+    python scripts/fuzz_validate.py [--per-seed 200] [--seed 0] [--lang zh]
+
+Takes every valid document the project has (the 73 example documents and the HL7 V3 messages
+of the test run fixtures), applies seeded mutations to each (tests/mutations.py: tree-level
+defects that keep the XML well-formed, and byte-level damage), validates every result in one
+process and checks, for each:
+
+- validation returns (an exception is a crash: it is printed with the seed that replays it);
+- no INTERNAL.ERROR finding (the engine's catch-all for a bug inside a layer);
+- every finding names a rule of the catalog, a known severity and layer, and a place: an
+  XPath, or a line (1-based) and a column (1-based) within the document;
+- every finding's XPath selects exactly one element of the document, and its line is that
+  element's start tag (or, for an attribute, a line of it);
+- every layer is recorded as ran or skipped with a reason.
+
+Exits 1 on any failure. A failure replays with `--only FILE:SEED` (and the same --steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
+
+from conformance.findings import LAYERS  # noqa: E402
+from conformance.validate import Validator, ValidatorOptions  # noqa: E402
+from tests.mutations import mutate  # noqa: E402
+
+SEVERITIES = {"error", "warning", "info"}
+_STEP = re.compile(r"(\*\[local-name\(\)='[^']*' and namespace-uri\(\)='[^']*'\]\[\d+\])"
+                   r"|([^/\[\]@*]+)(?:\[(\d+)\])?")
+
+
+def select(root: etree._Element, xpath: str) -> list[etree._Element] | None:
+    """The elements a finding's XPath selects, read as the report documents it: a plain step
+    is a local name, a step in another namespace says so in its predicate. None when the path
+    is not of that form."""
+    path = xpath.split("/@", 1)[0]
+    if not path.startswith("/"):
+        return None
+    parts = []
+    pos = 1
+    while pos < len(path):
+        m = _STEP.match(path, pos)
+        if m is None:
+            return None
+        qualified, name, n = m.groups()
+        parts.append(qualified or (f"*[local-name()='{name}']" + (f"[{n}]" if n else "")))
+        pos = m.end() + 1  # the '/' between steps
+    return root.getroottree().xpath("/" + "/".join(parts))
+
+
+def seeds_corpus() -> list[Path]:
+    docs = sorted((ROOT / "test_cases" / "documents").rglob("*.xml"))
+    msgs = sorted((ROOT / "tests" / "fixtures" / "runs").rglob("*.xml"))
+    return docs + msgs
+
+
+def problems(validator: Validator, data: bytes, path: str) -> list[str]:
+    """What is wrong with the validator's answer on one input (empty: nothing)."""
+    try:
+        result = validator.validate_bytes(data, path)
+    except Exception:
+        return ["crash: " + traceback.format_exc(limit=8)]
+    out: list[str] = []
+    rules = validator.catalog.rules
+    for layer in LAYERS:
+        state = result.layers.get(layer)
+        if not state or not (state.startswith("ran") or state.startswith("skipped")):
+            out.append(f"layer {layer} recorded as {state!r}")
+    lines = data.count(b"\n") + 1
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        root = None
+    for f in result.findings:
+        if f.rule == "INTERNAL.ERROR":
+            out.append(f"internal error: {f.message}")
+            continue
+        if f.rule not in rules:
+            out.append(f"finding with a rule not in the catalog: {f.rule}")
+        if f.severity not in SEVERITIES or f.layer not in LAYERS:
+            out.append(f"{f.rule}: severity {f.severity!r} / layer {f.layer!r}")
+        if not f.message:
+            out.append(f"{f.rule}: no message")
+        if f.xpath is None and f.line is None:
+            out.append(f"{f.rule}: no place (neither XPath nor line)")
+        if f.line is not None and not (1 <= f.line <= lines):
+            out.append(f"{f.rule}: line {f.line} outside 1..{lines}")
+        if f.column is not None and f.column < 1:
+            out.append(f"{f.rule}: column {f.column}")
+        if root is not None and f.xpath and f.xpath.startswith("/"):
+            found = select(root, f.xpath)
+            if found is None or len(found) != 1:
+                out.append(f"{f.rule}: XPath {f.xpath} selects {found and len(found)} elements")
+            elif f.line is not None and "/@" not in f.xpath and found[0].sourceline != f.line:
+                out.append(f"{f.rule}: line {f.line}, but {f.xpath} starts on line "
+                           f"{found[0].sourceline}")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per-seed", type=int, default=200,
+                    help="mutations per corpus document (default 200)")
+    ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument("--lang", default="zh", choices=["zh", "en"])
+    ap.add_argument("--steps", type=int, default=None,
+                    help="tree mutations per input (default: 1-3 at random)")
+    ap.add_argument("--only", help="replay one case: FILE:SEED")
+    args = ap.parse_args()
+
+    validator = Validator(ValidatorOptions(lang=args.lang))
+    if args.only:
+        name, _, seed = args.only.rpartition(":")
+        data, done = mutate(Path(name).read_bytes(), int(seed), steps=args.steps)
+        print("mutations:", "; ".join(done))
+        for p in problems(validator, data, name):
+            print(p)
+        return 0
+    corpus = seeds_corpus()
+    failures = 0
+    cases = 0
+    t0 = time.perf_counter()
+    for path in corpus:
+        original = path.read_bytes()
+        for seed in range(args.seed, args.seed + args.per_seed):
+            data, done = mutate(original, seed, steps=args.steps)
+            cases += 1
+            found = problems(validator, data, str(path))
+            if found:
+                failures += 1
+                print(f"FAIL {path.relative_to(ROOT)}:{seed}  ({'; '.join(done)})")
+                for p in found:
+                    print("    " + p.replace("\n", "\n    "))
+    dt = time.perf_counter() - t0
+    print(f"{cases} mutated inputs from {len(corpus)} documents and messages, "
+          f"{failures} failing, {cases / dt:.0f} inputs/s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Zero crashes on any input, every input in the output: seeded mutations of the project's own
+valid documents and messages (a bounded slice of scripts/fuzz_validate.py, which runs the same
+checks at scale)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from conformance.cli import main
+from scripts.fuzz_validate import problems, seeds_corpus
+
+from .mutations import BYTE_MUTATIONS, TREE_MUTATIONS, NothingToMutate, mutate
+
+CORPUS = seeds_corpus()
+
+
+def test_the_corpus_covers_documents_and_messages() -> None:
+    names = {p.suffix for p in CORPUS}
+    assert names == {".xml"}
+    assert sum("documents" in p.parts for p in CORPUS) == 73
+    assert sum("runs" in p.parts for p in CORPUS) >= 20
+
+
+def test_mutations_are_deterministic_and_change_the_document() -> None:
+    data = CORPUS[0].read_bytes()
+    assert mutate(data, 7) == mutate(data, 7)
+    changed = sum(mutate(data, seed)[0] != data for seed in range(50))
+    assert changed >= 45  # a few mutations may cancel out (e.g. setting the same value)
+
+
+@pytest.mark.parametrize("op", TREE_MUTATIONS + BYTE_MUTATIONS, ids=lambda f: f.__name__)
+def test_each_mutation_kind_is_survived(op, validator) -> None:
+    """Every kind of damage on its own, on documents of both families and on messages."""
+    picks = [CORPUS[0], CORPUS[60], CORPUS[-1]]
+    for path in picks:
+        for seed in range(15):
+            rng = random.Random(seed)
+            data = path.read_bytes()
+            if op in BYTE_MUTATIONS:
+                data, _ = op(rng, data)
+            else:
+                root = etree.fromstring(data)
+                with contextlib.suppress(NothingToMutate):  # e.g. only the root left
+                    op(rng, root)
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            assert problems(validator, data, str(path)) == [], (path.name, seed)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_mixed_mutations_in_both_languages(lang, validator, validator_en) -> None:
+    v = validator if lang == "zh" else validator_en
+    failures = []
+    for i, path in enumerate(CORPUS):
+        data = path.read_bytes()
+        for seed in range(i * 7, i * 7 + 6):
+            mutated, done = mutate(data, seed)
+            found = problems(v, mutated, str(path))
+            if found:
+                failures.append((path.name, seed, done, found))
+    assert failures == []
+
+
+def test_every_damaged_file_appears_once_in_the_output(tmp_path: Path) -> None:
+    """A folder and a zip of damaged files, in parallel: each input is one document of the JSON
+    report, in input order, whatever its damage (empty, binary, truncated, re-encoded)."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    names = []
+    for i, path in enumerate(CORPUS[::4]):
+        data, _ = mutate(path.read_bytes(), 1000 + i, steps=4)
+        name = f"{i:03d}.xml"
+        (folder / name).write_bytes(data)
+        names.append(name)
+    (folder / "empty.xml").write_bytes(b"")
+    (folder / "binary.xml").write_bytes(bytes(range(256)) * 4)
+    names += ["binary.xml", "empty.xml"]
+    z = tmp_path / "batch.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for name in names:
+            zf.write(folder / name, f"in-zip/{name}")
+    r = CliRunner().invoke(main, ["validate", "--format", "json", "--jobs", "2", str(folder),
+                                  str(z)], catch_exceptions=False)
+    assert r.exit_code == 1  # damaged documents: errors found, not a usage or I/O problem
+    report = json.loads(r.output)
+    paths = [d["path"] for d in report["documents"]]
+    expected = sorted(names)
+    assert [Path(p).name for p in paths[:len(names)]] == expected
+    assert [p.rpartition("/")[2] for p in paths[len(names):]] == expected
+    assert report["summary"]["documents"] == 2 * len(names)
+    assert not any(f["rule"] == "INTERNAL.ERROR" for d in report["documents"]
+                   for f in d["findings"])
