@@ -11,8 +11,8 @@ process and checks, for each:
 - no INTERNAL.ERROR finding (the engine's catch-all for a bug inside a layer);
 - every finding names a rule of the catalog, a known severity and layer, and a place: an
   XPath, or a line (1-based) and a column (1-based) within the document;
-- every finding's XPath selects exactly one element of the document, and its line is that
-  element's start tag (or, for an attribute, a line of it);
+- every finding's XPath selects exactly one element of the document, and its line and column
+  point at that element's start tag (or, for an attribute, at the attribute's name in it);
 - every layer is recorded as ran or skipped with a reason.
 
 Exits 1 on any failure. A failure replays with `--only FILE:SEED` (and the same --steps).
@@ -34,6 +34,7 @@ from lxml import etree  # noqa: E402
 
 from conformance.findings import LAYERS  # noqa: E402
 from conformance.validate import Validator, ValidatorOptions  # noqa: E402
+from conformance.xmlsafe import as_utf8  # noqa: E402
 from tests.mutations import mutate  # noqa: E402
 
 SEVERITIES = {"error", "warning", "info"}
@@ -60,10 +61,30 @@ def select(root: etree._Element, xpath: str) -> list[etree._Element] | None:
     return root.getroottree().xpath("/" + "/".join(parts))
 
 
-def seeds_corpus() -> list[Path]:
+def seeds_corpus(folder: str | None = None) -> list[Path]:
+    if folder:
+        return sorted(Path(folder).rglob("*.xml"))
     docs = sorted((ROOT / "test_cases" / "documents").rglob("*.xml"))
     msgs = sorted((ROOT / "tests" / "fixtures" / "runs").rglob("*.xml"))
     return docs + msgs
+
+
+def _misplaced(el: etree._Element, xpath: str, line: int, column: int | None,
+               text_lines: list[str]) -> str | None:
+    """Why (line, column) is not the element's start tag, or the attribute in it (None: it is).
+    libxml2's sourceline is the line where the start tag ends, so the tag starts on or above it."""
+    if not line <= el.sourceline:
+        return f"line {line} is after the start tag of {xpath} (which ends on {el.sourceline})"
+    if column is None:
+        return None
+    text = text_lines[line - 1][column - 1:] if line <= len(text_lines) else ""
+    if "/@" in xpath:
+        attr = xpath.rpartition("/@")[2].rpartition(":")[2]
+        ok = re.match(r"([\w.-]+:)?" + re.escape(attr) + r"\s*=", text)
+    else:
+        local = etree.QName(el).localname
+        ok = re.match(r"<([\w.-]+:)?" + re.escape(local) + r"[\s/>]", text + " ")
+    return None if ok else f"line {line} column {column} reads {text[:40]!r}, not {xpath}"
 
 
 def problems(validator: Validator, data: bytes, path: str) -> list[str]:
@@ -83,6 +104,8 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
         root = None
+    text_lines = as_utf8(data, root).decode("utf-8", "replace").split("\n") if root is not None \
+        else []
     for f in result.findings:
         if f.rule == "INTERNAL.ERROR":
             out.append(f"internal error: {f.message}")
@@ -103,9 +126,10 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
             found = select(root, f.xpath)
             if found is None or len(found) != 1:
                 out.append(f"{f.rule}: XPath {f.xpath} selects {found and len(found)} elements")
-            elif f.line is not None and "/@" not in f.xpath and found[0].sourceline != f.line:
-                out.append(f"{f.rule}: line {f.line}, but {f.xpath} starts on line "
-                           f"{found[0].sourceline}")
+            elif f.line is not None:
+                wrong = _misplaced(found[0], f.xpath, f.line, f.column, text_lines)
+                if wrong:
+                    out.append(f"{f.rule}: {wrong}")
     return out
 
 
@@ -117,6 +141,8 @@ def main() -> int:
     ap.add_argument("--lang", default="zh", choices=["zh", "en"])
     ap.add_argument("--steps", type=int, default=None,
                     help="tree mutations per input (default: 1-3 at random)")
+    ap.add_argument("--corpus", help="a folder of well-formed documents to mutate instead (e.g. "
+                                     "../shared/reference-samples); each is also checked as is")
     ap.add_argument("--only", help="replay one case: FILE:SEED")
     args = ap.parse_args()
 
@@ -128,19 +154,31 @@ def main() -> int:
         for p in problems(validator, data, name):
             print(p)
         return 0
-    corpus = seeds_corpus()
+    corpus = seeds_corpus(args.corpus)
     failures = 0
     cases = 0
     t0 = time.perf_counter()
     for path in corpus:
         original = path.read_bytes()
+        if args.corpus:
+            cases += 1
+            found = problems(validator, original, str(path))
+            if found:
+                failures += 1
+                print(f"FAIL {path} (as is)")
+                for p in found:
+                    print("    " + p.replace("\n", "\n    "))
+            try:
+                mutate(original, 0)
+            except etree.XMLSyntaxError:
+                continue  # not well-formed as it is: nothing to mutate
         for seed in range(args.seed, args.seed + args.per_seed):
             data, done = mutate(original, seed, steps=args.steps)
             cases += 1
             found = problems(validator, data, str(path))
             if found:
                 failures += 1
-                print(f"FAIL {path.relative_to(ROOT)}:{seed}  ({'; '.join(done)})")
+                print(f"FAIL {path}:{seed}  ({'; '.join(done)})")
                 for p in found:
                     print("    " + p.replace("\n", "\n    "))
     dt = time.perf_counter() - t0
