@@ -86,3 +86,19 @@ def test_findings_point_into_the_file(results, samples_dir: Path) -> None:
             if f.column and f.xpath and "/@" in f.xpath:
                 attr = f.xpath.rsplit("/@", 1)[1].split(":")[-1]
                 assert attr in lines[f.line - 1][f.column - 1:], (name, f.rule, f.xpath)
+
+
+def test_every_finding_is_exactly_placed(validator: Validator, samples_dir: Path) -> None:
+    """Each finding on the real documents and messages: its XPath selects exactly one element,
+    and its line and column are that element's start tag or the attribute's name in it (the
+    check scripts/fuzz_validate.py makes on mutated documents)."""
+    from scripts.fuzz_validate import problems
+
+    files = sorted(samples_dir.parent.rglob("*.xml"))
+    assert len(files) > 200
+    bad = {}
+    for p in files:
+        found = problems(validator, p.read_bytes(), p.name)
+        if found:
+            bad[p.name] = found
+    assert bad == {}
