@@ -1,9 +1,11 @@
 """Turn command-line PATH arguments into validation tasks: files, directories (recursive),
-glob patterns and .zip archives (members read lazily, bounded)."""
+glob patterns and .zip archives (members read lazily, bounded; an archive inside an archive is
+opened too, one level deep)."""
 
 from __future__ import annotations
 
 import glob
+import io
 import os
 import zipfile
 from collections.abc import Iterator
@@ -27,12 +29,14 @@ class Task:
     path: str              # file system path (the archive for zip members)
     member: str | None = None   # raw zip member name
     # "file": validate as is; "soap": recorded evidence, validate the HL7 V3 message inside the
-    # SOAP envelope; "soap-document": validate the CDA document that message carries (if any)
+    # SOAP envelope; "soap-document": validate the CDA document that message carries (if any);
+    # "zip": an archive that cannot be opened (reading it reports why)
     kind: str = "file"
+    inner: str | None = None    # member of the archive that `member` itself is (nested zip)
 
     def __reduce__(self) -> tuple:
         # sent to every worker of --jobs: a plain tuple pickles ~5x faster than the dataclass
-        return (Task, (self.display, self.path, self.member, self.kind))
+        return (Task, (self.display, self.path, self.member, self.kind, self.inner))
 
 
 def is_run_folder(p: Path) -> bool:
@@ -66,19 +70,49 @@ def _member_display_name(info: zipfile.ZipInfo) -> str:
 
 
 def _zip_tasks(path: Path) -> Iterator[Task]:
+    """The XML members of an archive, and those of the archives it holds (one level). An
+    archive that cannot be opened is one entry whose reading reports why: the batch goes on,
+    and every input appears in the output."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: not a readable zip archive ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        yield Task(str(path), str(path), kind="zip")
+        return
     if len(infos) > MAX_ZIP_MEMBERS:
         raise InputError(f"{path}: more than {MAX_ZIP_MEMBERS} members")
     for info in sorted(infos, key=lambda i: i.filename):
         if info.is_dir():
             continue
         name = _member_display_name(info)
-        if name.lower().endswith(XML_SUFFIXES):
+        low = name.lower()
+        if low.endswith(XML_SUFFIXES):
             yield Task(f"{path}!/{name}", str(path), info.filename)
+        elif low.endswith(ZIP_SUFFIXES):
+            yield from _nested_zip_tasks(path, info, name)
+
+
+def _nested_zip_tasks(path: Path, info: zipfile.ZipInfo, name: str) -> Iterator[Task]:
+    display = f"{path}!/{name}"
+    try:
+        zf = _open_nested(str(path), info.filename, MAX_NESTED_ZIP_BYTES)
+        infos = zf.infolist()
+    except (ParseProblem, zipfile.BadZipFile, OSError, RuntimeError, ValueError,
+            NotImplementedError):
+        yield Task(display, str(path), info.filename, kind="zip")
+        return
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError(f"{display}: more than {MAX_ZIP_MEMBERS} members")
+    for inner in sorted(infos, key=lambda i: i.filename):
+        if inner.is_dir():
+            continue
+        iname = _member_display_name(inner)
+        low = iname.lower()
+        if low.endswith(XML_SUFFIXES):
+            yield Task(f"{display}!/{iname}", str(path), info.filename, inner=inner.filename)
+        elif low.endswith(ZIP_SUFFIXES):  # a third level is not opened: say so, in place
+            yield Task(f"{display}!/{iname}", str(path), info.filename, kind="zip",
+                       inner=inner.filename)
 
 
 def _dir_tasks(path: Path) -> Iterator[Task]:
@@ -99,7 +133,7 @@ def _dir_tasks(path: Path) -> Iterator[Task]:
 def expand(args: list[str]) -> list[Task]:
     """Expand PATH arguments into tasks, in a stable order, without duplicates."""
     tasks: list[Task] = []
-    seen: set[tuple[str, str | None, str]] = set()
+    seen: set[tuple[str, str | None, str | None, str]] = set()
     for arg in args:
         p = Path(arg)
         if p.exists():
@@ -107,7 +141,7 @@ def expand(args: list[str]) -> list[Task]:
                 new = list(_run_tasks(p))
             elif p.is_dir():
                 new = list(_dir_tasks(p))
-            elif p.name.lower().endswith(ZIP_SUFFIXES) and zipfile.is_zipfile(p):
+            elif p.name.lower().endswith(ZIP_SUFFIXES):
                 new = list(_zip_tasks(p))
             else:
                 new = [Task(str(p), str(p))]
@@ -121,7 +155,7 @@ def expand(args: list[str]) -> list[Task]:
         else:
             raise InputError(f"{arg}: no such file or directory")
         for t in new:
-            key = (os.path.realpath(t.path), t.member, t.kind)
+            key = (os.path.realpath(t.path), t.member, t.inner, t.kind)
             if key not in seen:
                 seen.add(key)
                 tasks.append(t)
@@ -129,11 +163,55 @@ def expand(args: list[str]) -> list[Task]:
 
 
 _OPEN_ZIPS: dict[str, zipfile.ZipFile] = {}
+MAX_NESTED_ZIP_BYTES = 512 * 1024 * 1024  # an archive inside an archive is read into memory
+
+
+def _open_zip(path: str) -> zipfile.ZipFile:
+    zf = _OPEN_ZIPS.get(path)
+    if zf is None:
+        if len(_OPEN_ZIPS) > 16:
+            for z in _OPEN_ZIPS.values():
+                z.close()
+            _OPEN_ZIPS.clear()
+        zf = _OPEN_ZIPS[path] = zipfile.ZipFile(path)
+    return zf
+
+
+def _read_member(zf: zipfile.ZipFile, member: str, max_bytes: int) -> bytes:
+    info = zf.getinfo(member)
+    if info.file_size > max_bytes:
+        raise ParseProblem("PARSE.TOO_LARGE", f"{info.file_size} bytes", 1, 1,
+                           actual=str(info.file_size))
+    if info.flag_bits & 0x1:
+        raise ParseProblem("PARSE.IO_ERROR", "encrypted (password-protected) zip member: "
+                           "extract it and validate the files", None, None)
+    with zf.open(info) as fh:
+        data = fh.read(max_bytes + 1)  # bounded even if the header lies (zip bomb)
+    if len(data) > max_bytes:
+        raise ParseProblem("PARSE.TOO_LARGE", "member expands beyond the limit", 1, 1,
+                           actual=f">{max_bytes}")
+    return data
+
+
+def _open_nested(path: str, member: str, max_bytes: int) -> zipfile.ZipFile:
+    key = f"{path}!/{member}"
+    zf = _OPEN_ZIPS.get(key)
+    if zf is None:
+        data = _read_member(_open_zip(path), member, max_bytes)
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        if len(_OPEN_ZIPS) > 16:
+            for z in _OPEN_ZIPS.values():
+                z.close()
+            _OPEN_ZIPS.clear()
+        _OPEN_ZIPS[key] = zf
+    return zf
 
 
 def read_task(task: Task, max_bytes: int) -> bytes:
     """Read one task's bytes, bounded. Raises ParseProblem (IO_ERROR / TOO_LARGE)."""
     try:
+        if task.kind == "zip":
+            return _unreadable_archive(task)
         if task.member is None:
             size = os.path.getsize(task.path)
             if size > max_bytes:
@@ -147,24 +225,32 @@ def read_task(task: Task, max_bytes: int) -> bytes:
                 raise ParseProblem("PARSE.TOO_LARGE", f"{len(data)} bytes", 1, 1,
                                    actual=str(len(data)))
             return data
-        zf = _OPEN_ZIPS.get(task.path)
-        if zf is None:
-            if len(_OPEN_ZIPS) > 16:
-                for z in _OPEN_ZIPS.values():
-                    z.close()
-                _OPEN_ZIPS.clear()
-            zf = _OPEN_ZIPS[task.path] = zipfile.ZipFile(task.path)
-        info = zf.getinfo(task.member)
-        if info.file_size > max_bytes:
-            raise ParseProblem("PARSE.TOO_LARGE", f"{info.file_size} bytes", 1, 1,
-                               actual=str(info.file_size))
-        with zf.open(info) as fh:
-            data = fh.read(max_bytes + 1)  # bounded even if the header lies (zip bomb)
-        if len(data) > max_bytes:
-            raise ParseProblem("PARSE.TOO_LARGE", "member expands beyond the limit", 1, 1,
-                               actual=f">{max_bytes}")
-        return data
+        if task.inner is not None:
+            return _read_member(_open_nested(task.path, task.member, MAX_NESTED_ZIP_BYTES),
+                                task.inner, max_bytes)
+        return _read_member(_open_zip(task.path), task.member, max_bytes)
     except ParseProblem:
         raise
-    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError,
+            ValueError, EOFError) as exc:
         raise ParseProblem("PARSE.IO_ERROR", f"{type(exc).__name__}: {exc}", None, None) from None
+
+
+def _unreadable_archive(task: Task) -> bytes:
+    """An archive expand() could not open (or would not: a third level of nesting)."""
+    if task.inner is not None:
+        raise ParseProblem("PARSE.IO_ERROR", "an archive inside an archive inside an archive "
+                           "is not opened: extract the outer ones and validate again", None, None)
+    try:
+        if task.member is not None:
+            _open_nested(task.path, task.member, MAX_NESTED_ZIP_BYTES)
+        else:
+            _open_zip(task.path)
+    except ParseProblem as p:
+        raise ParseProblem("PARSE.IO_ERROR", f"not a readable zip archive ({p.detail})",
+                           None, None) from None
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError) as exc:
+        raise ParseProblem("PARSE.IO_ERROR", f"not a readable zip archive ({exc})",
+                           None, None) from None
+    raise ParseProblem("PARSE.IO_ERROR", "the archive could not be listed when the batch "
+                       "started; validate it again", None, None)

@@ -190,3 +190,58 @@ def test_output_to_a_device_writes_through(tmp_path: Path) -> None:
 
     code, _ = run("validate", "--format", "json", "-o", "/dev/null", str(good("C0004")))
     assert code == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_archives_nested_broken_and_encrypted(tmp_path: Path) -> None:
+    """A submission folder as assessors receive them: a zip of per-department zips, a damaged
+    archive, a password-protected member. Nested archives are opened (one level); what cannot
+    be read is one entry with an I/O error, and the rest of the batch is still validated."""
+    docs = sorted(GOOD.glob("*.xml"))[:3]
+    inner = tmp_path / "inner.zip"
+    deepest = tmp_path / "deepest.zip"
+    with zipfile.ZipFile(deepest, "w") as zf:
+        zf.writestr("too-deep.xml", docs[0].read_bytes())
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr(_GbkInfo("内科/" + docs[1].name), docs[1].read_bytes())
+        zf.write(deepest, "deepest.zip")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "all.zip", "w") as zf:
+        zf.write(inner, "内科.zip")
+        zf.writestr(docs[2].name, docs[2].read_bytes())
+        zf.writestr("notes.txt", "not a document")
+    (folder / "damaged.zip").write_bytes(b"PK\x03\x04" + bytes(300))
+    plain = folder / "plain.zip"
+    with zipfile.ZipFile(plain, "w") as zf:
+        zf.writestr(docs[0].name, docs[0].read_bytes())
+    raw = bytearray(plain.read_bytes())  # mark the member encrypted, as a password tool does
+    raw[raw.find(b"PK\x03\x04") + 6] |= 1
+    raw[raw.find(b"PK\x01\x02") + 8] |= 1
+    (folder / "locked.zip").write_bytes(bytes(raw))
+    plain.unlink()
+
+    code, out = run("validate", "--format", "json", "--lang", "en", str(folder))
+    report = json.loads(out)
+    by_path = {d["path"].replace(str(folder) + "/", ""): d for d in report["documents"]}
+    assert list(by_path) == [
+        f"all.zip!/{docs[2].name}",
+        "all.zip!/内科.zip!/deepest.zip",
+        f"all.zip!/内科.zip!/内科/{docs[1].name}",
+        "damaged.zip",
+        f"locked.zip!/{docs[0].name}",
+    ]
+    assert by_path[f"all.zip!/内科.zip!/内科/{docs[1].name}"]["valid"]
+    assert by_path[f"all.zip!/{docs[2].name}"]["valid"]
+
+    def io_error(key: str) -> str:
+        (f,) = by_path[key]["findings"]
+        assert f["rule"] == "PARSE.IO_ERROR"
+        return f["message"]
+
+    assert "not opened" in io_error("all.zip!/内科.zip!/deepest.zip")
+    assert "not a readable zip archive" in io_error("damaged.zip")
+    assert "encrypted" in io_error(f"locked.zip!/{docs[0].name}")
+    assert code == 2  # I/O problems, reported per entry, after everything readable was validated
+    # the same batch in parallel gives the same report
+    _, out2 = run("validate", "--format", "json", "--lang", "en", "--jobs", "2", str(folder))
+    assert json.loads(out2)["documents"] == report["documents"]

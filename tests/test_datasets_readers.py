@@ -196,6 +196,27 @@ def test_xml_dataset_file_records(tmp_path: Path) -> None:
                        (5, ["12345678-9", "李四", "", "2"])]
 
 
+def test_xml_dataset_files_in_nested_and_damaged_archives(tmp_path: Path) -> None:
+    import zipfile
+
+    xml = ("<EHR-DE-01><记录><DE02.01.039.00>张三</DE02.01.039.00></记录></EHR-DE-01>")
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("记录_张三.xml", xml)
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "科室.zip")
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + bytes(100))
+    nested, bad = expand_sources([str(outer), str(tmp_path / "bad.zip")])
+    assert nested.display.endswith("outer.zip!/科室.zip!/记录_张三.xml")
+    assert nested.name == "记录_张三.xml"
+    (t,) = open_tables(nested)
+    assert rows(t) == [(1, ["张三"])]
+    with pytest.raises(ReadError) as exc:
+        open_tables(bad)
+    assert exc.value.rule == "DS.IO_ERROR" and "not a readable zip archive" in exc.value.detail
+
+
 def test_xml_with_entities_is_refused(tmp_path: Path) -> None:
     xml = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><r><a>&e;</a></r>'
     with pytest.raises(ReadError):

@@ -56,23 +56,26 @@ class Source:
     path: str
     kind: str                      # csv | json | jsonl | xlsx | xml
     member: str | None = None      # zip member (XML data-set files zipped as <记录>_<姓名>.xml)
+    inner: str | None = None       # member of the archive `member` is (a zip inside the zip)
+    archive_error: bool = False    # an archive that cannot be opened: reading it says why
 
     @property
     def name(self) -> str:
-        return Path(self.member or self.path).name
+        return Path(self.inner or self.member or self.path).name
 
     def task(self) -> Task:
-        return Task(self.display, self.path, self.member)
+        return Task(self.display, self.path, self.member,
+                    kind="zip" if self.archive_error else "file", inner=self.inner)
 
 
 def expand_sources(args: list[str]) -> list[Source]:
     """PATH arguments → sources: files, folders (recursive), glob patterns, .zip archives (their
     XML members). Stable order, no duplicates. Raises InputError for an unusable argument."""
     out: list[Source] = []
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, str | None]] = set()
 
     def add(src: Source) -> None:
-        key = (os.path.realpath(src.path), src.member)
+        key = (os.path.realpath(src.path), src.member, src.inner)
         if key not in seen:
             seen.add(key)
             out.append(src)
@@ -81,7 +84,7 @@ def expand_sources(args: list[str]) -> list[Source]:
         suffix = p.suffix.lower()
         if suffix == ".zip":
             for t in _zip_tasks(p):
-                add(Source(t.display, t.path, "xml", t.member))
+                add(Source(t.display, t.path, "xml", t.member, t.inner, t.kind == "zip"))
             return
         kind = TABLE_SUFFIXES.get(suffix)
         if kind is None:

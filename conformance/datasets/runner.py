@@ -215,6 +215,8 @@ def _name_parts(src: Source) -> list[str]:
     parts = list(Path(src.path).parts[-3:])
     if src.member:
         parts += list(Path(src.member).parts)
+    if src.inner:
+        parts += list(Path(src.inner).parts)
     return parts
 
 
