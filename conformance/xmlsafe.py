@@ -320,7 +320,7 @@ class Locator:
     def locate(self, el: etree._Element, attr: str | None = None) -> Location:
         present = attr is not None and _attr_value(el, attr) is not None
         if self._single_namespace is None:
-            self._single_namespace = in_one_namespace(self._root)
+            self._single_namespace = in_one_namespace(self._root, self._data)
         xpath = element_xpath(el, self._single_namespace) + (f"/@{attr}" if present else "")
         try:
             pos = self._line_position(el, attr if present else None)
@@ -387,10 +387,67 @@ def element_xpath(el: etree._Element, single_namespace: bool | None = None) -> s
     return "/" + local_name(root) + "/" + "/".join(steps)
 
 
-def in_one_namespace(root: etree._Element) -> bool:
-    """Whether every element of the document is in the root's namespace (evaluated by libxml2)."""
-    ns = etree.QName(root).namespace or ""
-    return not root.xpath("boolean(//*[namespace-uri() != $ns])", ns=ns)
+_NS_DECL_RE = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def in_one_namespace(root: etree._Element, data: bytes | None = None) -> bool:
+    """Whether every element of the document is in the root's namespace.
+
+    With the document's (UTF-8) bytes, from its namespace declarations (a few byte scans:
+    ~40 µs on a 24 KiB document, against ~100 µs for a walk or an XPath over the tree): when the
+    root's start tag holds every declaration, any other namespace there has a prefix, and no
+    start tag uses such a prefix (national samples declare xsi and mif, and use them for
+    attributes or not at all), no element can be in another namespace. Anything else (a
+    declaration further down, a default namespace other than the root's, xmlns="", a prefix
+    that is used) is answered by walking the tree."""
+    ns = etree.QName(root).namespace
+    if data is not None and ns:
+        start = _root_start_tag_end(data)
+        if start > 0:
+            other_prefixes = []
+            for m in _NS_DECL_RE.finditer(data, 0, start):
+                uri = (m.group(2) if m.group(2) is not None else m.group(3)).decode(
+                    "utf-8", "replace")
+                if uri == ns:
+                    continue
+                if not m.group(1):  # a default namespace other than the root's
+                    break
+                other_prefixes.append(m.group(1))
+            else:  # the rest holds no declaration and no start tag with such a prefix
+                if data.find(b"xmlns", start) == -1 and not any(
+                        data.find(b"<" + p + b":", start) != -1 for p in other_prefixes):
+                    return True
+    prefix = f"{{{ns}}}" if ns else ""
+    for el in root.iter(etree.Element):
+        if not el.tag.startswith(prefix) or (not ns and el.tag.startswith("{")):
+            return False
+    return True
+
+
+def _root_start_tag_end(data: bytes) -> int:
+    """Offset just past the root element's start tag (after the prolog's declaration, comments
+    and processing instructions), or -1."""
+    i = data.find(b"<")
+    while i != -1:
+        nxt = data[i + 1:i + 2]
+        if nxt == b"?":
+            j = data.find(b"?>", i + 2)
+            i = data.find(b"<", j + 2) if j != -1 else -1
+        elif nxt == b"!":
+            j = data.find(b"-->", i + 4)
+            i = data.find(b"<", j + 3) if j != -1 else -1
+        else:
+            # attribute values may hold '>': skip quoted runs
+            k = i + 1
+            while True:
+                gt = data.find(b">", k)
+                if gt == -1:
+                    return -1
+                dq, sq = data.count(b'"', i, gt), data.count(b"'", i, gt)
+                if dq % 2 == 0 and sq % 2 == 0:
+                    return gt + 1
+                k = gt + 1
+    return -1
 
 
 def _qualified_xpath(el: etree._Element, root: etree._Element) -> str:

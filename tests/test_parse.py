@@ -202,3 +202,26 @@ def test_xpath_names_the_namespace_where_a_local_name_is_shared(validator: Valid
     vendor_el = parsed.find("{urn:example:vendor}templateId")
     assert element_xpath(vendor_el) == \
         "/ClinicalDocument/*[local-name()='templateId' and namespace-uri()='urn:example:vendor'][1]"
+
+
+@pytest.mark.parametrize("data, single", [
+    (b'<a xmlns="urn:x"><b/></a>', True),
+    (b'<a xmlns="urn:x"><b xmlns=""/></a>', False),
+    (b'<a xmlns="urn:x" xmlns:v="urn:v"><b v:c="1"/></a>', True),   # declared, used on attributes
+    (b'<a xmlns="urn:x" xmlns:v="urn:v"><v:b/></a>', False),
+    (b'<a xmlns="urn:x" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><xsi:b/></a>', False),
+    (b'<a xmlns="urn:x"><b><c xmlns:v="urn:v"><v:d/></c></b></a>', False),  # declared below
+    (b'<a xmlns="urn:x" xmlns:v="urn:x"><v:b/></a>', True),          # another prefix, same URI
+    (b"<p:a xmlns:p='urn:x'><p:b/></p:a>", True),
+    (b'<a><b/></a>', True),
+    (b'<a><b xmlns="urn:y"/></a>', False),
+    (b'<?xml version="1.0"?><!-- <x> --><a t=">" xmlns="urn:x" xmlns:v="urn:v"><v:b/></a>', False),
+    (b'<?xml version="1.0"?><!-- <x> --><a t=">" xmlns="urn:x" xmlns:v="urn:v"><b/></a>', True),
+])
+def test_one_namespace_from_the_declarations_agrees_with_the_tree(data: bytes,
+                                                                  single: bool) -> None:
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    assert xmlsafe.in_one_namespace(root, data) is single
+    assert xmlsafe.in_one_namespace(root) is single
