@@ -97,3 +97,45 @@ def test_every_damaged_file_appears_once_in_the_output(tmp_path: Path) -> None:
     assert report["summary"]["documents"] == 2 * len(names)
     assert not any(f["rule"] == "INTERNAL.ERROR" for d in report["documents"]
                    for f in d["findings"])
+
+
+@pytest.mark.parametrize("profile", ["hospital", "regional"])
+def test_damaged_requests_never_break_the_platform(profile: str) -> None:
+    """Every service of the profile, two damaged requests each (a slice of
+    scripts/fuzz_platform.py): an AE/AR acknowledgement or a SOAP Fault, never an internal
+    error; a refused request changes nothing; a conformant one is still accepted after."""
+    import requests
+
+    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+    from conformance.platform.server import EmbeddedPlatform
+    from scripts.fuzz_platform import damaged_request, judge
+
+    builder = MessageBuilder(profile)
+    emb = EmbeddedPlatform(profile=profile, max_body=1024 * 1024)
+    url = emb.start()
+    failures = []
+    try:
+        with requests.Session() as session:
+            for svc in builder.services.services:
+                for seed in (1, 2):
+                    body, done = damaged_request(builder, svc.action, seed)
+                    version = "1.2" if b"http://www.w3.org/2003/05/soap-envelope" in body \
+                        else "1.1"
+                    before = emb.platform.store.snapshot()
+                    resp = session.post(url, data=body, headers=soap_headers(version), timeout=30)
+                    found = judge(resp)
+                    if b'typeCode="AA"' not in resp.content and \
+                            emb.platform.store.snapshot() != before:
+                        found.append("refused, yet the store changed")
+                    if found:
+                        failures.append((svc.action, seed, done, found))
+            first = builder.services.services[0].action
+            ok = builder.build_request(first, {"index": 777})
+            resp = session.post(url, data=soap_envelope(ok, "1.1", action=first),
+                                headers=soap_headers("1.1"), timeout=30)
+            kind, el = unwrap_soap(resp.content)
+            assert kind == "message"
+            assert el.find("{urn:hl7-org:v3}acknowledgement").get("typeCode") == "AA"
+    finally:
+        emb.stop()
+    assert failures == []
