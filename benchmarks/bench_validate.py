@@ -14,6 +14,7 @@ import argparse
 import io
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -56,18 +57,31 @@ def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the --jobs workers)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+CPU: list[list[float]] = []  # per function, the CPU seconds of each round (see interleaved)
+
+
 def interleaved(fns: list, repeat: int, prepare: list | None = None) -> list[list[float]]:
     """Times of each function over `repeat` rounds, the functions taking turns within a round:
     a noisy spell on a shared machine then hits neighbours alike. A `prepare` function
-    (untimed) runs before each timed call of its function."""
+    (untimed) runs before each timed call of its function. The CPU seconds of each call land
+    in CPU."""
     times: list[list[float]] = [[] for _ in fns]
+    CPU[:] = [[] for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
             if prepare and prepare[i]:
                 prepare[i]()
+            c0 = cpu_seconds()
             t0 = time.perf_counter()
             fn()
             times[i].append(time.perf_counter() - t0)
+            CPU[i].append(cpu_seconds() - c0)
     return times
 
 
@@ -78,24 +92,30 @@ def _spin(n: int) -> int:
     return s
 
 
-def machine_ceiling(jobs: int, repeat: int) -> float:
+def machine_ceiling(jobs: int, repeat: int) -> tuple[float, float]:
     """What N processes gain on this machine for pure CPU-bound Python with no I/O, no IPC
     beyond the call: the ceiling any --jobs speed-up is bounded by (on shared virtual
-    machines, often well below N)."""
+    machines, often well below N). Also how much more CPU time the same work takes when N
+    processes run at once (above 1.0: the virtual cores slow each other down)."""
     n = 2_000_000
     best1 = bestn = float("inf")
+    cpu1: list[float] = []
+    cpun: list[float] = []
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ctx.Pool(jobs) as pool:
-        pool.map(_spin, [1000] * jobs)
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(jobs):
-                _spin(n)
-            best1 = min(best1, time.perf_counter() - t0)
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        for _ in range(jobs):
+            _spin(n)
+        best1 = min(best1, time.perf_counter() - t0)
+        cpu1.append(cpu_seconds() - c0)
+        c0 = cpu_seconds()
+        with ctx.Pool(jobs) as pool:  # a pool per round: its workers' CPU time is counted
+            pool.map(_spin, [1000] * jobs)
             t0 = time.perf_counter()
             pool.map(_spin, [n] * jobs, chunksize=1)
             bestn = min(bestn, time.perf_counter() - t0)
-    return best1 / bestn
+        cpun.append(cpu_seconds() - c0)
+    return best1 / bestn, statistics.median(cpun) / statistics.median(cpu1)
 
 
 def ratio_summary(num: list[float], den: list[float]) -> str:
@@ -182,9 +202,13 @@ def main() -> None:
         print(f"speed-up --jobs {args.jobs} / 1       {statistics.median(jobs_ratio):9.2f}x  "
               f"[{jobs_ratio[0]:.2f}-{jobs_ratio[-1]:.2f}]  (target >= 1.7x, "
               f"{os.cpu_count()} cores)")
-        ceiling = machine_ceiling(args.jobs, min(args.repeat, 5))
+        cpu1, cpuj = (statistics.median(c) / n * 1e6 for c in (CPU[2], CPU[3]))
+        ceiling, inflation = machine_ceiling(args.jobs, min(args.repeat, 5))
         print(f"machine ceiling, {args.jobs} processes {ceiling:9.2f}x  (pure-Python loop, same "
               f"machine; the validator reaches {statistics.median(jobs_ratio) / ceiling:.0%} of it)")
+        print(f"CPU per document           {cpu1:9.0f} us in 1 process, {cpuj:.0f} us with --jobs "
+              f"{args.jobs} (workers + parent): x{cpuj / cpu1:.2f}; the pure-Python loop takes "
+              f"x{inflation:.2f} CPU when {args.jobs} run at once (the cores slowing each other)")
 
         if args.memory_docs:
             print(f"memory: streaming {args.memory_docs} documents (--jobs {args.jobs}) "
