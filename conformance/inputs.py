@@ -79,40 +79,39 @@ def _zip_tasks(path: Path) -> Iterator[Task]:
     except (zipfile.BadZipFile, OSError, ValueError):
         yield Task(str(path), str(path), kind="zip")
         return
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise InputError(f"{path}: more than {MAX_ZIP_MEMBERS} members")
-    for info in sorted(infos, key=lambda i: i.filename):
-        if info.is_dir():
-            continue
-        name = _member_display_name(info)
-        low = name.lower()
-        if low.endswith(XML_SUFFIXES):
-            yield Task(f"{path}!/{name}", str(path), info.filename)
-        elif low.endswith(ZIP_SUFFIXES):
+    for info, name, is_zip in _members(infos, str(path)):
+        if is_zip:
             yield from _nested_zip_tasks(path, info, name)
+        else:
+            yield Task(f"{path}!/{name}", str(path), info.filename)
 
 
 def _nested_zip_tasks(path: Path, info: zipfile.ZipInfo, name: str) -> Iterator[Task]:
     display = f"{path}!/{name}"
     try:
-        zf = _open_nested(str(path), info.filename, MAX_NESTED_ZIP_BYTES)
-        infos = zf.infolist()
+        infos = _open_nested(str(path), info.filename, MAX_NESTED_ZIP_BYTES).infolist()
     except (ParseProblem, zipfile.BadZipFile, OSError, RuntimeError, ValueError,
             NotImplementedError):
         yield Task(display, str(path), info.filename, kind="zip")
         return
+    for inner, iname, is_zip in _members(infos, display):
+        # a third level is not opened: it is one entry that says so
+        yield Task(f"{display}!/{iname}", str(path), info.filename,
+                   kind="zip" if is_zip else "file", inner=inner.filename)
+
+
+def _members(infos: list[zipfile.ZipInfo], display: str
+             ) -> Iterator[tuple[zipfile.ZipInfo, str, bool]]:
+    """(member, display name, is an archive) for the XML and zip members, in name order."""
     if len(infos) > MAX_ZIP_MEMBERS:
         raise InputError(f"{display}: more than {MAX_ZIP_MEMBERS} members")
-    for inner in sorted(infos, key=lambda i: i.filename):
-        if inner.is_dir():
+    for info in sorted(infos, key=lambda i: i.filename):
+        if info.is_dir():
             continue
-        iname = _member_display_name(inner)
-        low = iname.lower()
-        if low.endswith(XML_SUFFIXES):
-            yield Task(f"{display}!/{iname}", str(path), info.filename, inner=inner.filename)
-        elif low.endswith(ZIP_SUFFIXES):  # a third level is not opened: say so, in place
-            yield Task(f"{display}!/{iname}", str(path), info.filename, kind="zip",
-                       inner=inner.filename)
+        name = _member_display_name(info)
+        low = name.lower()
+        if low.endswith(XML_SUFFIXES) or low.endswith(ZIP_SUFFIXES):
+            yield info, name, low.endswith(ZIP_SUFFIXES)
 
 
 def _dir_tasks(path: Path) -> Iterator[Task]:

@@ -157,30 +157,29 @@ def main() -> int:
     corpus = seeds_corpus(args.corpus)
     failures = 0
     cases = 0
+
+    def check(data: bytes, path: Path, label: str) -> None:
+        nonlocal cases, failures
+        cases += 1
+        found = problems(validator, data, str(path))
+        if found:
+            failures += 1
+            print(f"FAIL {path}{label}")
+            for p in found:
+                print("    " + p.replace("\n", "\n    "))
+
     t0 = time.perf_counter()
     for path in corpus:
         original = path.read_bytes()
         if args.corpus:
-            cases += 1
-            found = problems(validator, original, str(path))
-            if found:
-                failures += 1
-                print(f"FAIL {path} (as is)")
-                for p in found:
-                    print("    " + p.replace("\n", "\n    "))
+            check(original, path, " (as is)")
             try:
                 mutate(original, 0)
             except etree.XMLSyntaxError:
                 continue  # not well-formed as it is: nothing to mutate
         for seed in range(args.seed, args.seed + args.per_seed):
             data, done = mutate(original, seed, steps=args.steps)
-            cases += 1
-            found = problems(validator, data, str(path))
-            if found:
-                failures += 1
-                print(f"FAIL {path}:{seed}  ({'; '.join(done)})")
-                for p in found:
-                    print("    " + p.replace("\n", "\n    "))
+            check(data, path, f":{seed}  ({'; '.join(done)})")
     dt = time.perf_counter() - t0
     print(f"{cases} mutated inputs from {len(corpus)} documents and messages, "
           f"{failures} failing, {cases / dt:.0f} inputs/s")
