@@ -4,6 +4,7 @@ the exit code (0 = no errors, 1 = errors found, 2 = usage or I/O problem)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -39,8 +40,8 @@ def main() -> None:
               help="Write the report to FILE (atomically) instead of standard output.")
 @click.option("--lang", type=LANGS, default="zh", show_default=True,
               help="Language of messages: zh (简体中文) or en.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Validate in N parallel processes.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
+              help="Validate in N parallel processes (0: one per CPU core).")
 @click.option("--schema-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Use an official schema package (e.g. sdschemas/) instead of the built-in one.")
 @click.option("--max-bytes", type=click.IntRange(1), default=50 * 1024 * 1024,
@@ -57,6 +58,8 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
     """
     from .validate import Validator, ValidatorOptions
     from .validate.schema import SchemaUnavailable
+
+    jobs = jobs or os.cpu_count() or 1
 
     try:
         tasks = expand(list(paths))

@@ -245,3 +245,11 @@ def test_archives_nested_broken_and_encrypted(tmp_path: Path) -> None:
     # the same batch in parallel gives the same report
     _, out2 = run("validate", "--format", "json", "--lang", "en", "--jobs", "2", str(folder))
     assert json.loads(out2)["documents"] == report["documents"]
+
+
+def test_jobs_zero_means_one_per_core() -> None:
+    _, one = run("validate", "--format", "json", str(BAD))
+    _, auto = run("validate", "--format", "json", "--jobs", "0", str(BAD))
+    assert json.loads(auto)["documents"] == json.loads(one)["documents"]
+    code, out = run("validate", "--jobs", "-1", str(BAD))
+    assert code == 2 and "-1" in out

@@ -4,6 +4,7 @@ codes, row and column of findings, truncation, detection, CDA coverage, --jobs."
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -189,9 +190,11 @@ def test_jobs_give_the_same_report(tmp_path: Path, monkeypatch) -> None:
                  defects={i: {"DE02.01.060.00": "x"} for i in range(0, 2000, 37)})
     one = run_json(str(p), "--max-findings", "5")[1]
     two = run_json(str(p), "--max-findings", "5", "--jobs", "3")[1]
-    for d in (one, two):
+    auto = run_json(str(p), "--max-findings", "5", "--jobs", "0")[1]  # one per core
+    assert auto["jobs"] == (os.cpu_count() or 1)
+    for d in (one, two, auto):
         d.pop("jobs")
-    assert one == two
+    assert one == two == auto
     assert touched(one)["WS445.1.3"]["records"] == 2000
 
 

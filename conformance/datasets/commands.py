@@ -6,6 +6,7 @@ failed, 2 usage or I/O problem)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -66,8 +67,9 @@ def _common_input_options(f: Any) -> Any:
         click.option("--header-rows", type=click.IntRange(1, 6), default=None,
                      help="XLSX: number of header rows (default: from the merged cells)."),
         click.option("--lang", type=LANGS, default="zh", show_default=True),
-        click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
-                     help="Check in N local processes (large files are split by byte ranges)."),
+        click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
+                     help="Check in N local processes (large files are split by byte ranges; "
+                          "0: one per CPU core)."),
         click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
                      show_default=True,
                      help="dask: run the same checks partitioned on a Dask cluster."),
@@ -233,6 +235,7 @@ def register(main: click.Group) -> None:
         Exit code: 0 no errors; 1 errors (with --strict also any 部分符合 verdict); 2 usage or
         I/O problem.
         """
+        jobs = jobs or os.cpu_count() or 1
         from .runner import RunOptions, run_pipeline
 
         if dataset_id and auto:
@@ -332,6 +335,7 @@ def register(main: click.Group) -> None:
         Exit code: 0 scorecard written; 1 some input could not be scored (unreadable table,
         unknown data set — listed with "!"); 2 usage or I/O problem.
         """
+        jobs = jobs or os.cpu_count() or 1
         import re
 
         from .quality import run_quality, write_text
