@@ -165,15 +165,19 @@ _OPEN_ZIPS: dict[str, zipfile.ZipFile] = {}
 MAX_NESTED_ZIP_BYTES = 512 * 1024 * 1024  # an archive inside an archive is read into memory
 
 
+def _remember(key: str, zf: zipfile.ZipFile) -> zipfile.ZipFile:
+    """Keep a few archives open across tasks (members of one archive come in a row)."""
+    if len(_OPEN_ZIPS) > 16:
+        for z in _OPEN_ZIPS.values():
+            z.close()
+        _OPEN_ZIPS.clear()
+    _OPEN_ZIPS[key] = zf
+    return zf
+
+
 def _open_zip(path: str) -> zipfile.ZipFile:
     zf = _OPEN_ZIPS.get(path)
-    if zf is None:
-        if len(_OPEN_ZIPS) > 16:
-            for z in _OPEN_ZIPS.values():
-                z.close()
-            _OPEN_ZIPS.clear()
-        zf = _OPEN_ZIPS[path] = zipfile.ZipFile(path)
-    return zf
+    return zf if zf is not None else _remember(path, zipfile.ZipFile(path))
 
 
 def _read_member(zf: zipfile.ZipFile, member: str, max_bytes: int) -> bytes:
@@ -197,12 +201,7 @@ def _open_nested(path: str, member: str, max_bytes: int) -> zipfile.ZipFile:
     zf = _OPEN_ZIPS.get(key)
     if zf is None:
         data = _read_member(_open_zip(path), member, max_bytes)
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        if len(_OPEN_ZIPS) > 16:
-            for z in _OPEN_ZIPS.values():
-                z.close()
-            _OPEN_ZIPS.clear()
-        _OPEN_ZIPS[key] = zf
+        zf = _remember(key, zipfile.ZipFile(io.BytesIO(data)))
     return zf
 
 
