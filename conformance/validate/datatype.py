@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS
-from .context import XSI_TYPE, DocContext
+from .context import LARGE_DOCUMENT, XSI_TYPE, DocContext
 
 _TS_RE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$")
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -130,6 +130,7 @@ def _compiled(ctx: DocContext) -> dict:
 
         c = {
             "empty": etree.XPath(" | ".join(f"//@{a}/.." for a in empty)),
+            "empty_large": etree.XPath("//*[" + " or ".join(f"@{a}" for a in empty) + "]"),
             "empty_names": tuple(empty),
             "ts_el": frozenset(h + n for n in ts["elements"]),
             "ts_types": frozenset(ts.get("xsi_types") or []),
@@ -175,7 +176,7 @@ def run(ctx: DocContext) -> str:
     c = _compiled(ctx)
     root = ctx.root
     if _maybe_empty_attribute(ctx.data):  # cheap byte scan first: empty attributes are rare
-        for el in c["empty"](root):
+        for el in c["empty_large" if len(ctx.data) > LARGE_DOCUMENT else "empty"](root):
             for a in c["empty_names"]:
                 v = el.get(a)
                 if v is not None and not v.strip():

@@ -9,7 +9,7 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import ValueSet
-from .context import DocContext
+from .context import LARGE_DOCUMENT, DocContext
 
 _NORM_TABLE = str.maketrans({"（": "(", "）": ")", "　": "", " ": "", "\t": ""})
 
@@ -62,7 +62,8 @@ def _compiled(ctx: DocContext) -> dict:
     return c
 
 
-_CODED = etree.XPath("//@codeSystem/..")  # attribute axis: ~3x faster than a predicate
+_CODED = etree.XPath("//@codeSystem/..")  # attribute axis: ~2x faster than a predicate...
+_CODED_LARGE = etree.XPath("//*[@codeSystem]")  # ...but quadratic on large documents
 _CACHE_LIMIT = 65_536  # coded values repeat across documents; bounded all the same
 
 
@@ -106,7 +107,7 @@ def run(ctx: DocContext) -> str:
     if cache is None:
         cache = ctx.catalog.__dict__["_vocab_raw_cache"] = {}
     de_cs = _compiled(ctx)["de_cs"]
-    for el in _CODED(ctx.root):
+    for el in (_CODED_LARGE if len(ctx.data) > LARGE_DOCUMENT else _CODED)(ctx.root):
         cs = el.get("codeSystem")
         code = el.get("code")
         # a data-element code's display name is not judged: read it only for coded values
