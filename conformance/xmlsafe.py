@@ -17,6 +17,13 @@ from lxml import etree
 
 MAX_BYTES_DEFAULT = 50 * 1024 * 1024
 MAX_DEPTH_DEFAULT = 256
+# Above this size, work that is cheap per call but proportional to the document (or to the
+# siblings of an element) on every call gives way to forms that stay linear: the layers select
+# by predicate (//*[@a]) instead of through the attribute axis (//@a/.., ~2x faster on usual
+# documents, but libxml2 sorts the parents of N attributes in O(N^2): 8 MB, 5.5 s), and the
+# Locator indexes sibling positions once instead of counting them per finding.
+# benchmarks/bench_validate_scaling.py checks the time per element stays flat as documents grow.
+LARGE_DOCUMENT = 128 * 1024
 
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']", re.S)
 # Markup scanner used to find the exact offset of each start tag in document order.
@@ -250,7 +257,8 @@ class Locator:
         self._starts: list[int] | None = None
         self._line_starts: list[int] | None = None
         self._index: dict[etree._Element, int] | None = None
-        self._single_namespace: bool | None = None
+        self._paths: ElementPaths | None = None  # for large or mixed-namespace documents
+        self._fast_paths: bool | None = None
 
     # ------------------------------------------------------------------ line access
     def line_text(self, n: int) -> str:
@@ -319,9 +327,17 @@ class Locator:
 
     def locate(self, el: etree._Element, attr: str | None = None) -> Location:
         present = attr is not None and _attr_value(el, attr) is not None
-        if self._single_namespace is None:
-            self._single_namespace = in_one_namespace(self._root, self._data)
-        xpath = element_xpath(el, self._single_namespace) + (f"/@{attr}" if present else "")
+        if self._fast_paths is None:
+            # libxml2's getelementpath counts siblings on every call: fine in a usual document
+            # of one namespace; a large one (thousands of entries in a section) or one mixing
+            # namespaces gets the per-document step index
+            self._fast_paths = len(self._data) <= LARGE_DOCUMENT and in_one_namespace(
+                self._root, self._data)
+            if not self._fast_paths:
+                self._paths = ElementPaths()
+        xpath = self._paths.xpath(el) if self._paths is not None else element_xpath(el, True)
+        if present:
+            xpath += f"/@{attr}"
         try:
             pos = self._line_position(el, attr if present else None)
             if pos is None:
@@ -377,7 +393,7 @@ def element_xpath(el: etree._Element, single_namespace: bool | None = None) -> s
     if single_namespace is None:
         single_namespace = in_one_namespace(root)
     if not single_namespace:
-        return _qualified_xpath(el, root)
+        return ElementPaths().xpath(el)
     rel = tree.getelementpath(el)  # computed by libxml2, then normalized
     if "{" in rel:
         rel = rel.replace(_HL7_STEP, "")  # the usual case: every step in the CDA namespace
@@ -450,21 +466,54 @@ def _root_start_tag_end(data: bytes) -> int:
     return -1
 
 
-def _qualified_xpath(el: etree._Element, root: etree._Element) -> str:
-    steps: list[str] = []
-    node = el
-    while node is not root:
-        parent = node.getparent()
-        tag = node.tag
-        local = tag.rpartition("}")[2]
-        same_local = [s for s in parent if isinstance(s.tag, str)
-                      and s.tag.rpartition("}")[2] == local]
-        same = [s for s in same_local if s.tag == tag]
-        n = next(i for i, s in enumerate(same, start=1) if s is node)
-        if len(same) == len(same_local):
-            steps.append(f"{local}[{n}]")
-        else:
-            ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
-            steps.append(f"*[local-name()='{local}' and namespace-uri()='{ns}'][{n}]")
-        node = parent
-    return "/" + local_name(root) + "/" + "/".join(reversed(steps))
+class ElementPaths:
+    """XPaths with positional indexes for the elements of one document.
+
+    Steps name elements by local name (the CDA namespace is the default namespace of every
+    document, so the path reads as the document does); every step below the root carries [n],
+    1-based among the siblings of that name, so the path selects exactly one element. Where a
+    sibling in another namespace shares the local name (a vendor extension element, a SOAP
+    envelope around a message), the step names its namespace too:
+    *[local-name()='x' and namespace-uri()='…'][n], n counted among that name and namespace.
+
+    The steps of a parent's children are worked out together, once: a finding's path costs one
+    dictionary lookup per level, whatever the number of siblings (libxml2's getelementpath
+    counts them on every call: quadratic in a section of thousands of entries)."""
+
+    def __init__(self) -> None:
+        self._step: dict[etree._Element, str] = {}  # holds the proxies: identity stays valid
+
+    def xpath(self, el: etree._Element) -> str:
+        while not isinstance(el.tag, str):  # a comment or processing instruction: its element
+            parent = el.getparent()
+            el = parent if parent is not None else el.getroottree().getroot()
+        root = el.getroottree().getroot()
+        if el is root:
+            return "/" + local_name(el)
+        steps = []
+        node = el
+        while node is not root:
+            step = self._step.get(node)
+            parent = node.getparent()
+            if step is None:
+                self._index(parent)
+                step = self._step[node]
+            steps.append(step)
+            node = parent
+        return "/" + local_name(root) + "/" + "/".join(reversed(steps))
+
+    def _index(self, parent: etree._Element) -> None:
+        kids = [c for c in parent if isinstance(c.tag, str)]
+        tags_of: dict[str, set[str]] = {}
+        for c in kids:
+            tags_of.setdefault(c.tag.rpartition("}")[2], set()).add(c.tag)
+        counts: dict[str, int] = {}
+        for c in kids:
+            tag = c.tag
+            n = counts[tag] = counts.get(tag, 0) + 1
+            local = tag.rpartition("}")[2]
+            if len(tags_of[local]) == 1:
+                self._step[c] = f"{local}[{n}]"
+            else:
+                ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+                self._step[c] = f"*[local-name()='{local}' and namespace-uri()='{ns}'][{n}]"

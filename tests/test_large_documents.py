@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance.validate import Validator, context, datatype, vocabulary
+from conformance import xmlsafe
+from conformance.validate import Validator, datatype, vocabulary
 
 from .conftest import FIXTURES
 
@@ -23,10 +24,13 @@ def _findings(v: Validator, data: bytes) -> list[tuple]:
 
 
 def test_both_selections_give_the_same_findings(validator: Validator, monkeypatch) -> None:
+    """The large-document forms (predicate selections, the Locator's sibling index) on every
+    example and negative fixture: the same findings, XPaths, lines and columns."""
     files = sorted(EXAMPLES.rglob("*.xml")) + sorted((FIXTURES / "bad").glob("*.xml"))
     usual = {p.name: _findings(validator, p.read_bytes()) for p in files}
     monkeypatch.setattr(vocabulary, "LARGE_DOCUMENT", 0)
     monkeypatch.setattr(datatype, "LARGE_DOCUMENT", 0)
+    monkeypatch.setattr(xmlsafe, "LARGE_DOCUMENT", 0)
     large = {p.name: _findings(validator, p.read_bytes()) for p in files}
     assert large == usual
     assert any(usual.values())  # the fixtures do produce findings to compare
@@ -51,7 +55,7 @@ def big_document() -> bytes:
 
 
 def test_large_document_findings(validator: Validator, big_document: bytes) -> None:
-    assert len(big_document) > context.LARGE_DOCUMENT
+    assert len(big_document) > xmlsafe.LARGE_DOCUMENT
     r = validator.validate_bytes(big_document, "big.xml")
     rules = {f.rule: f for f in r.findings}
     assert {"VOCAB.DE_UNKNOWN", "DT.EMPTY_VALUE"} <= set(rules)

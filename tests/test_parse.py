@@ -204,6 +204,27 @@ def test_xpath_names_the_namespace_where_a_local_name_is_shared(validator: Valid
         "/ClinicalDocument/*[local-name()='templateId' and namespace-uri()='urn:example:vendor'][1]"
 
 
+def test_paths_in_a_long_section_and_a_namespace_mix() -> None:
+    """Steps of siblings are counted per name (and per namespace where a local name is shared),
+    each path selecting its own element, also among thousands of siblings."""
+    from lxml import etree
+
+    from conformance.xmlsafe import ElementPaths
+
+    body = "".join(f"<entry n='{i}'/>" + ("<v:entry xmlns:v='urn:v'/>" if i % 100 == 0 else "")
+                   + "<!-- c -->" for i in range(3000))
+    root = etree.fromstring(f"<doc xmlns='urn:x'><sec>{body}<title/></sec></doc>".encode())
+    paths = ElementPaths()
+    els = [c for c in root[0] if isinstance(c.tag, str)]
+    for el in (els[0], els[1], els[2], els[-2], els[-1]):
+        p = paths.xpath(el)
+        steps = "/".join(s if s.startswith("*") else f"*[local-name()='{s.split('[')[0]}']"
+                         f"[{s.split('[')[1]}" for s in p.split("/")[2:])
+        assert root.xpath(f"/*/{steps}") == [el], p
+    assert paths.xpath(els[-1]) == "/doc/sec[1]/title[1]"
+    assert paths.xpath(els[-2]).endswith("and namespace-uri()='urn:x'][3000]")
+
+
 @pytest.mark.parametrize("data, single", [
     (b'<a xmlns="urn:x"><b/></a>', True),
     (b'<a xmlns="urn:x"><b xmlns=""/></a>', False),

@@ -17,12 +17,6 @@ _COMPONENT = f"{{{HL7_NS}}}component"
 _BODY = f"{{{HL7_NS}}}structuredBody"
 VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-# Above this size a layer selects elements by predicate (//*[@a]) instead of through the
-# attribute axis (//@a/..): the latter is ~2x faster on usual documents, but libxml2 merges the
-# parents of N attributes into a sorted node-set in O(N^2) (1.4 MB, 6,000 coded elements: 56 ms
-# against 7 ms; 8 MB: 5.5 s). benchmarks/bench_validate_scaling.py checks the time per element
-# stays flat as documents grow.
-LARGE_DOCUMENT = 128 * 1024
 
 
 def _value_before(code_el: etree._Element) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS
-from .context import LARGE_DOCUMENT, XSI_TYPE, DocContext
+from ..xmlsafe import LARGE_DOCUMENT
+from .context import XSI_TYPE, DocContext
 
 _TS_RE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$")
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

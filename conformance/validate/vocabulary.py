@@ -9,7 +9,8 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import ValueSet
-from .context import LARGE_DOCUMENT, DocContext
+from ..xmlsafe import LARGE_DOCUMENT
+from .context import DocContext
 
 _NORM_TABLE = str.maketrans({"（": "(", "）": ")", "　": "", " ": "", "\t": ""})
 
