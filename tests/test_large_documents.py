@@ -63,3 +63,25 @@ def test_large_document_findings(validator: Validator, big_document: bytes) -> N
     lines = big_document.decode().splitlines()
     f = rules["VOCAB.DE_UNKNOWN"]
     assert lines[f.line - 1][f.column - 1:].startswith('code="DE99.99.999.99"')
+
+
+def test_many_schema_errors_are_each_placed(validator: Validator) -> None:
+    """300 unexpected elements in a long section: 300 schema findings, each on its element
+    (errors are matched to elements through one index of the document's lines)."""
+    from scripts.fuzz_validate import problems
+
+    src = next((EXAMPLES / "wst500").glob("EMR-SD-04-*.xml")).read_bytes()
+    root = etree.fromstring(src)
+    sec = root.find(f".//{H}section")
+    entries = sec.findall(f"{H}entry")
+    for i in range(300):
+        entry = copy.deepcopy(entries[i % len(entries)])
+        entry.insert(0, etree.Element(f"{H}unexpected"))
+        sec.append(entry)
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    r = validator.validate_bytes(data, "many.xml")
+    schema = [f for f in r.findings if f.rule == "SCHEMA.INVALID"]
+    assert len(schema) == 300
+    assert all(f.xpath.endswith("/unexpected[1]") for f in schema)
+    assert len({f.line for f in schema}) == 300
+    assert problems(validator, data, "many.xml") == []
