@@ -285,6 +285,22 @@ class Locator:
         i = bisect.bisect_right(self._line_starts, offset) - 1
         return i + 1, offset - self._line_starts[i] + 1
 
+    # the decoded text, for callers that place things by character offset
+    def text(self) -> str:
+        self._prepare()
+        assert self._text is not None
+        return self._text
+
+    def line_starts(self) -> list[int]:
+        self._prepare()
+        assert self._line_starts is not None
+        return self._line_starts
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset in text()."""
+        self._prepare()
+        return self._line_col(offset)
+
     def _scan_position(self, el: etree._Element, attr: str | None) -> tuple[int, int] | None:
         self._prepare()
         assert self._index is not None and self._starts is not None and self._text is not None

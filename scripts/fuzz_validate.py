@@ -61,6 +61,30 @@ def select(root: etree._Element, xpath: str) -> list[etree._Element] | None:
     return root.getroottree().xpath("/" + "/".join(parts))
 
 
+def soap_text(message: bytes, cdata: bool = False) -> bytes:
+    """A SOAP 1.1 request carrying `message` as the text of HIPMessageServer/message."""
+    env = etree.Element("{http://schemas.xmlsoap.org/soap/envelope/}Envelope")
+    body = etree.SubElement(env, "{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    call = etree.SubElement(body, "{urn:x}HIPMessageServer")
+    text = message.decode("utf-8", "replace")
+    text = "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)  # XML 1.0 chars
+    if cdata and "]]>" not in text:
+        etree.SubElement(call, "{urn:x}message").text = etree.CDATA(text)
+    else:
+        etree.SubElement(call, "{urn:x}message").text = text
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def bare_message(data: bytes) -> bytes:
+    """The HL7 V3 message inside a recorded SOAP envelope (the document itself otherwise)."""
+    root = etree.fromstring(data)
+    if etree.QName(root).localname != "Envelope":
+        return data
+    msg = next((el for el in root.iter() if isinstance(el.tag, str)
+                and etree.QName(el).namespace == "urn:hl7-org:v3"), None)
+    return data if msg is None else etree.tostring(msg, encoding="UTF-8")
+
+
 def seeds_corpus(folder: str | None = None) -> list[Path]:
     if folder:
         return sorted(Path(folder).rglob("*.xml"))
@@ -70,10 +94,12 @@ def seeds_corpus(folder: str | None = None) -> list[Path]:
 
 
 def _misplaced(el: etree._Element, xpath: str, line: int, column: int | None,
-               text_lines: list[str]) -> str | None:
+               text_lines: list[str], end_line: int | None = -1) -> str | None:
     """Why (line, column) is not the element's start tag, or the attribute in it (None: it is).
-    libxml2's sourceline is the line where the start tag ends, so the tag starts on or above it."""
-    if not line <= el.sourceline:
+    libxml2's sourceline is the line where the start tag ends, so the tag starts on or above it
+    (end_line=None: the element is in a message carried as text, its own lines do not apply;
+    its start tag may be escaped)."""
+    if end_line is not None and not line <= el.sourceline:
         return f"line {line} is after the start tag of {xpath} (which ends on {el.sourceline})"
     if column is None:
         return None
@@ -83,7 +109,7 @@ def _misplaced(el: etree._Element, xpath: str, line: int, column: int | None,
         ok = re.match(r"([\w.-]+:)?" + re.escape(attr) + r"\s*=", text)
     else:
         local = etree.QName(el).localname
-        ok = re.match(r"<([\w.-]+:)?" + re.escape(local) + r"[\s/>]", text + " ")
+        ok = re.match(r"(<|&lt;)([\w.-]+:)?" + re.escape(local) + r"[\s/>&]", text + " ")
     return None if ok else f"line {line} column {column} reads {text[:40]!r}, not {xpath}"
 
 
@@ -123,14 +149,38 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
         if f.column is not None and f.column < 1:
             out.append(f"{f.rule}: column {f.column}")
         if root is not None and f.xpath and f.xpath.startswith("/"):
-            found = select(root, f.xpath)
-            if found is None or len(found) != 1:
-                out.append(f"{f.rule}: XPath {f.xpath} selects {found and len(found)} elements")
-            elif f.line is not None:
-                wrong = _misplaced(found[0], f.xpath, f.line, f.column, text_lines)
-                if wrong:
-                    out.append(f"{f.rule}: {wrong}")
+            wrong = _check_place(root, f.xpath, f.line, f.column, text_lines)
+            if wrong:
+                out.append(f"{f.rule}: {wrong}")
     return out
+
+
+def _check_place(root: etree._Element, xpath: str, line: int | None, column: int | None,
+                 text_lines: list[str]) -> str | None:
+    """What is wrong with a finding's place (None: nothing). A message carried as text in a
+    SOAP envelope has the XPath '<carrier>/text() → <path in the message>': the carrier must be
+    one element of the file, and the path one element of the message its text holds."""
+    outer, arrow, inner = xpath.partition(" → ")
+    if arrow:
+        carriers = select(root, outer.removesuffix("/text()"))
+        if carriers is None or len(carriers) != 1:
+            return f"carrier of {xpath} selects {carriers and len(carriers)} elements"
+        message = etree.fromstring("".join(carriers[0].itertext()).encode("utf-8"),
+                                   etree.XMLParser(resolve_entities=False, no_network=True))
+        found = select(message, inner)
+        if found is None or len(found) != 1:
+            return f"{xpath} selects {found and len(found)} elements in the carried message"
+        # its place in the file: after the carrier's start tag
+        if line is not None and line < carriers[0].sourceline:
+            return f"line {line} is before the carrier of {xpath}"
+        return _misplaced(found[0], inner, line, column, text_lines,
+                          end_line=None) if line is not None else None
+    found = select(root, xpath)
+    if found is None or len(found) != 1:
+        return f"XPath {xpath} selects {found and len(found)} elements"
+    if line is not None:
+        return _misplaced(found[0], xpath, line, column, text_lines)
+    return None
 
 
 def main() -> int:
@@ -143,6 +193,10 @@ def main() -> int:
                     help="tree mutations per input (default: 1-3 at random)")
     ap.add_argument("--corpus", help="a folder of well-formed documents to mutate instead (e.g. "
                                      "../shared/reference-samples); each is also checked as is")
+    ap.add_argument("--soap-text", action="store_true",
+                    help="send each mutated document as the text of HIPMessageServer/message "
+                         "in a SOAP envelope (escaped, or in CDATA for odd seeds), as captured "
+                         "platform traffic carries messages")
     ap.add_argument("--only", help="replay one case: FILE:SEED")
     args = ap.parse_args()
 
@@ -177,8 +231,12 @@ def main() -> int:
                 mutate(original, 0)
             except etree.XMLSyntaxError:
                 continue  # not well-formed as it is: nothing to mutate
+        if args.soap_text:
+            original = bare_message(original)
         for seed in range(args.seed, args.seed + args.per_seed):
             data, done = mutate(original, seed, steps=args.steps)
+            if args.soap_text:
+                data = soap_text(data, cdata=bool(seed % 2))
             check(data, path, f":{seed}  ({'; '.join(done)})")
     dt = time.perf_counter() - t0
     print(f"{cases} mutated inputs from {len(corpus)} documents and messages, "

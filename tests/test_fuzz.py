@@ -139,3 +139,25 @@ def test_damaged_requests_never_break_the_platform(profile: str) -> None:
     finally:
         emb.stop()
     assert failures == []
+
+
+def test_messages_carried_as_text_in_soap(validator) -> None:
+    """Damaged messages sent as the text of HIPMessageServer/message (escaped and CDATA): the
+    carried message is validated and every finding placed in the file."""
+    from scripts.fuzz_validate import bare_message, soap_text
+
+    failures = []
+    rules: set[str] = set()
+    for i, path in enumerate(CORPUS[::3]):
+        for seed in (i, i + 1):
+            mutated, done = mutate(bare_message(path.read_bytes()), seed)
+            data = soap_text(mutated, cdata=bool(seed % 2))
+            found = problems(validator, data, str(path))
+            if found:
+                failures.append((path.name, seed, done, found))
+            rules |= {f.rule for f in validator.validate_bytes(data, "x.xml").findings}
+    assert failures == []
+    # the carried messages were really validated, not just refused
+    assert {"V3.ROOT_UNKNOWN", "V3.SOAP_NO_MESSAGE"} < rules
+    assert any(r.startswith("V3.") and r not in ("V3.ROOT_UNKNOWN", "V3.SOAP_NO_MESSAGE")
+               for r in rules)

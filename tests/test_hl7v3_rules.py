@@ -25,6 +25,8 @@ def _query_resp(code: str, records: list[str]) -> str:
                             text="t", records=records).decode()
 
 
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 ORDER_ROOT = 'root="2.16.156.10011.2.5.1.31"'
 ORG_ROOT = 'root="2.16.156.10011.1.26"'
 REC = '<patient xmlns="urn:hl7-org:v3"><id><item root="r" extension="e"/></id></patient>'
@@ -48,6 +50,12 @@ CASES = {
     "V3.ACK_TARGET": lambda: _ack(target=""),
     "V3.ACK_TEXT": lambda: _ack(text=""),
     "V3.ACK_INCONSISTENT": lambda: _query_resp("AE", [REC]),
+    "V3.SOAP_FAULT": lambda: (
+        f'<s:Envelope xmlns:s="{SOAP11}"><s:Body><s:Fault><faultcode>s:Server</faultcode>'
+        "<faultstring>平台内部错误</faultstring></s:Fault></s:Body></s:Envelope>"),
+    "V3.SOAP_NO_MESSAGE": lambda: (
+        f'<s:Envelope xmlns:s="{SOAP12}"><s:Body><HIPMessageServer xmlns="urn:x"><action>a'
+        "</action><message>   </message></HIPMessageServer></s:Body></s:Envelope>"),
 }
 
 
@@ -65,3 +73,52 @@ def test_rule_is_reported_with_its_place(validator, validator_en, rule):
     assert f.message and f.source and f.line
     en = [x for x in validator_en.validate_bytes(data, "x.xml").findings if x.rule == rule][0]
     assert en.message != f.message and re.search(r"[A-Za-z]", en.message)
+
+
+def _soap_with_text_message(message: str, cdata: bool) -> bytes:
+    """A captured request as platforms send it: the V3 message as the text of
+    HIPMessageServer/message (escaped, or in a CDATA section), pretty-printed on many lines."""
+    from lxml import etree
+
+    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11})
+    call = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), "{urn:x}HIPMessageServer")
+    etree.SubElement(call, "{urn:x}action").text = "PatientInfoRegister"
+    carrier = etree.SubElement(call, "{urn:x}message")
+    carrier.text = etree.CDATA(message) if cdata else message
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+@pytest.mark.parametrize("cdata", [False, True], ids=["escaped", "cdata"])
+def test_message_carried_as_text_is_validated_and_placed_in_the_file(validator, cdata):
+    """The message inside HIPMessageServer/message: validated as the message it is; each
+    finding's line and column are those of the file (through the escapes), its XPath the
+    carrier's followed by the path inside the message."""
+    message = _req().replace('extension="conformance-client"', 'extension=""')
+    message = message.replace("><", ">\n  <")  # several lines, as captured traffic has
+    data = _soap_with_text_message(message, cdata)
+    res = validator.validate_bytes(data, "captured.xml")
+    assert res.document_type == "PRPA_IN201311UV02"
+    f = next(f for f in res.findings if f.rule == "V3.DEVICE_ID")
+    assert f.xpath.startswith("/Envelope/Body[1]/HIPMessageServer[1]/message[1]/text() → "
+                              "/PRPA_IN201311UV02/sender[1]")
+    lines = data.decode().splitlines()
+    assert lines[f.line - 1][f.column - 1:].startswith(
+        ("&lt;sender", "<sender") if f.xpath.endswith("]") else "extension")
+    # without the defect the same capture is valid
+    clean = validator.validate_bytes(_soap_with_text_message(
+        _req().replace("><", ">\n  <"), cdata), "clean.xml")
+    assert [x.rule for x in clean.findings if x.severity == "error"] == []
+
+
+def test_message_embedded_as_elements_is_validated_in_place(validator):
+    from lxml import etree
+
+    message = etree.fromstring(_req().replace('extension="M6"', 'extension=""', 1).encode())
+    env = etree.Element(f"{{{SOAP12}}}Envelope")
+    etree.SubElement(env, f"{{{SOAP12}}}Body").append(message)
+    data = etree.tostring(env, encoding="UTF-8", pretty_print=True)
+    res = validator.validate_bytes(data, "captured.xml")
+    f = next(f for f in res.findings if f.rule == "V3.MESSAGE_ID")
+    assert f.xpath.startswith("/Envelope/Body[1]/PRPA_IN201311UV02[1]/id[1]")
+    hit = etree.fromstring(data).xpath("/*/*/*/*[local-name()='id']")
+    assert hit and hit[0].sourceline == f.line

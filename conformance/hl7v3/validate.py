@@ -68,6 +68,111 @@ def run(ctx: DocContext) -> dict[str, str]:
     return {"schema": _no_schema(lang), "template": "ran", "vocabulary": "ran", "datatype": "ran"}
 
 
+SOAP_ENVELOPES = frozenset({"{http://schemas.xmlsoap.org/soap/envelope/}Envelope",
+                            "{http://www.w3.org/2003/05/soap-envelope}Envelope"})
+
+
+def run_soap(ctx: DocContext) -> dict[str, str]:
+    """A SOAP envelope (a captured request or response): validate the HL7 V3 message it
+    carries. A message embedded as elements is validated in place (its places are the file's);
+    one carried as text (HIPMessageServer/message, escaped or CDATA) is parsed, validated, and
+    its findings are placed back in the file: line and column in the file, the XPath as
+    <carrier element>/text() → <path in the message>."""
+    env = ctx.root
+    ns = etree.QName(env).namespace
+    skip = ("skipped: no message in the SOAP envelope" if ctx.lang == "en"
+            else "skipped: SOAP 信封中没有消息")
+    skipped = {"schema": skip, "template": "ran", "vocabulary": skip, "datatype": skip}
+    body = next((c for c in env if c.tag == f"{{{ns}}}Body"), None)
+    first = None if body is None else next((c for c in body if isinstance(c.tag, str)), None)
+    if first is None:
+        ctx.report("V3.SOAP_NO_MESSAGE", body if body is not None else env, snippet=False,
+                   detail="Body" + (" is empty" if body is not None else " is missing"))
+        return skipped
+    if etree.QName(first).localname == "Fault":
+        texts = [" ".join("".join(el.itertext()).split()) for el in first.iter()
+                 if isinstance(el.tag, str) and etree.QName(el).localname in
+                 ("faultcode", "faultstring", "Value", "Text")]
+        ctx.report("V3.SOAP_FAULT", first, detail=": ".join(t for t in texts if t) or "-")
+        return skipped
+    message = first if etree.QName(first).namespace == HL7_NS else next(
+        (el for el in first.iter() if isinstance(el.tag, str)
+         and etree.QName(el).namespace == HL7_NS), None)
+    if message is not None:  # elements: validate in place
+        ctx.root = message
+        return run(ctx)
+    carrier = next((c for c in first if isinstance(c.tag, str)
+                    and etree.QName(c).localname == "message"), first)
+    text = "".join(carrier.itertext())
+    if not text.strip():
+        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=etree.QName(carrier).localname
+                   + (" is empty" if ctx.lang == "en" else " 为空"))
+        return skipped
+    from .. import xmlsafe
+
+    try:
+        inner = xmlsafe.parse_bytes(text.encode("utf-8"), keep_blank_text=False)
+    except xmlsafe.ParseProblem as p:
+        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=f"{p.detail} (line {p.line} of the "
+                   "message text)" if ctx.lang == "en" else f"{p.detail}（消息文本第 {p.line} 行）")
+        return skipped
+    inner_ctx = DocContext(ctx.catalog, ctx.lang, text.encode("utf-8"), inner, ctx.result)
+    first_new = len(ctx.result.findings)
+    statuses = run(inner_ctx) if handles(inner) else _unknown(inner_ctx, inner)
+    _place_in_file(ctx, carrier, ctx.result.findings[first_new:])
+    return statuses
+
+
+def _unknown(ctx: DocContext, root: etree._Element) -> dict[str, str]:
+    ctx.report("V3.ROOT_UNKNOWN", root, actual=etree.QName(root).localname, snippet=False)
+    skip = "skipped: unknown interaction" if ctx.lang == "en" else "skipped: 未知交互"
+    return {"schema": _no_schema(ctx.lang), "template": "ran", "vocabulary": skip,
+            "datatype": skip}
+
+
+def _place_in_file(ctx: DocContext, carrier: etree._Element, findings: list) -> None:
+    """Move the places of findings made on a message carried as text to the file: its
+    characters are walked once, unescaping, so that each message character has its file
+    offset (an entity such as &lt; is one message character, several file characters)."""
+    if not findings:
+        return
+    loc = ctx.locator.locate(carrier)
+    text = ctx.locator.text()
+    starts = ctx.locator.line_starts()
+    if loc.line is None or loc.column is None:
+        return
+    i = text.find(">", starts[loc.line - 1] + loc.column - 1) + 1
+    end = text.find("</", i)
+    offsets: list[int] = []  # file offset of each character of the message text
+    while 0 < i < len(text) and (i < end or end < 0):
+        if text.startswith("<![CDATA[", i):
+            j = text.find("]]>", i)
+            offsets.extend(range(i + 9, j if j >= 0 else len(text)))
+            i = j + 3 if j >= 0 else len(text)
+            end = text.find("</", i)
+        elif text[i] == "&":
+            j = text.find(";", i)
+            offsets.append(i)
+            i = j + 1 if j >= 0 else i + 1
+        elif text[i] == "<":  # a comment or another element inside the carrier: stop
+            break
+        else:
+            offsets.append(i)
+            i += 1
+    # the message's own lines: offsets of its line starts, in message characters
+    message_lines = [0] + [n for n, off in enumerate(offsets, start=1) if text[off] == "\n"]
+    prefix = (loc.xpath or "") + "/text() → "
+    for f in findings:
+        if f.xpath:
+            f.xpath = prefix + f.xpath
+        if f.line is None or f.line > len(message_lines):
+            continue
+        k = message_lines[f.line - 1] + (f.column or 1) - 1
+        if 0 <= k < len(offsets):
+            f.line, f.column = ctx.locator.line_col(offsets[k])
+            f.snippet = ctx.locator.snippet(f.line) if f.snippet else None
+
+
 def _no_schema(lang: str) -> str:
     return ("skipped: no HL7 V3 message schema is bundled; structure is checked by rules"
             if lang == "en" else "skipped: 未内置 HL7 V3 消息模式，结构由规则检查")

@@ -56,8 +56,8 @@ class DocContext:
 
     @property
     def locator(self) -> Locator:
-        if self._locator is None:
-            self._locator = Locator(self.data, self.root)
+        if self._locator is None:  # over the whole document, also when root is a part of it
+            self._locator = Locator(self.data, self.root.getroottree().getroot())
         return self._locator
 
     def head(self) -> dict[str, list[etree._Element]]:

@@ -90,6 +90,9 @@ class Validator:
             if hl7v3_validate.handles(root):  # an HL7 V3 interaction message (issue 3)
                 layers.update(hl7v3_validate.run(ctx))
                 return result
+            if root.tag in hl7v3_validate.SOAP_ENVELOPES:  # a captured request or response
+                layers.update(hl7v3_validate.run_soap(ctx))
+                return result
             ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
             why = f"skipped: root element {xmlsafe.local_name(root)} is not a CDA ClinicalDocument"
             for layer in LAYERS[1:]:
