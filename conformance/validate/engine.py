@@ -135,8 +135,10 @@ class Validator:
                 result.layers[layer] = "skipped: file not read" if self.options.lang == "en" \
                     else "skipped: 文件未读取"
             return result
-        if task.kind != "file":
-            data = _from_evidence(data, task.kind)
+        # recorded SOAP evidence ("soap") is validated as it is: validate_bytes opens the
+        # envelope and places findings in the file; "soap-document" is the CDA it carries
+        if task.kind == "soap-document":
+            data = _document_in_evidence(data)
             if data is None:
                 return None
         try:
@@ -185,17 +187,14 @@ class Validator:
         ctx.statement_code_systems()
 
 
-def _from_evidence(data: bytes, kind: str) -> bytes | None:
-    """The HL7 V3 message inside recorded SOAP evidence, or the CDA document it carries."""
+def _document_in_evidence(data: bytes) -> bytes | None:
+    """The CDA document that the HL7 V3 message of recorded SOAP evidence carries, if any."""
     import base64
     import binascii
 
     from ..harness.transport import unwrap
 
     reply = unwrap(data)
-    message = reply.message_bytes
-    if kind == "soap":
-        return message if message is not None else data  # not SOAP: validate what is there
     if reply.message is None:
         return None
     values = reply.message.xpath("//*[local-name()='storageCode']/*[local-name()='originalText']"
