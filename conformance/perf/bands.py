@@ -22,9 +22,8 @@ from typing import Any
 
 import yaml
 
-from .. import xmlsafe
 from ..harness.model import Step
-from ..harness.runner import render_value, xpath_value
+from ..harness.runner import xpath_value
 from ..harness.session import CatalogFactory
 from ..harness.transport import Transport
 from ..hl7v3.builder import MessageBuilder
@@ -32,7 +31,7 @@ from ..hl7v3.services import load_services
 from ..resources import test_cases_dir
 from .classify import classify
 from .mix import MixError, parse_steps
-from .workload import run_base
+from .workload import build_step, run_base
 
 
 class PlanError(Exception):
@@ -171,16 +170,7 @@ class BandRunner:
             variables["query_key"] = key
         total = 0.0
         for step in item.steps:
-            step_vars = dict(variables)
-            step_vars.update(render_value(step.vars, variables))
-            step_vars["msg_id"] = uuid.uuid4().hex
-            message = self.factory.build(step.message, step_vars)
-            root = xmlsafe.parse_bytes(message)
-            for var, path in step.extract_request.items():
-                variables[var] = xpath_value(root, path)
-            key = self.factory.request_key(step.service, root)
-            if step.extract_key:
-                variables[step.extract_key] = key
+            message, key = build_step(self.factory, step, variables, uuid.uuid4().hex)
             ex, _reply = self.transport.send(step.service, message,
                                              s_code=self.factory.s_code(step.service))
             expect = tuple(step.expect.get("ack") or ("AA",))

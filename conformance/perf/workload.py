@@ -138,6 +138,24 @@ def ssl_context(target: Target) -> ssl.SSLContext | None:
     return ctx
 
 
+def build_step(factory: CatalogFactory, step: Any, variables: dict[str, Any],
+               msg_id: str) -> tuple[bytes, str | None]:
+    """The request of one step and its request key: its variables rendered over the
+    transaction's, the message built, and what later steps need from it (extract_request, the
+    request key) stored back into ``variables``."""
+    step_vars = dict(variables)
+    step_vars.update(render_value(step.vars, variables))
+    step_vars["msg_id"] = msg_id
+    message = factory.build(step.message, step_vars)
+    root = xmlsafe.parse_bytes(message)
+    for var, path in step.extract_request.items():
+        variables[var] = xpath_value(root, path)
+    key = factory.request_key(step.service, root)
+    if step.extract_key:
+        variables[step.extract_key] = key
+    return message, key
+
+
 def run_base(now: float | None = None) -> int:
     """A run-specific base for the synthetic-data indexes, so that runs against a persistent
     platform do not collide with the records of earlier runs."""
@@ -199,16 +217,7 @@ class Workload:
             templates: list[StepTemplate] = []
             for k, step in enumerate(tx.steps):
                 mid = f"{self.run_token}w{self.worker}c{context}t{t}s{k}"
-                step_vars = dict(variables)
-                step_vars.update(render_value(step.vars, variables))
-                step_vars["msg_id"] = mid
-                message = self.factory.build(step.message, step_vars)
-                root = xmlsafe.parse_bytes(message)
-                for var, path in step.extract_request.items():
-                    variables[var] = xpath_value(root, path)
-                key = self.factory.request_key(step.service, root)
-                if step.extract_key:
-                    variables[step.extract_key] = key
+                message, key = build_step(self.factory, step, variables, mid)
                 expect = tuple(step.expect.get("ack") or ("AA",))
                 req = self.wire.request(step.service, step.id, message, expect)
                 if step.setup:
