@@ -244,15 +244,7 @@ class Engine:
         mon = asyncio.ensure_future(self._monitor(watch, rec, lambda: active[0]))
         tasks = [asyncio.ensure_future(vu(v)) for v in range(users)]
         await asyncio.sleep(max(0.0, deadline - loop.time()))
-        now = loop.time()
-        rec.unfinished = len(inflight)
-        rec.unfinished_oldest_s = max((now - t for t in inflight.values()), default=0.0)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        mon.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await mon
+        await _wind_down(rec, inflight, list(tasks), mon, loop.time())
         return rec, watch, wall0
 
     async def _open(self, spec: StepSpec, contexts: list[DataContext]
@@ -305,16 +297,22 @@ class Engine:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         await asyncio.sleep(max(0.0, deadline - loop.time()))
-        now = loop.time()
-        rec.unfinished = len(waiting)
-        rec.unfinished_oldest_s = max((now - t for t in waiting.values()), default=0.0)
-        for t in list(tasks):
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        mon.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await mon
+        await _wind_down(rec, waiting, list(tasks), mon, loop.time())
         return rec, watch, wall0
+
+
+async def _wind_down(rec: Any, pending: dict[Any, float], tasks: list[asyncio.Task],
+                     mon: asyncio.Task, now: float) -> None:
+    """End a measured step: record what was still in flight (and since when), cancel the
+    users or arrivals and the monitor, and wait for them to go."""
+    rec.unfinished = len(pending)
+    rec.unfinished_oldest_s = max((now - t for t in pending.values()), default=0.0)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    mon.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await mon
 
 
 def _arrivals(rate: float, ramp: float, kind: str, rng: random.Random):  # noqa: ANN202
