@@ -1,0 +1,141 @@
+"""Typed events the engines emit while they work. Writers (results files, evidence, JUnit,
+SARIF, console tables, progress bars) are handlers that subscribe to them; an engine never
+writes a report or prints.
+
+An engine's ``execute()`` yields events in order; ``dispatch`` hands each to every handler.
+Handlers see the same typed entities the artifacts hold (``CaseResult``, ``LoadStep`` …)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .datasets import DatasetVerdict
+from .findings import DocumentResult, Summary
+from .perf import Band, LoadStep, Threshold
+from .run import CaseResult, Exchange, RunResults
+from .status import Status
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event."""
+
+
+# ---------------------------------------------------------------- scenario runs
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    run_dir: str
+    target: str
+    profile: str
+    cases: int                      # cases selected for this run
+    resumed: int = 0                # of which already finished (--resume)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStarted(Event):
+    case: str
+    service: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished(Event):
+    case: str
+    step: str
+    result: Status
+    exchange: Exchange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFinished(Event):
+    case: CaseResult
+    resumed: bool = False           # finished in an earlier session of this run
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Event):
+    results: RunResults
+    interrupted: bool = False
+
+
+# ---------------------------------------------------------------- validation
+@dataclass(frozen=True, slots=True)
+class ValidationStarted(Event):
+    inputs: int
+    header: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentValidated(Event):
+    document: DocumentResult
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationFinished(Event):
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetChecked(Event):
+    verdict: DatasetVerdict
+
+
+# ---------------------------------------------------------------- performance
+@dataclass(frozen=True, slots=True)
+class PerfStarted(Event):
+    target: str
+    profile: str
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BandMeasured(Event):
+    band: Band
+
+
+@dataclass(frozen=True, slots=True)
+class PerfStepStarted(Event):
+    label: str                       # "20" users or "50/s"
+    index: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class PerfStepFinished(Event):
+    step: LoadStep
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdsJudged(Event):
+    thresholds: Sequence[Threshold]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the user should read (a warning, a note about the measurement); ``key`` is a
+    UI phrase key, ``values`` fill it in."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+    level: str = "info"              # info | warning
+
+
+class Handler(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+def dispatch(events: Iterable[Event], handlers: Sequence[Handler]) -> Iterator[Event]:
+    """Hand every event to every handler, in order; yield it on (so a caller can watch too)."""
+    for event in events:
+        for h in handlers:
+            h.handle(event)
+        yield event
+
+
+def drain(events: Iterable[Event], handlers: Sequence[Handler]) -> Event | None:
+    """Dispatch every event; return the last one (engines end with their result event)."""
+    last = None
+    for event in dispatch(events, handlers):
+        last = event
+    return last
