@@ -1,7 +1,19 @@
-"""Read YAML files (standards data, scenarios, target and mix configurations) the one way:
-safe loading, UTF-8, and errors that name ``file:line:column`` and what is wrong. With
-``lines=True`` every mapping remembers its line as the key ``__line__`` so later checks can name
-the line too (``strip_lines`` removes those keys)."""
+"""The one YAML reader: standards data, scenarios, target configurations, perf mixes, data-set
+mappings, assessment definitions, questionnaires, profiles, campaigns.
+
+- Safe loading; the text is UTF-8 (a byte-order mark is accepted); files are size-bounded.
+- Every mapping is a ``LineDict`` and every list a ``LineList`` that know the 1-based line of
+  themselves, of each key and of each item, so later checks can say ``file:line``.
+- A key given twice in one mapping is an error naming both lines (YAML would silently keep the
+  last one).
+- Anchors and aliases are allowed, but their expansion is bounded: a document whose aliases
+  would expand to more than ``MAX_EXPANDED_NODES`` nodes (an "alias bomb": a few hundred bytes
+  of anchors standing for billions of nodes) or that nests deeper than ``MAX_DEPTH`` is refused
+  with the line of the first alias, before anything walks it.
+- Dates stay strings (``date: 2024-05-01`` is text in a questionnaire, not a datetime).
+
+Errors are ``YamlError`` (a ``ConformanceError``) naming ``file:line:column`` and what is
+wrong; ``read_yaml``/``parse_yaml`` raise the caller's error type instead."""
 
 from __future__ import annotations
 
@@ -10,23 +22,214 @@ from typing import Any
 
 import yaml
 
-try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is absent
-    _Fast: Any = yaml.CSafeLoader
+from .errors import ConformanceError
+
+try:  # the C parser is ~10x faster; the constructor (where lines are recorded) is Python either way
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Fast = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200
 
 
-class LineLoader(yaml.SafeLoader):
-    """SafeLoader that records the 1-based line of every mapping as ``__line__``."""
+class YamlError(ConformanceError):
+    """The file cannot be read or is not acceptable YAML; the message names file:line:column."""
 
 
-def _construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
+class LineDict(dict):
+    """A dict that knows the 1-based line of its own start and of each key."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.key_lines = {}
+
+    def line_of(self, key: Any = None) -> int:
+        if key is not None and key in self.key_lines:
+            return self.key_lines[key]
+        return self.line
 
 
-LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+class LineList(list):
+    """A list that knows the 1-based line of its start and of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.item_lines = []
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    check_aliases = True     # False when the text has no anchor (no alias can refer to one)
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        if self.check_aliases:
+            _check_expansion(node)
+        return self.construct_document(node)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the nodes the document stands for with every alias expanded (linear in the
+    distinct nodes: sizes are memoised per node) and its depth; refuse a bomb, naming where
+    the first alias is used."""
+    size: dict[int, int] = {}
+    alias_at: list[yaml.Mark] = []
+    seen: set[int] = set()
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    seen.add(id(root))
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]    # (node, next child to visit)
+    while stack:
+        node, i = stack[-1]
+        kids = children(node)
+        if i < len(kids):
+            stack[-1] = (node, i + 1)
+            child = kids[i]
+            if id(child) in seen:
+                if not alias_at and id(child) in size:
+                    alias_at.append(node.start_mark)
+                continue
+            seen.add(id(child))
+            if len(stack) >= MAX_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", child.start_mark)
+            stack.append((child, 0))
+            continue
+        stack.pop()
+        size[id(node)] = 1 + sum(size.get(id(c), 1) for c in kids)
+    total = size[id(root)]
+    if total > MAX_EXPANDED_NODES:
+        mark = alias_at[0] if alias_at else root.start_mark
+        raise yaml.constructor.ConstructorError(
+            None, None, f"its anchors and aliases expand to {total:,} nodes (at most "
+            f"{MAX_EXPANDED_NODES:,} are accepted): remove the aliases and write the values out",
+            mark)
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping keys must be plain values", key_node.start_mark)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {out.key_lines[key]})",
+                key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: Any, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+# writing the data back (``standards show``) treats them as the plain dicts and lists they are
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+    _dumper.add_representer(LineDict, yaml.representer.SafeRepresenter.represent_dict)
+    _dumper.add_representer(LineList, yaml.representer.SafeRepresenter.represent_list)
+
+
+def _construct_str(loader: Any, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_str)
+
+
+def load_text(text: str, name: str | Path) -> Any:
+    """Parse YAML text (``name`` is the file named in errors)."""
+    loader = _Loader(text)
+    loader.check_aliases = "&" in text
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else str(name)
+        problem = exc.problem or exc.context or "syntax error"
+        kind = "" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error: "
+        raise YamlError(f"{where}: {kind}{problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"{name}: YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlError(f"{name}: YAML error: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise YamlError(f"{p}: file too large ({size} bytes, at most {max_bytes})")
+        if not p.is_file():
+            raise YamlError(f"{p}: not a regular file, expected a YAML file")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise YamlError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise YamlError(f"{p}: is a folder, expected a YAML file") from None
+    except OSError as exc:
+        raise YamlError(f"{p}: cannot read ({exc.strerror or exc})") from None
+
+
+def decode(raw: bytes, where: str | Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"{where}: not UTF-8 (byte {exc.start}: {exc.reason}); "
+                        "save the file as UTF-8") from None
+
+
+def load_file(path: str | Path, max_bytes: int = MAX_BYTES) -> tuple[Any, bytes]:
+    """Parse a YAML file; returns (data, raw bytes) — the bytes feed the SHA-256 that outputs
+    record."""
+    raw = read_bytes(path, max_bytes)
+    return load_text(decode(raw, path), str(path)), raw
+
+
+# ---------------------------------------------------------------------- the older interface
+def add_line_keys(value: Any) -> Any:
+    """Every mapping also carries its line as the key ``__line__`` (``strip_lines`` removes
+    them) — for loaders that check plain dicts."""
+    if isinstance(value, LineDict):
+        for v in value.values():
+            add_line_keys(v)
+        value["__line__"] = value.line
+    elif isinstance(value, list):
+        for v in value:
+            add_line_keys(v)
+    return value
 
 
 def strip_lines(value: Any) -> Any:
@@ -40,25 +243,18 @@ def strip_lines(value: Any) -> Any:
 
 def parse_yaml(text: str, where: str | Path, error: type[Exception], *,
                lines: bool = False) -> Any:
+    """``load_text`` raising the caller's error type; ``lines`` adds ``__line__`` keys."""
     try:
-        return yaml.load(text, Loader=LineLoader if lines else _Fast)  # noqa: S506 - safe loaders
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else str(where)
-        raise error(f"{at}: YAML syntax error: {exc.problem}") from None
+        data = load_text(text, where)
+    except YamlError as exc:
+        raise error(str(exc)) from None
+    return add_line_keys(data) if lines else data
 
 
 def read_yaml(path: str | Path, error: type[Exception], *, lines: bool = False) -> Any:
-    """Load a YAML file; any problem raises ``error`` with a message naming the place."""
-    p = Path(path)
+    """``load_file`` raising the caller's error type; ``lines`` adds ``__line__`` keys."""
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise error(f"{p}: file not found") from None
-    except OSError as exc:
-        raise error(f"{p}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{p}: not UTF-8 ({exc.reason})") from None
-    return parse_yaml(text, p, error, lines=lines)
+        data, _ = load_file(path)
+    except YamlError as exc:
+        raise error(str(exc)) from None
+    return add_line_keys(data) if lines else data
