@@ -12,9 +12,8 @@ import click
 
 from . import __version__
 from .catalog import CatalogError, load_catalog
-from .findings import Summary
 from .i18n import t
-from .inputs import InputError, expand
+from .inputs import InputError
 from .output import open_output
 from .report import make_reporter
 
@@ -56,17 +55,17 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
 
     PATHS: files, folders (recursive), glob patterns or .zip archives.
     """
-    from .validate import Validator, ValidatorOptions
+    from .model.events import drain
+    from .validate import Validator, ValidatorOptions, api
     from .validate.schema import SchemaUnavailable
 
     jobs = jobs or os.cpu_count() or 1
-
     try:
-        tasks = expand(list(paths))
+        tasks = api.plan(paths)
+    except api.NoInput:
+        _fail(t("err.no_input", lang))
     except InputError as exc:
         _fail(t("err.input", lang, msg=exc))
-    if not tasks:
-        _fail(t("err.no_input", lang))
     try:
         validator = Validator(ValidatorOptions(lang=lang, schema_dir=schema_dir,
                                                max_bytes=max_bytes))
@@ -74,39 +73,46 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
         _fail(t("err.catalog", lang, msg=exc))
     except SchemaUnavailable as exc:
         _fail(t("err.schema", lang, msg=exc))
-    meta = {"tool": {"name": "conformance", "version": __version__,
-                     "ruleset": validator.ruleset},
-            "lang": lang,
-            "schema": str(validator.schema.entry) if validator.schema else None}
-    summary = Summary()
     to_terminal = output in (None, "-") and sys.stdout.isatty()
     if progress is None:
         progress = sys.stderr.isatty() and len(tasks) > 1 and not (fmt == "text" and to_terminal)
+    outcome = api.ValidationOutcome()
     try:
         with open_output(output) as out:
             reporter = make_reporter(fmt, out, lang, show_info=show_info,
                                      color=fmt == "text" and to_terminal,
                                      rules=validator.catalog.rules)
-            reporter.start(meta)
-            results = validator.iter_validate(tasks, jobs=jobs)
+            handlers: list[Any] = [api.ReporterHandler(reporter)]
             if progress:
-                with click.progressbar(results, length=len(tasks), label=t("progress", lang),
-                                       file=sys.stderr, show_pos=True) as bar:
-                    for doc in bar:
-                        summary.add(doc)
-                        reporter.document(doc)
-            else:
-                for doc in results:
-                    summary.add(doc)
-                    reporter.document(doc)
-            reporter.finish(summary)
+                handlers.append(ProgressHandler(len(tasks), t("progress", lang)))
+            last = drain(api.execute(tasks, validator, jobs), handlers)
+            outcome.summary = last.summary  # type: ignore[union-attr]
     except OSError as exc:
         _fail(t("err.output", lang, path=output, msg=exc))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
-    if summary.io_errors:
-        sys.exit(2)
-    sys.exit(1 if summary.errors else 0)
+    sys.exit(outcome.exit_code)
+
+
+class ProgressHandler:
+    """A progress bar on standard error, one tick per validated document."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label = total, label
+        self.bar: Any = None
+
+    def handle(self, event: Any) -> None:
+        from .model.events import DocumentValidated, ValidationFinished, ValidationStarted
+
+        if isinstance(event, ValidationStarted):
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+        elif isinstance(event, DocumentValidated) and self.bar is not None:
+            self.bar.update(1)
+        elif isinstance(event, ValidationFinished) and self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @main.command()

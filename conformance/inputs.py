@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConformanceError
 from .xmlsafe import ParseProblem
 
 XML_SUFFIXES = (".xml",)
@@ -19,7 +20,7 @@ ZIP_SUFFIXES = (".zip",)
 MAX_ZIP_MEMBERS = 200_000
 
 
-class InputError(Exception):
+class InputError(ConformanceError):
     """A PATH argument that cannot be used at all (usage / I/O problem: exit code 2)."""
 
 

@@ -52,11 +52,11 @@ def test_usage_and_missing_paths_exit_2(tmp_path: Path) -> None:
 
 def test_unreadable_file_is_an_io_error(tmp_path: Path, monkeypatch) -> None:
     """A file that disappears between listing and reading: reported on the document, exit 2."""
-    import conformance.cli as cli
     from conformance.inputs import Task
+    from conformance.validate import api
 
     gone = tmp_path / "gone.xml"
-    monkeypatch.setattr(cli, "expand", lambda paths: [Task(str(gone), str(gone)),
+    monkeypatch.setattr(api, "expand", lambda paths: [Task(str(gone), str(gone)),
                                                        Task(str(good("C0004")), str(good("C0004")))])
     code, out = run("validate", "--format", "json", "whatever")
     d = json.loads(out)
