@@ -1,0 +1,213 @@
+"""The whole assessment as one in-process pipeline over a ``RunFolder``: validate the shared
+documents → check the data sets → replay the scenarios → measure performance (short bands) →
+seal → score → report. Each stage calls the same engine API its own command uses; ``assess``
+(one institution) and ``campaign run`` (many) compose it.
+
+    outcome = pipeline.assess(RunFolder.create(target_name="embedded"), AssessOptions())
+    outcome.exit_code   # 0, 1 (below --min-level / a regression), 2 (a stage could not run)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConformanceError
+from .model.folder import RunFolder
+from .profiles import Profile, get_profile
+
+
+class StageFailed(ConformanceError):
+    """A stage could not run (its own message says why); the folder keeps what was done."""
+
+    def __init__(self, stage: str, code: int, detail: str = "") -> None:
+        self.stage, self.code, self.detail = stage, code, detail
+        super().__init__(f"stage {stage} failed (exit {code})" + (f": {detail}" if detail else ""))
+
+
+@dataclass
+class AssessOptions:
+    target_url: str | None = None
+    config_path: str | None = None
+    profile: str | None = None
+    documents: str | None = None          # default: the profile's example documents
+    datasets: str | None = None
+    questionnaire: str | None = None      # default: the profile's example questionnaire
+    assessment: str | None = None
+    baseline: str | None = None
+    fail_on: str = "never"
+    min_level: str | None = None
+    skip_perf: bool = False
+    yes: bool = False
+    lang: str = "zh"
+    formats: tuple[str, ...] = ("html", "pdf")
+    jobs: int = 1
+    faults: str = ""                      # embedded target: fault profile (trials, campaigns)
+    quiet: bool = True                    # stage output captured (the stage lines stay)
+
+    @property
+    def embedded(self) -> bool:
+        return not (self.target_url or self.config_path)
+
+    def target_name(self) -> str:
+        if self.embedded:
+            return "embedded"
+        return (self.target_url or self.config_path or "").split("//", 1)[-1].split("/", 1)[0]
+
+
+@dataclass
+class StageOutcome:
+    key: str                 # validate | datasets | run | perf | seal | score | report
+    code: int
+    seconds: float
+    output: str = ""
+
+
+@dataclass
+class AssessOutcome:
+    folder: RunFolder
+    stages: list[StageOutcome] = field(default_factory=list)
+    exit_code: int = 0
+    failed: StageOutcome | None = None
+
+    @property
+    def score(self) -> Any:
+        return self.folder.score if self.folder.has("score") else None
+
+
+StageCallback = Callable[[str, int, int, str], None]   # (event, index, total, key)
+
+
+@contextlib.contextmanager
+def _captured(quiet: bool) -> Iterator[io.StringIO]:
+    buf = io.StringIO()
+    if not quiet:
+        yield buf
+        return
+    old = sys.stdout
+    sys.stdout = buf
+    try:
+        yield buf
+    finally:
+        sys.stdout = old
+
+
+def invoke(args: list[str], quiet: bool = False) -> tuple[int, str]:
+    """Run one `conformance` command in-process (for stages whose engine has no API yet)."""
+    import click
+
+    from .cli import main
+
+    with _captured(quiet) as buf:
+        try:
+            main.main(args=args, prog_name="conformance", standalone_mode=False)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0) if not isinstance(exc.code, str) else 2
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except ConformanceError as exc:
+            click.echo(str(exc), err=True)
+            code = exc.exit_code
+    return code, buf.getvalue()
+
+
+def stages(opts: AssessOptions) -> list[str]:
+    keys = ["validate"]
+    if opts.datasets:
+        keys.append("datasets")
+    keys.append("run")
+    if not opts.skip_perf:
+        keys.append("perf")
+    keys += ["seal", "score", "report"]
+    return keys
+
+
+def _documents(opts: AssessOptions, profile: Profile) -> Path:
+    docs = Path(opts.documents) if opts.documents else profile.documents
+    if not docs.exists():
+        raise StageFailed("validate", 2, f"documents folder not found: {docs}")
+    return docs
+
+
+def assess(folder: RunFolder, opts: AssessOptions,
+           on_stage: StageCallback | None = None) -> AssessOutcome:
+    """Run every stage into ``folder``; a stage that cannot run stops the pipeline (the folder
+    keeps what was done) and is the outcome's ``failed`` stage."""
+    from .validate import api as validate_api
+
+    profile = get_profile(opts.profile)
+    docs = _documents(opts, profile)
+    lang = opts.lang
+    target_args = (["--target", opts.target_url] if opts.target_url else []) + (
+        ["--config", opts.config_path] if opts.config_path else [])
+    questionnaire = opts.questionnaire or (str(profile.questionnaire)
+                                           if profile.questionnaire else None)
+    keys = stages(opts)
+    outcome = AssessOutcome(folder=folder)
+    run_dir = str(folder.path)
+
+    def stage_validate() -> tuple[int, str]:
+        res = validate_api.validate_into(folder, [str(docs)], lang=lang, jobs=opts.jobs)
+        return (0 if res.exit_code in (0, 1) else res.exit_code), ""
+
+    def stage_cli(args: list[str]) -> Callable[[], tuple[int, str]]:
+        return lambda: invoke(args, quiet=opts.quiet)
+
+    score_args = ["score", "--results", run_dir, "--out", run_dir, "--profile", profile.id,
+                  "--lang", lang]
+    if questionnaire and Path(questionnaire).is_file():
+        score_args += ["--self-assessment", questionnaire]
+    if opts.datasets:
+        score_args += ["--datasets", str(folder.file("datasets"))]
+    if opts.assessment:
+        score_args += ["--assessment", opts.assessment]
+    if opts.min_level:
+        score_args += ["--min-level", opts.min_level]
+    report_args = ["report", run_dir, "--lang", lang,
+                   "--fail-on", opts.fail_on if opts.baseline else "never"]
+    for fmt in opts.formats:
+        report_args += ["--format", fmt]
+    if opts.baseline:
+        report_args += ["--baseline", opts.baseline]
+    runners: dict[str, tuple[Callable[[], tuple[int, str]], set[int]]] = {
+        "validate": (stage_validate, {0}),
+        "datasets": (stage_cli(["validate-dataset", "--auto", "--format", "json", "-o",
+                                str(folder.file("datasets")), "--lang", lang,
+                                str(opts.datasets)]), {0, 1}),
+        "run": (stage_cli(["run", *target_args, "--profile", profile.id, "--out", run_dir,
+                           "--lang", lang, "--no-progress"]), {0, 1}),
+        "perf": (stage_cli(["perf", *target_args, "--profile", profile.id, "--bands", "--quick",
+                            "--out", run_dir, "--lang", lang, *(["--yes"] if opts.yes else [])]),
+                 {0, 1}),
+        "seal": (stage_cli(["manifest", run_dir, "--lang", lang]), {0}),
+        "score": (stage_cli(score_args), {0, 1}),
+        "report": (stage_cli(report_args), {0, 1}),
+    }
+    for i, key in enumerate(keys, start=1):
+        if on_stage:
+            on_stage("start", i, len(keys), key)
+        t0 = time.perf_counter()
+        run, ok = runners[key]
+        code, out = run()
+        folder.forget()
+        done = StageOutcome(key, code, time.perf_counter() - t0, out)
+        outcome.stages.append(done)
+        if code not in ok:
+            outcome.failed = done
+            outcome.exit_code = code or 2
+            if on_stage:
+                on_stage("failed", i, len(keys), key)
+            return outcome
+        if key in ("score", "report") and code == 1:
+            outcome.exit_code = 1   # below --min-level, or a regression with --fail-on
+        if on_stage:
+            on_stage("done", i, len(keys), key)
+    return outcome
