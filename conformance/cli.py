@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .catalog import CatalogError, load_catalog
+from .errors import ConformanceError
 from .i18n import t
 from .inputs import InputError
 from .output import open_output
@@ -48,9 +49,15 @@ def main() -> None:
 @click.option("--show-info", is_flag=True, help="Also print info-level findings (text format).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on standard error (default: when it is a terminal).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local: this machine (--jobs processes); dask: a Dask "
+              "cluster (--scheduler), or a local one of --jobs workers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (workers must see the inputs at "
+                   "the same paths).")
 def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jobs: int,
              schema_dir: str | None, max_bytes: int, show_info: bool,
-             progress: bool | None) -> None:
+             progress: bool | None, engine: str, scheduler: str | None) -> None:
     """校验 CDA 共享文档（WS/T 500 / WS/T 483）。Validate CDA documents.
 
     PATHS: files, folders (recursive), glob patterns or .zip archives.
@@ -85,12 +92,15 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
             handlers: list[Any] = [api.ReporterHandler(reporter)]
             if progress:
                 handlers.append(ProgressHandler(len(tasks), t("progress", lang)))
-            last = drain(api.execute(tasks, validator, jobs), handlers)
+            last = drain(api.execute(tasks, validator, jobs, engine=engine,
+                                     scheduler=scheduler), handlers)
             outcome.summary = last.summary  # type: ignore[union-attr]
     except OSError as exc:
         _fail(t("err.output", lang, path=output, msg=exc))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except ConformanceError as exc:
+        _fail(t("err.input", lang, msg=exc))
     sys.exit(outcome.exit_code)
 
 

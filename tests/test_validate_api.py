@@ -41,3 +41,23 @@ def test_validate_into_a_run_folder(tmp_path: Path) -> None:
 def test_no_input_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(api.NoInput):
         api.plan([str(tmp_path)])
+
+
+def test_the_dask_engine_gives_the_results_of_one_process(tmp_path: Path) -> None:
+    from conformance.model.events import drain
+
+    paths = [str(DOCS), str(BAD)]
+    tasks = api.plan(paths)
+    validator = Validator(ValidatorOptions(lang="en"))
+    local = drain(api.execute(tasks, validator), [])
+    docs: list = []
+
+    class Collect:
+        def handle(self, event: object) -> None:
+            if isinstance(event, DocumentValidated):
+                docs.append(event.document.to_record())
+
+    dask_last = drain(api.execute(tasks, validator, 2, engine="dask"), [Collect()])
+    assert dask_last.summary == local.summary
+    one = [d.to_record() for d in validator.iter_validate(tasks)]
+    assert docs == one

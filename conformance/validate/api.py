@@ -63,11 +63,21 @@ def plan(paths: Sequence[str]) -> list[Task]:
     return tasks
 
 
-def execute(tasks: list[Task], validator: Validator, jobs: int = 1) -> Iterator[Event]:
+def execute(tasks: list[Task], validator: Validator, jobs: int = 1, *, engine: str = "local",
+            scheduler: str | None = None) -> Iterator[Event]:
+    """Validate ``tasks``: ``engine`` local (one process, or ``jobs`` forked processes) or dask
+    (a Dask cluster at ``scheduler``, or a local cluster of ``jobs`` workers) — the same
+    results in the same order either way."""
     yield ValidationStarted(inputs=len(tasks), header={"tool": tool_stamp(validator),
                                                        **header(validator)})
     summary = Summary()
-    for doc in validator.iter_validate(tasks, jobs=jobs):
+    if engine == "dask":
+        from .distributed import iter_validate_dask
+
+        docs: Iterator[Any] = iter_validate_dask(tasks, validator.options, scheduler, jobs)
+    else:
+        docs = validator.iter_validate(tasks, jobs=jobs)
+    for doc in docs:
         summary.add(doc)
         yield DocumentValidated(doc)
     yield ValidationFinished(summary)
@@ -108,7 +118,8 @@ class StreamHandler:
 
 
 def validate_into(folder: RunFolder, paths: Sequence[str], *, lang: str = "zh", jobs: int = 1,
-                  schema_dir: str | None = None,
+                  schema_dir: str | None = None, engine: str = "local",
+                  scheduler: str | None = None,
                   handlers: Sequence[Handler] = ()) -> ValidationOutcome:
     """Validate ``paths`` into ``folder``/validate.json (in-process; what ``assess`` runs)."""
     try:
@@ -117,6 +128,7 @@ def validate_into(folder: RunFolder, paths: Sequence[str], *, lang: str = "zh", 
         raise InputError(f"cannot use the schema folder: {exc}") from None
     tasks = plan(paths)
     with folder.document_stream("validate") as writer:
-        last = drain(execute(tasks, validator, jobs), [StreamHandler(writer), *handlers])
+        last = drain(execute(tasks, validator, jobs, engine=engine, scheduler=scheduler),
+                     [StreamHandler(writer), *handlers])
     assert isinstance(last, ValidationFinished)
     return ValidationOutcome(summary=last.summary, tool=tool_stamp(validator))
