@@ -12,10 +12,10 @@ import pytest
 from conformance.model.events import DocumentValidated, ValidationFinished, ValidationStarted
 from conformance.model.folder import RunFolder
 from conformance.model.io.schemas import shipped
-from conformance.resources import test_cases_dir
+from conformance.resources import test_cases_dir as cases_root
 from conformance.validate import Validator, ValidatorOptions, api
 
-DOCS = test_cases_dir() / "documents" / "wst500"
+DOCS = cases_root() / "documents" / "wst500"
 BAD = Path(__file__).parent / "fixtures" / "bad"
 
 
