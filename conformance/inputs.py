@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,7 +213,12 @@ def read_task(task: Task, max_bytes: int) -> bytes:
         if task.kind == "zip":
             return _unreadable_archive(task)
         if task.member is None:
-            size = os.path.getsize(task.path)
+            st = os.stat(task.path)
+            if not stat.S_ISREG(st.st_mode):
+                # a FIFO would block the batch forever, a device never end: never opened
+                raise ParseProblem("PARSE.IO_ERROR", "not a regular file (a FIFO, socket or "
+                                   "device): skipped", None, None)
+            size = st.st_size
             if size > max_bytes:
                 raise ParseProblem("PARSE.TOO_LARGE", f"{size} bytes", 1, 1, actual=str(size))
             with open(task.path, "rb") as fh:

@@ -253,3 +253,15 @@ def test_jobs_zero_means_one_per_core() -> None:
     assert json.loads(auto)["documents"] == json.loads(one)["documents"]
     code, out = run("validate", "--jobs", "-1", str(BAD))
     assert code == 2 and "-1" in out
+
+
+def test_a_fifo_in_a_folder_is_skipped_with_a_finding_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a.xml").write_bytes(good("C0004").read_bytes())
+    os.mkfifo(tmp_path / "pipe.xml")
+    code, out = run("validate", "--format", "json", str(tmp_path))
+    d = json.loads(out)
+    assert d["summary"]["documents"] == 2 and code == 2
+    pipe = next(x for x in d["documents"] if x["path"].endswith("pipe.xml"))
+    assert "not a regular file" in pipe["findings"][0]["message"]
