@@ -20,6 +20,10 @@ from .yamlio import read_yaml
 HL7_NS = "urn:hl7-org:v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"hl7": HL7_NS, "xsi": XSI_NS}
+# Status words (standards/README.md), strongest basis first. `vendor-consensus`: agreed by several
+# independent implementations, not read in the standard's text — a value that contradicts it keeps
+# the rule's severity (a wrong code is an error), forms recorded as variants are warnings.
+STATUS_WORDS = ("seen", "vendor-consensus", "strict-xsd", "observed", "provisional")
 # Requirements whose only basis is the sample set, the instance-generated strict per-document
 # schemas (every element present in their example is minOccurs=1) or an unverified inference are
 # reported as warnings at most: a false error costs users more than a missed warning.
@@ -34,6 +38,8 @@ def load_yaml(path: Path) -> Any:
 
 
 _BASIS = {
+    "vendor-consensus": {"zh": " [依据：多家厂商实现一致（非标准原文）]",
+                         "en": " [basis: vendor consensus, not the standard's text]"},
     "observed": {"zh": " [依据：参考样例观察]", "en": " [basis: observed in samples]"},
     "strict-xsd": {"zh": " [依据：测评工具所用逐文档严格模式，来源未定]",
                    "en": " [basis: strict per-document schemas of uncertain provenance]"},
@@ -152,6 +158,9 @@ class Assertion:
     text_rule: str | None = None
     value_set: str | None = None
     xpath_text: str = ""
+    # "code" | "template_id": the assertion checks the document's identity, whose basis is the
+    # document template's (status / template_id_status), not the family's header status
+    identity: str | None = None
 
 
 @dataclass(slots=True)
@@ -180,6 +189,15 @@ class SectionSpec:
 
 
 @dataclass(slots=True)
+class CodeVariant:
+    """Another form of a document type code that implementations write (accepted, warned)."""
+    code: str
+    status: str
+    source: tuple[str, ...]
+    note: str | None = None
+
+
+@dataclass(slots=True)
 class DocumentTemplate:
     id: str
     family: str
@@ -196,10 +214,20 @@ class DocumentTemplate:
     provenance: Any
     raw: dict[str, Any]
     note: str | None = None
+    # status of the templateId and of the header/section structure (default: `status`, the
+    # status of the code and name)
+    template_id_status: str = ""
+    structure_status: str = ""
+    variants: list[CodeVariant] = field(default_factory=list)
 
     @property
     def provisional(self) -> bool:
-        return self.status == "provisional"
+        """The template's structure (header items, sections, entries) is provisional."""
+        return self.structure_status == "provisional"
+
+    def identity_sources(self, what: str = "identity") -> tuple[str, ...]:
+        prov = self.provenance if isinstance(self.provenance, dict) else {}
+        return tuple(prov.get(what) or prov.get("identity") or ())
 
 
 @dataclass(slots=True)
@@ -250,7 +278,22 @@ def _assertion(item: dict[str, Any], where: str, default_status: str) -> Asserti
         too_many_rule=item.get("too_many_rule", "HEADER.ELEMENT_TOO_MANY"),
         attrs=attrs, text_rule=text.get("rule") if text.get("nonempty") else None,
         value_set=item.get("value_set"), xpath_text=path_to_xpath(item["path"], where),
+        identity=_identity(item.get("identity"), where),
     )
+
+
+def _identity(value: Any, where: str) -> str | None:
+    if value in (None, "code", "template_id"):
+        return value
+    raise CatalogError(f"{where}: identity must be 'code' or 'template_id', found {value!r}")
+
+
+def _status(value: Any, where: str, default: str) -> str:
+    status = default if value is None else str(value)
+    if status not in STATUS_WORDS:
+        raise CatalogError(f"{where}: unknown status {status!r} (one of {', '.join(STATUS_WORDS)}; "
+                           "see standards/README.md)")
+    return status
 
 
 class Catalog:
@@ -263,6 +306,8 @@ class Catalog:
         self.families: dict[str, Family] = {}
         self.documents: dict[str, DocumentTemplate] = {}
         self.by_template: dict[str, DocumentTemplate] = {}
+        # variant code → (its document type, the variant); see DocumentTemplate.variants
+        self.variants: dict[str, tuple[DocumentTemplate, CodeVariant]] = {}
         self.value_sets: dict[str, ValueSet] = {}
         self.data_elements: dict[str, dict[str, Any]] = {}
         self.item_codes: dict[str, dict[str, Any]] = {}
@@ -374,13 +419,15 @@ class Catalog:
                 raise CatalogError(f"{where}: missing key '{key}'")
         if d["family"] not in self.families:
             raise CatalogError(f"{where}: unknown family {d['family']!r}")
-        status = str(d.get("status", "seen"))
+        status = _status(d.get("status"), where, "seen")
+        structure_status = _status(d.get("structure_status"), where, status)
         header = []
         for i, h in enumerate(d.get("header") or []):
             h = dict(h)
             if "name" in h and isinstance(h["name"], str):
                 h["name"] = {"zh": h["name"], "en": h.get("name_en") or h["path"]}
-            h.setdefault("status", "provisional" if status == "provisional" else "observed")
+            h.setdefault("status", "provisional" if structure_status == "provisional"
+                         else "observed")
             header.append(_assertion(h, f"{where} header {i + 1}", h["status"]))
         sections = []
         for i, s in enumerate(d.get("sections") or []):
@@ -410,10 +457,22 @@ class Catalog:
             name=str(d["name"]), name_en=str(d.get("name_en", d["name"])), code=str(d["code"]),
             code_system=str(d.get("code_system", "")), template_id=str(d["template_id"]),
             status=status, ws445_group=d.get("ws445_group"), header=header, sections=sections,
-            provenance=d.get("provenance"), raw=d, note=d.get("note"))
-        if doc.code in self.documents:
-            raise CatalogError(f"{where}: document code {doc.code} defined twice")
+            provenance=d.get("provenance"), raw=d, note=d.get("note"),
+            template_id_status=_status(d.get("template_id_status"), where, status),
+            structure_status=structure_status)
+        for i, v in enumerate(d.get("variants") or []):
+            if not isinstance(v, dict) or not v.get("code"):
+                raise CatalogError(f"{where} variant {i + 1}: needs a 'code'")
+            doc.variants.append(CodeVariant(
+                code=str(v["code"]), status=_status(v.get("status"), f"{where} variant {i + 1}",
+                                                    "provisional"),
+                source=tuple(v.get("source") or ()), note=v.get("note")))
+        for code in [doc.code] + [v.code for v in doc.variants]:
+            if code in self.documents or code in self.variants:
+                raise CatalogError(f"{where}: document code {code} defined twice")
         self.documents[doc.code] = doc
+        for v in doc.variants:
+            self.variants[v.code] = (doc, v)
         self.by_template[doc.template_id] = doc
 
     def _load_vocabulary(self, folder: Path) -> None:
@@ -465,6 +524,21 @@ class Catalog:
             parts.append(str(s.get("label") or s.get("title") or s.get("citation") or sid)
                          if s else sid)
         return "; ".join(parts)
+
+    def document_for(self, code: str | None) -> DocumentTemplate | None:
+        """The document type a code names: its primary code or a recorded variant."""
+        if not code:
+            return None
+        doc = self.documents.get(code)
+        if doc is None:
+            hit = self.variants.get(code)
+            doc = hit[0] if hit is not None else None
+        return doc
+
+    def primary_code(self, code: str) -> str:
+        """The primary code of a document type code (a variant becomes its primary code)."""
+        hit = self.variants.get(code)
+        return hit[0].code if hit is not None else code
 
     def family_of(self, doc: DocumentTemplate | None) -> Family:
         return self.families[doc.family if doc else "wst500"]

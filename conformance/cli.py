@@ -170,6 +170,8 @@ def standards_list(kind: str, fmt: str, lang: str) -> None:
     if kind == "documents":
         rows = [{"id": d.id, "family": d.family, "standard": d.standard, "name": d.name,
                  "name_en": d.name_en, "template_id": d.template_id, "status": d.status,
+                 "template_id_status": d.template_id_status,
+                 "variants": [v.code for v in d.variants],
                  "sections": len(d.sections)} for d in cat.templates()]
     elif kind == "data-elements":
         rows = [{"id": k, **{kk: vv for kk, vv in v.items() if kk != "seen_in"}}
@@ -186,9 +188,13 @@ def standards_list(kind: str, fmt: str, lang: str) -> None:
         return
     for r in rows:
         if kind == "documents":
-            prov = f"  [{t('provisional', lang)}]" if r["status"] == "provisional" else ""
+            flags = ([t("provisional", lang)] if r["status"] == "provisional" else
+                     [t("vendor_consensus", lang)] if r["status"] == "vendor-consensus" else [])
+            if r["template_id_status"] == "provisional" and r["status"] != "provisional":
+                flags.append(f"templateId {t('provisional', lang)}")
+            prov = f"  [{'; '.join(flags)}]" if flags else ""
             name = r["name"] if lang == "zh" else r["name_en"]
-            click.echo(f"{r['id']}  {r['template_id']:<26} {r['standard']:<18} {name}{prov}")
+            click.echo(f"{r['id']:<9}  {r['template_id']:<26} {r['standard']:<18} {name}{prov}")
         elif kind == "data-elements":
             click.echo(f"{r['id']}  {r.get('name', '')}  {r.get('value_type', '')}")
         elif kind == "value-sets":
@@ -206,9 +212,9 @@ def standards_show(ident: str, fmt: str, lang: str) -> None:
     """Show one document type (C0032), data element (DE05.01.024.00), value set (OID) or rule."""
     cat = _catalog(lang)
     obj: Any = None
-    if ident in cat.documents:
-        d = cat.documents[ident]
-        obj = {k: v for k, v in d.raw.items()}
+    doc = cat.document_for(ident)  # a primary code or a recorded variant (B0001 → HSDA00.01)
+    if doc is not None:
+        obj = {k: v for k, v in doc.raw.items()}
     elif ident in cat.data_elements:
         obj = {"id": ident, **cat.data_elements[ident]}
     elif ident in cat.value_sets:

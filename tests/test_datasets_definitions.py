@@ -71,6 +71,16 @@ def test_every_wst500_document_maps_to_its_subset(defs: Definitions) -> None:
         "WS445.1.1", "WS445.1.2", "WS445.1.3", "WS445.1.4"]
 
 
+def test_wst483_documents_map_to_the_regional_sets_by_their_hsd_code(defs: Definitions) -> None:
+    assert [d.id for d in defs.subsets_of_document("HSDB03.03")] == ["EHR-DE-11"]
+    assert [d.id for d in defs.subsets_of_document("B0011")] == ["EHR-DE-11"]  # the variant
+    assert [d.id for d in defs.subsets_of_document("HSDB02.02")] == ["EHR-DE-05", "EHR-DE-06"]
+    cat = load_catalog()
+    for ds in defs.ordered("regional"):
+        for code in ds.raw.get("documents") or []:
+            assert cat.documents[code].family == "wst483", (ds.id, code)
+
+
 def test_lookup_by_id_item_code_document_and_name(defs: Definitions) -> None:
     assert defs.get("WS445.13.15").name == "死亡病例讨论记录"
     assert defs.get("2.1.13.15").id == "WS445.13.15"

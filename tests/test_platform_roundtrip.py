@@ -111,7 +111,7 @@ def test_regional_platform_services():
         assert ack_of(el) == "AA"
         # subscribe → publish → notification pulled by the subscriber
         call(url, b, "ResidentInfoRegister", {"index": 5})
-        _, el = call(url, b, "DocumentSubscribe", {"index": 5, "key": "SUB1", "act_code": "B0001",
+        _, el = call(url, b, "DocumentSubscribe", {"index": 5, "key": "SUB1", "act_code": "HSDA00.01",
                                                    "sender": "node-a"})
         assert ack_of(el) == "AA", ack_text(el)
         _, el = call(url, b, "HealthRecordStore", {"index": 5, "key": "HR1"})

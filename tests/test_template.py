@@ -89,7 +89,7 @@ def test_code_and_template_disagree(validator, synth, catalog) -> None:
 
 
 def test_wst483_findings_are_provisional(validator, synth, catalog) -> None:
-    root = synth.document(catalog.documents["B0001"], 1)
+    root = synth.document(catalog.documents["HSDA00.01"], 1)
     root.find("{urn:hl7-org:v3}languageCode").set("code", "en")
     r = validator.validate_bytes(etree.tostring(root, encoding="UTF-8"), "x.xml")
     f = next(f for f in r.findings if f.rule == "WST483.HEADER.LANGUAGE")

@@ -13,16 +13,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, CatalogError, Rule, load_catalog, load_yaml
+from ..catalog import STATUS_WORDS, Catalog, CatalogError, Rule, load_catalog, load_yaml
 from ..resources import standards_dir
 
-STATUS_ORDER = ("seen", "strict-xsd", "observed", "provisional")
+STATUS_ORDER = STATUS_WORDS  # strongest first (standards/README.md)
 
 
 def weakest(*statuses: str | None) -> str:
-    """The weakest of several statuses (provisional < observed < strict-xsd < seen)."""
+    """The weakest of several statuses (provisional < observed < strict-xsd < vendor-consensus
+    < seen); an unknown word counts as provisional."""
     ranked = [s for s in statuses if s]
-    return max(ranked, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 3,
+    last = len(STATUS_ORDER) - 1
+    return max(ranked, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else last,
                default="seen")
 
 
@@ -293,8 +295,9 @@ class Definitions:
         return subs[0] if subs else None
 
     def subsets_of_document(self, code: str) -> list[DataSet]:
-        return [d for d in self.ordered() if code in (d.raw.get("documents") or [])
-                and (d.profile == "hospital" or code.startswith("B"))]
+        """The data sets a document type maps to (a variant code such as B0011 is its type)."""
+        code = self.catalog.primary_code(code)
+        return [d for d in self.ordered() if code in (d.raw.get("documents") or [])]
 
     def source_text(self, ids: list[str] | tuple[str, ...]) -> str:
         return self.catalog.source_text(ids)

@@ -276,14 +276,14 @@ class Deriver:
             elements = self.vocabulary_elements(
                 self.profiles["regional_core"],
                 "every health-record data set identifies the resident (WS/T 483 header, "
-                "Mediinfo B0001; inferred)")
+                "Mediinfo generator of 个人基本健康信息登记; inferred)")
             basis = []
             for code in row.get("documents") or []:
                 tpl = self.cat.documents.get(code)
                 if tpl is None:
                     continue
-                basis.append(f"{code} {tpl.name} (provisional WS/T 483 template)")
-                if row.get("take") == "header" or code == "B0001":
+                basis.append(f"{code} {tpl.name} (WS/T 483 template, provisional structure)")
+                if row.get("take") == "header":
                     elements += self.header_elements(tpl, status_cap="provisional")
                 elements += self.section_elements(tpl, status_cap="provisional")
             if row.get("extra"):

@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from .. import xmlsafe
-from ..catalog import HL7_NS
+from ..catalog import HL7_NS, load_catalog
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import Service, ServiceCatalog, first_value, load_services
 from .messages import msg
@@ -156,6 +156,8 @@ class Platform:
         record_el = copy.deepcopy(found[0])
         content: bytes | None = None
         code = first_value(svc.doc_code, root) if svc.doc_code else _child_code(record_el)
+        if code and svc.doc_code:  # a variant document code (B0001) is stored as its primary code
+            code = load_catalog().primary_code(code)
         if svc.doc_content:
             content = self._document(root, svc)
             for el in record_el.iter(f"{H}originalText"):
@@ -218,7 +220,8 @@ class Platform:
                 tx.index(e, v, tx.resolve(e, key))
         if e in self.doc_entities and patient:
             for sub in tx.subscriptions_for(patient):
-                if not sub["code"] or sub["code"] in ("*", code):
+                if not sub["code"] or sub["code"] == "*" \
+                        or load_catalog().primary_code(sub["code"]) == code:
                     tx.notify(sub["sender"] or "", sub["key"], e, key, patient, code)
         return text
 
@@ -251,6 +254,8 @@ class Platform:
             names = " / ".join(f"{k.label(self.lang)} ({k.paths[0]})" for k in svc.query.keys)
             raise Reject("AE", self.t("missing_query", what=names))
         code_filter = first_value(svc.query.filter_code, root) if svc.query.filter_code else None
+        if code_filter:
+            code_filter = load_catalog().primary_code(code_filter)
         with self.store.transaction() as tx:
             records = self._find(tx, svc, given, code_filter, sender)
             if records:

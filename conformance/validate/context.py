@@ -159,12 +159,17 @@ class DocContext:
                detail: Any = None, name: Any = None, path: str | None = None,
                line: int | None = None, column: int | None = None,
                sources: tuple[str, ...] | list[str] = (), provisional: bool = False,
-               layer: str | None = None, snippet: bool = True) -> Finding:
+               layer: str | None = None, snippet: bool = True, identity: bool = False) -> Finding:
+        """Record one finding. ``identity``: the finding is about the document's identity (its
+        code or templateId) and ``status`` is the basis of that identity — the family's and the
+        template structure's provisional status do not weaken it."""
         rule = self.catalog.rules[rule_id]
-        if self.family_status == "provisional" and rule_id.startswith(self.family_prefix):
-            status = "provisional"
-        if self.template is not None and self.template.provisional and rule.layer == "template":
-            status = "provisional"
+        if not identity:
+            if self.family_status == "provisional" and rule_id.startswith(self.family_prefix):
+                status = "provisional"
+            if self.template is not None and self.template.provisional \
+                    and rule.layer == "template":
+                status = "provisional"
         provisional = provisional or status == "provisional"
         severity = rule.severity_for(status)
         if isinstance(name, dict):

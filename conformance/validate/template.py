@@ -20,12 +20,18 @@ def _fmt_card(card: tuple[int, int | None]) -> str:
 
 
 def identify(ctx: DocContext) -> DocumentTemplate | None:
-    """Detect the document type from code and templateId; report disagreements."""
+    """Detect the document type from code and templateId; report disagreements. The code
+    decides: a templateId naming another type is reported on the basis of the templateId, a code
+    that names no type (the templateId does) on the basis of the code, and a code written in a
+    recorded variant form identifies its type with a warning naming the primary code."""
     cat = ctx.catalog
     code_el = ctx.child(_CODE)
     code = (code_el.get("code") or "").strip() if code_el is not None else ""
     tids = [t.get("root", "").strip() for t in ctx.children(_TEMPLATE_ID)]
     by_code = cat.documents.get(code)
+    variant = None
+    if by_code is None and code in cat.variants:
+        by_code, variant = cat.variants[code]
     by_tid = next((cat.by_template[t] for t in tids if t in cat.by_template), None)
     doc = by_code or by_tid
     if doc is not None:
@@ -37,12 +43,18 @@ def identify(ctx: DocContext) -> DocumentTemplate | None:
         ctx.template = by_code
         ctx.report(f"{ctx.family_prefix}.HEADER.TEMPLATE_CODE_MISMATCH", bad, attr="root",
                    expected=by_code.template_id, actual=", ".join(tids), detail=code,
-                   status=by_code.status, sources=("notes-1.1",))
+                   status=by_code.template_id_status,
+                   sources=by_code.identity_sources("template_id"), identity=True)
     elif by_tid and not by_code and code:
         ctx.template = by_tid
         ctx.report(f"{ctx.family_prefix}.HEADER.TEMPLATE_CODE_MISMATCH", code_el, attr="code",
                    expected=by_tid.code, actual=", ".join(tids), detail=code,
-                   status=by_tid.status, sources=("notes-1.1",))
+                   status=by_tid.status, sources=by_tid.identity_sources(), identity=True)
+    if variant is not None and by_code is not None:
+        ctx.template = by_code
+        ctx.report("CDA.DOCUMENT_CODE_VARIANT", code_el, attr="code", expected=by_code.code,
+                   actual=code, name=by_code.name, status=variant.status,
+                   sources=variant.source, identity=True)
     return doc
 
 
@@ -176,15 +188,22 @@ def _check_title(ctx: DocContext, doc: DocumentTemplate) -> None:
 def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element]) -> None:
     p = ctx.family_prefix
     lo, hi = a.card
+    status, ident = a.status, False
+    if a.identity is not None and ctx.template is not None:
+        # the document's code / templateId: the basis is the template's identity, not the
+        # family's header status (standards/README.md, status words)
+        doc = ctx.template
+        status = doc.template_id_status if a.identity == "template_id" else doc.status
+        ident = True
     if len(nodes) < lo:
         anchor = _nearest_existing(ctx, a.path)
         ctx.report(f"{p}.{a.missing_rule}", anchor, name=a.name, path=a.path,
-                   expected=_fmt_card(a.card), actual=len(nodes), status=a.status,
-                   sources=a.source, snippet=False)
+                   expected=_fmt_card(a.card), actual=len(nodes), status=status,
+                   sources=a.source, snippet=False, identity=ident)
     if hi is not None and len(nodes) > hi:
         ctx.report(f"{p}.{a.too_many_rule}", nodes[hi], name=a.name, path=a.path,
                    expected=hi, actual=(nodes[hi].get("extension") if hi == 0 else len(nodes)),
-                   status=a.status, sources=a.source)
+                   status=status, sources=a.source, identity=ident)
     text_rule = a.text_rule
     checks = a.attrs
     if not nodes or (not text_rule and not checks):
@@ -192,7 +211,7 @@ def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element])
     for node in nodes:
         if text_rule and not "".join(node.itertext()).strip():
             ctx.report(f"{p}.{text_rule}", node, name=a.name, path=a.path,
-                       status=a.status, sources=a.source)
+                       status=status, sources=a.source, identity=ident)
         for chk in checks:
             value = node.get(chk.attr)
             if value is None:
@@ -202,7 +221,8 @@ def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element])
                     ctx.report(f"{p}.{chk.rule}", node, attr=chk.attr, name=a.name,
                                path=a.path, expected=chk.expected or chk.equals,
                                actual="(无)" if ctx.lang == "zh" else "(absent)",
-                               status=chk.status or a.status, sources=chk.source or a.source)
+                               status=status if ident else (chk.status or status),
+                               sources=chk.source or a.source, identity=ident)
                 continue
             v = value.strip()
             if (
@@ -215,7 +235,8 @@ def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element])
                     " | ".join(chk.one_of) if chk.one_of else None)
                 ctx.report(f"{p}.{chk.rule}", node, attr=chk.attr, name=a.name, path=a.path,
                            expected=expected, actual=value if value else '""',
-                           status=chk.status or a.status, sources=chk.source or a.source)
+                           status=status if ident else (chk.status or status),
+                           sources=chk.source or a.source, identity=ident)
 
 
 def _nearest_existing(ctx: DocContext, path: str) -> etree._Element:
@@ -372,7 +393,7 @@ def _body(ctx: DocContext) -> etree._Element:
 
 def _sources(status: str) -> tuple[str, ...]:
     return {"observed": ("samples-wyf508",), "strict-xsd": ("strict-xsd",),
-            "provisional": ("notes-2",)}.get(status, ())
+            "vendor-consensus": ("notes-2a",), "provisional": ("notes-2",)}.get(status, ())
 
 
 def precompile(ctx: DocContext) -> None:
