@@ -268,6 +268,9 @@ class ServiceCatalog:
         self.soap = {k: v for k, v in (data.get("soap") or {}).items() if k != "__line__"}
         self.wrapper = {k: str(v) for k, v in (data.get("wrapper") or {}).items() if k != "__line__"}
         self.sources = {k: str(v) for k, v in (data.get("sources") or {}).items() if k != "__line__"}
+        self.parts = {str(k): str(v) for k, v in (data.get("parts") or {}).items()
+                      if k != "__line__" and v}
+        self.cites = self._cites(data.get("cites") or [])
         self.disagreements = data.get("disagreements") or []
         for key in ("message_id_root", "interaction_id_root", "device_id_root", "platform_device_id"):
             if key not in self.wrapper:
@@ -286,6 +289,41 @@ class ServiceCatalog:
             for r in svc.roots:
                 self.by_root.setdefault(r, []).append(svc)
         self.entities = {s.entity for s in self.services}
+
+    def _cites(self, items: Any) -> list[dict[str, Any]]:
+        """The standards the catalog cites, resolved in standards/sources.yaml (provenance is
+        data: the report and the service listing print these, never a literal)."""
+        if not isinstance(items, list):
+            raise CatalogError(f"{self.path}: cites must be a list")
+        known: dict[str, Any] = {}
+        if items:
+            src = read_yaml(self.root / "sources.yaml", CatalogError) or {}
+            known = src.get("sources", src) if isinstance(src, dict) else {}
+        out = []
+        for item in items:
+            sid = str(item.get("source") if isinstance(item, dict) else item)
+            spec = known.get(sid)
+            if not isinstance(spec, dict):
+                raise CatalogError(f"{self.path}: cites {sid!r}, which standards/sources.yaml "
+                                   "does not define")
+            role = item.get("role") if isinstance(item, dict) else None
+            out.append({"id": sid, "title": str(spec.get("label") or spec["title"]),
+                        "published": spec.get("published"), "effective": spec.get("effective"),
+                        "role": {k: str(v) for k, v in (role or {}).items() if k != "__line__"}})
+        return out
+
+    def citations(self, lang: str = "zh") -> list[dict[str, str]]:
+        """What the catalog cites, one line of text each: title, dates, role."""
+        out = []
+        for c in self.cites:
+            dates = ""
+            if c["published"] and c["effective"]:
+                dates = (f"（{c['published']} 发布，{c['effective']} 实施）" if lang == "zh"
+                         else f" (issued {c['published']}, in force {c['effective']})")
+            role = c["role"].get(lang) or c["role"].get("zh") or ""
+            text = c["title"] + dates + (f" — {role}" if role else "")
+            out.append({"id": c["id"], "title": c["title"], "role": role, "text": text})
+        return out
 
     def _codes(self, svc: Service) -> list[str]:
         keys = self.soap.get("action_keys") or ["action", "aliases", "s_code"]
@@ -337,8 +375,8 @@ class ServiceCatalog:
             sources=tuple(prov.get("sources") or ()), note=prov.get("note"),
             order=int(raw.get("order") or i + 1),
             test_number=None if raw.get("test_number") is None else int(raw["test_number"]),
-            part=raw.get("part"), template=str(raw.get("template") or shape.get("template")
-                                               or f"{shape_name}.xml.j2"),
+            part=raw.get("part") or self.parts.get(str(raw["category"])),
+            template=str(raw.get("template") or shape.get("template") or f"{shape_name}.xml.j2"),
             where=where)
         for a in svc.alternatives:
             a.pop("__line__", None)

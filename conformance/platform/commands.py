@@ -82,6 +82,8 @@ def services_cmd(profile: str, fmt: str, lang: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     prov = t("provisional", lang)
+    for c in cat.citations(lang):  # provenance from the catalog (standards/sources.yaml)
+        click.echo(("依据：" if lang == "zh" else "Cites: ") + c["text"])
     for s in cat.services:
         level = f"{s.level or '-'}({prov})" if s.level_status == "provisional" else (s.level or "-")
         flag = f"  [{prov}]" if s.provisional else ""

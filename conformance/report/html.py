@@ -163,6 +163,20 @@ def _charts(s: Any, p: Any, _: Callable[..., str]) -> dict[str, Markup | None]:
     return out
 
 
+def service_citations(profile: str | None, lang: str) -> list[dict[str, str]]:
+    """What the profile's service catalog cites (standards/services/<profile>.yaml `cites`,
+    resolved in standards/sources.yaml): the report prints the catalog's data, no literal."""
+    from ..catalog import CatalogError
+    from ..hl7v3.services import PROFILES, load_services
+
+    if profile not in PROFILES:
+        return []
+    try:
+        return load_services(profile).citations(lang)
+    except CatalogError:
+        return []
+
+
 def build_context(run: Run, lang: str = "zh", mode: str = "html",
                   report_dir: Path | None = None, comparison: Comparison | None = None,
                   font_warning: str | None = None, caps: Caps | None = None,
@@ -235,6 +249,7 @@ def build_context(run: Run, lang: str = "zh", mode: str = "html",
         "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, _), "caps": caps,
         "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,
         "producers": PRODUCERS, "fonts": {"warning": font_warning} if font_warning else None,
+        "service_cites": service_citations(run.profile(), lang) if r is not None else [],
     }
 
 

@@ -164,6 +164,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "svc.negative": {"zh": "反向用例", "en": "Negative"},
     "svc.workflow": {"zh": "流程用例", "en": "Workflow"},
     "svc.result": {"zh": "服务结论", "en": "Service result"},
+    "svc.cites": {"zh": "依据标准：", "en": "Standards cited:"},
     "case.checks": {"zh": "检查项", "en": "Checks"},
     "case.check": {"zh": "检查", "en": "Check"},
     "case.message": {"zh": "说明", "en": "Message"},
