@@ -70,6 +70,39 @@ def declared_encoding(data: bytes) -> str | None:
     return m.group(1).decode("ascii").lower() if m else None
 
 
+_TEXT_DECL_RE = re.compile(r"""^\ufeff?<\?xml\b[^>]*?(\sencoding\s*=\s*(["'])([^"']*)\2)""")
+
+
+def text_as_utf8(text: str) -> bytes:
+    """XML that is already text (a message carried as a string in a SOAP envelope: the SOAP
+    layer decoded it) as the UTF-8 bytes parse_bytes takes. An encoding its own declaration
+    names (encoding="GBK") no longer describes these bytes, so that pseudo-attribute is blanked
+    with spaces of the same length: the text keeps every character at its offset, which is how
+    findings in it are placed back in the envelope."""
+    m = _TEXT_DECL_RE.match(text)
+    if m and m.group(3).strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        text = text[:m.start(1)] + " " * len(m.group(1)) + text[m.end(1):]
+    return text.encode("utf-8")
+
+
+def declared_in_tolerated(data: bytes, tolerated: frozenset[str] | set[str]) -> str | None:
+    """The encoding a document declares, as written, when it is one of ``tolerated`` (Python
+    codec names) and the whole document decodes in it without error; else None. A document so
+    declared is read by libxml2 as declared, and the Locator transcodes it the same way."""
+    enc = declared_encoding(data)
+    if enc is None or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        name = codecs.lookup(enc).name
+        if name not in tolerated:
+            return None
+        data.decode(name)
+    except (LookupError, UnicodeDecodeError):
+        return None
+    m = _DECL_RE.match(data[:512])
+    return m.group(1).decode("ascii") if m else enc
+
+
 def _utf8_error_location(data: bytes, exc: UnicodeDecodeError) -> tuple[int, int]:
     prefix = data[: exc.start]
     line = prefix.count(b"\n") + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conformance import xmlsafe
@@ -24,8 +26,10 @@ def test_well_formedness_error_has_line_and_column(validator: Validator) -> None
     (b"   \n  ", "PARSE.EMPTY"),
     (b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>', "PARSE.DOCTYPE_FORBIDDEN"),
     (b"<a>" * 400 + b"</a>" * 400, "PARSE.TOO_DEEP"),
-    ('<?xml version="1.0" encoding="GBK"?><a>中文</a>'.encode("gbk"), "PARSE.ENCODING_NOT_UTF8"),
+    ('<?xml version="1.0" encoding="GBK"?><a>中文</a>'.encode("gbk"), "PARSE.ENCODING_DECLARED"),
     ("<a>中文</a>".encode("gbk"), "PARSE.ENCODING_NOT_UTF8"),
+    # declared GBK, but bytes that are not GBK: the declaration is wrong, still an error
+    ('<?xml version="1.0" encoding="GBK"?><a>\u20ac\u00e9</a>'.encode("utf-8"), "PARSE.ENCODING_NOT_UTF8"),
     (bytes(range(256)), "PARSE.NOT_WELL_FORMED"),
 ])
 def test_hostile_and_broken_inputs(validator: Validator, data: bytes, rule: str) -> None:
@@ -163,7 +167,7 @@ def test_findings_in_other_encodings_are_located_in_characters(validator: Valida
     def located(data: bytes) -> set[tuple[str, int | None, int | None]]:
         r = validator.validate_bytes(data, "x.xml")
         return {(f.rule, f.line, f.column) for f in r.findings
-                if f.rule != "PARSE.ENCODING_NOT_UTF8"}
+                if f.rule not in ("PARSE.ENCODING_NOT_UTF8", "PARSE.ENCODING_DECLARED")}
 
     reference = located(src.encode("utf-8"))
     assert ("WST500.HEADER.REALM_CODE", 3, 23) in reference  # after "  <!--境内--><realmCode "
@@ -246,3 +250,36 @@ def test_one_namespace_from_the_declarations_agrees_with_the_tree(data: bytes,
     root = etree.fromstring(data)
     assert xmlsafe.in_one_namespace(root, data) is single
     assert xmlsafe.in_one_namespace(root) is single
+
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "test_cases" / "documents" / "wst500"
+
+
+@pytest.mark.parametrize("codec, declared", [("gbk", "GBK"), ("gb18030", "GB18030")])
+def test_cda_in_gbk_is_a_warning_and_validated_fully(validator: Validator, codec: str,
+                                                     declared: str) -> None:
+    """A CDA file correctly declared and encoded in GBK / GB 18030 (issue 13 §4): a warning
+    (the only basis for UTF-8 is the examples), and the document validated fully, its findings
+    at the same lines and columns as in UTF-8."""
+    src = next(EXAMPLES.glob("EMR-SD-04-*.xml")).read_text(encoding="utf-8")
+    # a defect after Chinese text on the same line: found, at the same line and column
+    src = src.replace('<realmCode code="CN"/>', '<!--中国境内--><realmCode code="XX"/>', 1)
+    utf8 = validator.validate_bytes(src.encode("utf-8"), "u.xml")
+    other = src.replace("'UTF-8'", f"'{declared}'", 1).encode(codec)
+    res = validator.validate_bytes(other, "g.xml")
+    (enc,) = [f for f in res.findings if f.rule.startswith("PARSE.")]
+    assert enc.rule == "PARSE.ENCODING_DECLARED" and enc.severity == "warning"
+    assert enc.actual == declared
+    assert res.document_type == utf8.document_type == "C0004"
+    assert {(f.rule, f.line, f.column) for f in res.findings if f is not enc} == \
+        {(f.rule, f.line, f.column) for f in utf8.findings}
+    assert "WST500.HEADER.REALM_CODE" in rules_of(res, "error")
+    # declared GBK but written in UTF-8: the declaration is wrong, an error
+    wrong = src.replace("'UTF-8'", f"'{declared}'", 1).encode("utf-8")
+    assert "PARSE.ENCODING_NOT_UTF8" in rules_of(validator.validate_bytes(wrong, "w.xml"), "error")
+
+
+def test_the_tolerated_encodings_are_data(catalog) -> None:
+    conv = catalog.conventions["document_encoding"]
+    assert set(conv["tolerated"]) == {"gb2312", "gbk", "gb18030"} and conv["source"]

@@ -82,7 +82,7 @@ class Validator:
             return result
         ctx = DocContext(self.catalog, lang, data, root, result)
         if enc is not None:
-            self._parse_finding(result, enc)
+            self._parse_finding(result, self._tolerated_encoding(data) or enc)
         layers["parse"] = "ran"
         if root.tag != CDA_ROOT:
             from ..hl7v3 import validate as hl7v3_validate
@@ -108,6 +108,17 @@ class Validator:
         layers["vocabulary"] = vocabulary.run(ctx)
         layers["datatype"] = datatype.run(ctx)
         return result
+
+    def _tolerated_encoding(self, data: bytes) -> xmlsafe.ParseProblem | None:
+        """A document correctly declared and encoded in a tolerated national character set
+        (vocabulary/conventions.yaml document_encoding): a warning, not the UTF-8 error."""
+        conv = self.catalog.conventions.get("document_encoding") or {}
+        tolerated = frozenset(str(e).lower() for e in conv.get("tolerated") or ())
+        name = xmlsafe.declared_in_tolerated(data, tolerated) if tolerated else None
+        if name is None:
+            return None
+        return xmlsafe.ParseProblem("PARSE.ENCODING_DECLARED", f"declared encoding {name}", 1, 1,
+                                    actual=name)
 
     def _parse_finding(self, result: DocumentResult, p: xmlsafe.ParseProblem) -> None:
         rule = self.catalog.rules[p.rule]
