@@ -53,6 +53,12 @@ CASES = {
     "V3.SOAP_FAULT": lambda: (
         f'<s:Envelope xmlns:s="{SOAP11}"><s:Body><s:Fault><faultcode>s:Server</faultcode>'
         "<faultstring>平台内部错误</faultstring></s:Fault></s:Body></s:Envelope>"),
+    "V3.ID_FORM": lambda: _req().replace('<id root="2.16.156.10011.2.5.1.1" extension="M6"/>',
+                                         '<id><item root="2.16.156.10011.2.5.1.1" extension="M6"/></id>'),
+    "V3.ID_ROOT_ALTERNATIVE": lambda: _req("OrderInfoAdd").replace(ORDER_ROOT,
+                                                                   'root="2.16.156.10011.1.28"'),
+    "V3.INTERACTION_DISPUTED": lambda: _soap_with_text_message(
+        _req("DocumentRetrieve"), cdata=False, action="DocumentAccess").decode(),
     "V3.SOAP_NO_MESSAGE": lambda: (
         f'<s:Envelope xmlns:s="{SOAP12}"><s:Body><HIPMessageServer xmlns="urn:x"><action>a'
         "</action><message>   </message></HIPMessageServer></s:Body></s:Envelope>"),
@@ -75,14 +81,14 @@ def test_rule_is_reported_with_its_place(validator, validator_en, rule):
     assert en.message != f.message and re.search(r"[A-Za-z]", en.message)
 
 
-def _soap_with_text_message(message: str, cdata: bool) -> bytes:
+def _soap_with_text_message(message: str, cdata: bool, action: str = "PatientInfoRegister") -> bytes:
     """A captured request as platforms send it: the V3 message as the text of
     HIPMessageServer/message (escaped, or in a CDATA section), pretty-printed on many lines."""
     from lxml import etree
 
     env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11})
     call = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), "{urn:x}HIPMessageServer")
-    etree.SubElement(call, "{urn:x}action").text = "PatientInfoRegister"
+    etree.SubElement(call, "{urn:x}action").text = action
     carrier = etree.SubElement(call, "{urn:x}message")
     carrier.text = etree.CDATA(message) if cdata else message
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8", pretty_print=True)

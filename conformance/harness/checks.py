@@ -69,8 +69,12 @@ class StepContext:
         return self.reply.message if self.reply else None
 
     def request_id(self) -> str | None:
+        """The request's message id, written <id root extension/> or <id><item …/></id>."""
         el = self.request.find(f"{{{V3}}}id")
-        return el.get("extension") if el is not None else None
+        if el is None:
+            return None
+        item = el.find(f"{{{V3}}}item") if el.get("extension") is None else None
+        return (item if item is not None else el).get("extension")
 
 
 def _msg(ctx: StepContext, zh: str, en: str) -> str:
@@ -199,7 +203,8 @@ class TargetMessageId(Check):
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         want = ctx.request_id()
-        got = ctx.message.xpath(".//hl7:acknowledgement/hl7:targetMessage/hl7:id/@extension",
+        got = ctx.message.xpath(".//hl7:acknowledgement/hl7:targetMessage/hl7:id/@extension"
+                                " | .//hl7:acknowledgement/hl7:targetMessage/hl7:id/hl7:item/@extension",
                                 namespaces=NS)
         got_s = str(got[0]) if got else None
         if got_s == want:

@@ -116,7 +116,7 @@ def unwrap(body: bytes) -> SoapReply:
     text = "".join((carrier if carrier is not None else first).itertext()).strip()
     if not text:
         return SoapReply(problem="the operation returned an empty result")
-    data = text.encode("utf-8")
+    data = xmlsafe.text_as_utf8(text)  # decoded by the SOAP layer: its own declaration no longer applies
     try:
         inner = xmlsafe.parse_bytes(data)
     except xmlsafe.ParseProblem as p:

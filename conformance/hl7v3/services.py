@@ -88,6 +88,30 @@ def first_value(xpaths: list[etree.XPath], root: etree._Element) -> str | None:
 
 
 @dataclass(slots=True)
+class RootAlternative:
+    """An identifier root that sources use in place of the one the shapes expect (shapes.yaml
+    root_alternatives): accepted where the preferred root is read, with a warning naming it."""
+
+    preferred: str
+    root: str
+    name: dict[str, str]
+    status: str
+    source: str
+    basis: dict[str, str]
+    note: str = ""
+
+
+@dataclass(slots=True)
+class AltHit:
+    """A value read under an alternative root: the value, the element carrying the root (for
+    the finding's place) and which alternative it was."""
+
+    value: str
+    element: etree._Element | None
+    alternative: RootAlternative
+
+
+@dataclass(slots=True)
 class PathSpec:
     name: dict[str, str]
     paths: list[str]
@@ -97,9 +121,36 @@ class PathSpec:
     patient: bool = False
     required: bool = True
     optional: bool = False
+    # the same paths with an alternative root in place of the preferred one, tried only when
+    # the preferred paths find nothing
+    alt_xpaths: list[tuple[etree.XPath, RootAlternative]] = field(default_factory=list)
 
     def value(self, root: etree._Element) -> str | None:
-        return first_value(self.xpaths, root)
+        v = first_value(self.xpaths, root)
+        if v or not self.alt_xpaths:
+            return v
+        hit = self.alternative(root)
+        return hit.value if hit else None
+
+    def lookup(self, root: etree._Element) -> tuple[str | None, AltHit | None]:
+        """The value, and how it was found when an alternative root supplied it."""
+        v = first_value(self.xpaths, root)
+        if v or not self.alt_xpaths:
+            return v, None
+        hit = self.alternative(root)
+        return (hit.value, hit) if hit else (None, None)
+
+    def alternative(self, root: etree._Element) -> AltHit | None:
+        for xp, alt in self.alt_xpaths:
+            try:
+                res = xp(root)
+            except etree.XPathEvalError:
+                continue
+            for r in res if isinstance(res, list) else [res]:
+                if isinstance(r, str) and r.strip():
+                    parent = r.getparent() if hasattr(r, "getparent") else None
+                    return AltHit(r.strip(), parent, alt)
+        return None
 
     def label(self, lang: str) -> str:
         return self.name.get(lang) or self.name.get("zh") or self.paths[0]
@@ -152,10 +203,27 @@ class Service:
     doc_content: list[etree.XPath] = field(default_factory=list)
     query: QuerySpec | None = None
     discriminator: etree.XPath | None = None
+    discriminator_weight: int = 0  # length of the shape's own expression (before alternatives)
 
     @property
     def provisional(self) -> bool:
         return self.status == "provisional"
+
+    def alternative_for(self, root: str) -> dict[str, str] | None:
+        """The request alternative whose root is this element (not the service's own root)."""
+        if root == self.request_root:
+            return None
+        return next((a for a in self.alternatives if a.get("root") == root), None)
+
+    def disputed(self, root: str) -> str | None:
+        """The id of the recorded disagreement under which this root is accepted, if any."""
+        alt = self.alternative_for(root)
+        return alt.get("disputed") if alt else None
+
+    def response_root_for(self, root: str) -> str:
+        """The response interaction that answers a request with this root element."""
+        alt = self.alternative_for(root)
+        return (alt.get("response") if alt else None) or self.response_root
 
     @property
     def roots(self) -> set[str]:
@@ -213,7 +281,19 @@ def _name(value: Any, where: str) -> dict[str, str]:
     raise CatalogError(f"{where}: 'name' must be text or {{zh, en}}")
 
 
-def _pathspec(spec: Any, where: str, default_by: str = "key") -> PathSpec:
+def _with_alternatives(path: str, alternatives: dict[str, list[RootAlternative]]
+                       ) -> list[tuple[str, RootAlternative]]:
+    """The path once per alternative of each preferred root its predicates name."""
+    out = []
+    for preferred, alts in alternatives.items():
+        needle = f"@root='{preferred}'"
+        if needle in path:
+            out.extend((path.replace(needle, f"@root='{a.root}'"), a) for a in alts)
+    return out
+
+
+def _pathspec(spec: Any, where: str, default_by: str = "key",
+              alternatives: dict[str, list[RootAlternative]] | None = None) -> PathSpec:
     if not isinstance(spec, dict) or not spec.get("paths"):
         raise CatalogError(f"{where}: expected a mapping with 'paths'")
     line = spec.get("__line__")
@@ -223,10 +303,12 @@ def _pathspec(spec: Any, where: str, default_by: str = "key") -> PathSpec:
     if by not in KEY_BY:
         raise CatalogError(f"{w}: 'by' must be one of {', '.join(KEY_BY)}, found {by!r}")
     opt = spec.get("optional", False)
+    alt = [(compile_xpath(ap, w), a) for p in paths
+           for ap, a in _with_alternatives(p, alternatives or {})]
     return PathSpec(name=_name(spec.get("name") or paths[0], w), paths=paths,
                     xpaths=[compile_xpath(p, w) for p in paths], by=by, entity=spec.get("entity"),
                     patient=bool(spec.get("patient")), required=bool(spec.get("required", True)),
-                    optional=str(opt).lower() == "true")
+                    optional=str(opt).lower() == "true", alt_xpaths=alt)
 
 
 def _wrap(items: Any, where: str) -> list[tuple[str, dict[str, str]]]:
@@ -272,6 +354,10 @@ class ServiceCatalog:
                       if k != "__line__" and v}
         self.cites = self._cites(data.get("cites") or [])
         self.disagreements = data.get("disagreements") or []
+        self.disputes: dict[str, dict[str, Any]] = {
+            str(d["id"]): d for d in self.disagreements if isinstance(d, dict) and d.get("id")}
+        self.root_alternatives = _root_alternatives(shapes_doc.get("root_alternatives"), shapes_path)
+        self.id_forms = _id_forms(shapes_doc.get("id_forms"), shapes_path)
         for key in ("message_id_root", "interaction_id_root", "device_id_root", "platform_device_id"):
             if key not in self.wrapper:
                 raise CatalogError(f"{self.path}: wrapper lacks {key!r}")
@@ -380,28 +466,36 @@ class ServiceCatalog:
             where=where)
         for a in svc.alternatives:
             a.pop("__line__", None)
+            if a.get("disputed") and a["disputed"] not in self.disputes:
+                raise CatalogError(f"{where}: alternative {a.get('root')} names disagreement "
+                                   f"{a['disputed']!r}, which 'disagreements' does not define")
+        alts = self.root_alternatives
         if shape.get("record"):
             svc.record_path = str(shape["record"])
             svc.record = compile_xpath(svc.record_path, where)
         if shape.get("key"):
-            svc.key = _pathspec(shape["key"], where)
+            svc.key = _pathspec(shape["key"], where, alternatives=alts)
         if shape.get("merged"):
-            svc.merged = _pathspec(shape["merged"], where)
-        svc.index = [_pathspec(s, where, "index") for s in shape.get("index") or []]
-        svc.references = [_pathspec(s, where) for s in shape.get("references") or []]
-        svc.required = [_pathspec(s, where) for s in shape.get("required") or []]
+            svc.merged = _pathspec(shape["merged"], where, alternatives=alts)
+        svc.index = [_pathspec(s, where, "index", alts) for s in shape.get("index") or []]
+        svc.references = [_pathspec(s, where, alternatives=alts) for s in shape.get("references") or []]
+        svc.required = [_pathspec(s, where, alternatives=alts) for s in shape.get("required") or []]
         doc = shape.get("document") or {}
         svc.doc_code = [compile_xpath(p, where) for p in doc.get("code") or []]
         svc.doc_content = [compile_xpath(p, where) for p in doc.get("content") or []]
         if shape.get("query"):
             q = shape["query"]
             svc.query = QuerySpec(
-                keys=[_pathspec(k, where) for k in q.get("keys") or []],
+                keys=[_pathspec(k, where, alternatives=alts) for k in q.get("keys") or []],
                 wrap=_wrap(q.get("wrap"), where),
                 filter_code=[compile_xpath(p, where) for p in q.get("filter_code") or []],
                 query_id=compile_xpath(q["query_id"], where) if q.get("query_id") else None)
         if shape.get("discriminator"):
-            svc.discriminator = compile_xpath(str(shape["discriminator"]), where)
+            expr = str(shape["discriminator"])
+            svc.discriminator_weight = len(expr)
+            variants = [expr] + [v for alt in expr.split(" | ")
+                                 for v, _ in _with_alternatives(alt.strip(), alts)]
+            svc.discriminator = compile_xpath(" | ".join(variants), where)
         if kind == "write" and svc.key is None:
             raise CatalogError(f"{where}: a write service's shape needs a 'key'")
         if kind == "write" and svc.record is None:
@@ -431,6 +525,13 @@ class ServiceCatalog:
         cands = self.by_root.get(local, [])
         if len(cands) <= 1:
             return list(cands)
+        # a service that takes this root only under a recorded disagreement comes after every
+        # service whose own root it is (DocumentRetrieve before DocumentAccess for …031UV01)
+        disputed = [s for s in cands if s.disputed(local)]
+        cands = [s for s in cands if s not in disputed]
+        return self._ranked(root, cands) + self._ranked(root, disputed)
+
+    def _ranked(self, root: etree._Element, cands: list[Service]) -> list[Service]:
         matched, neutral = [], []
         for s in cands:
             if s.discriminator is None:
@@ -443,11 +544,65 @@ class ServiceCatalog:
             if hit:
                 matched.append(s)
         # the most specific discriminator first (a longer expression constrains more)
-        matched.sort(key=lambda s: -len(s.discriminator.path))
+        matched.sort(key=lambda s: -s.discriminator_weight)
         return matched + neutral + [s for s in cands if s not in matched and s not in neutral]
 
     def response_roots(self) -> set[str]:
         return {s.response_root for s in self.services}
+
+
+def _root_alternatives(raw: Any, path: Path) -> dict[str, list[RootAlternative]]:
+    """shapes.yaml root_alternatives: preferred root → the alternatives accepted in its place."""
+    out: dict[str, list[RootAlternative]] = {}
+    for item in raw or []:
+        if not isinstance(item, dict) or not item.get("root") or not item.get("alternatives"):
+            raise CatalogError(f"{path}:{item.get('__line__', '?') if isinstance(item, dict) else '?'}:"
+                               " each root_alternatives entry needs 'root' and 'alternatives'")
+        where = f"{path}:{item.get('__line__', '?')}"
+        name = _name(item.get("name") or item["root"], where)
+        for a in item["alternatives"]:
+            if not isinstance(a, dict) or not a.get("root") or not a.get("source"):
+                raise CatalogError(f"{where}: each alternative needs 'root' and 'source'")
+            out.setdefault(str(item["root"]), []).append(RootAlternative(
+                preferred=str(item["root"]), root=str(a["root"]), name=name,
+                status=str(a.get("status", "seen")), source=str(a["source"]),
+                basis=_name(a.get("basis") or a["source"], where), note=str(a.get("note") or "")))
+    return out
+
+
+ID_FORMS = ("II", "DSET")
+
+
+def _id_forms(raw: Any, path: Path) -> dict[str, str]:
+    """shapes.yaml id_forms: for each wrapper id (message_id, device_id) the form the sources
+    write, II (<id root extension/>) or DSET (<id><item root extension/></id>)."""
+    out: dict[str, str] = {}
+    for key, spec in (raw or {}).items():
+        if key == "__line__":
+            continue
+        form = spec.get("preferred") if isinstance(spec, dict) else spec
+        if form not in ID_FORMS:
+            raise CatalogError(f"{path}: id_forms.{key}.preferred must be II or DSET, found {form!r}")
+        out[str(key)] = str(form)
+    return out
+
+
+def read_id(parent: etree._Element, root_oid: str | None = None, accept_no_root: bool = True
+            ) -> tuple[str, str, etree._Element] | None:
+    """An identifier written either way under parent: <id root extension/> (form II) or
+    <id><item root extension/></id> (form DSET). Returns (extension, form, element) for the first
+    with a non-empty extension and, when root_oid is given, that root (or none, when
+    accept_no_root), else None."""
+    roots = (root_oid, None) if accept_no_root else (root_oid,)
+    for el in parent.iterfind(f"{{{HL7_NS}}}id"):
+        ext = (el.get("extension") or "").strip()
+        if ext and (root_oid is None or el.get("root") in roots):
+            return ext, "II", el
+        for item in el.iterfind(f"{{{HL7_NS}}}item"):
+            ext = (item.get("extension") or "").strip()
+            if ext and (root_oid is None or item.get("root") in roots):
+                return ext, "DSET", item
+    return None
 
 
 @cache

@@ -17,13 +17,15 @@ from lxml import etree
 from ..catalog import HL7_NS
 from ..validate.context import DocContext
 from ..validate.datatype import ts_problem
-from .services import Service, all_profiles
+from .services import Service, all_profiles, read_id
 
 H = f"{{{HL7_NS}}}"
 _INTERACTION_RE = re.compile(r"^[A-Z]{4}_(IN|MT)\d{6}[A-Z0-9]*$")
 ACK_ROOT = "MCCI_IN000002UV01"
 ACK_CODES = ("AA", "AE", "AR", "CA", "CE", "CR")
 _TS_RE = re.compile(r"^\d{14}$")
+# how each form of an identifier is written (V3.ID_FORM names them)
+FORM_TEXT = {"II": '<id root="…" extension="…"/>', "DSET": '<id><item root="…" extension="…"/></id>'}
 
 
 def handles(root: etree._Element) -> bool:
@@ -43,8 +45,9 @@ def _responses(local: str) -> list[Service]:
     return [s for cat in all_profiles() for s in cat.services if s.response_root == local]
 
 
-def run(ctx: DocContext) -> dict[str, str]:
-    """Validate ctx.root; returns the layer statuses."""
+def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
+    """Validate ctx.root; returns the layer statuses. ``action`` is the HIPMessageServer action
+    the message was sent with, when known (a captured SOAP request)."""
     root = ctx.root
     local = etree.QName(root).localname
     lang = ctx.lang
@@ -64,7 +67,7 @@ def run(ctx: DocContext) -> dict[str, str]:
         result.document_name = " / ".join(names[:3]) + (" …" if len(names) > 3 else "")
         _acknowledgement(ctx, root, local, bool(responses))
     else:
-        _payload(ctx, root, local, requests)
+        _payload(ctx, root, local, requests, action)
     return {"schema": _no_schema(lang), "template": "ran", "vocabulary": "ran", "datatype": "ran"}
 
 
@@ -98,9 +101,11 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
     message = first if etree.QName(first).namespace == HL7_NS else next(
         (el for el in first.iter() if isinstance(el.tag, str)
          and etree.QName(el).namespace == HL7_NS), None)
+    action = next(("".join(c.itertext()).strip() for c in first if isinstance(c.tag, str)
+                   and etree.QName(c).localname == "action"), None) or None
     if message is not None:  # elements: validate in place
         ctx.root = message
-        return run(ctx)
+        return run(ctx, action)
     carrier = next((c for c in first if isinstance(c.tag, str)
                     and etree.QName(c).localname == "message"), first)
     text = "".join(carrier.itertext())
@@ -110,15 +115,18 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
         return skipped
     from .. import xmlsafe
 
+    # the text is already decoded (by the SOAP layer): an encoding its own XML declaration
+    # names (encoding="GBK") no longer applies, so it is parsed as the text it is
+    data = xmlsafe.text_as_utf8(text)
     try:
-        inner = xmlsafe.parse_bytes(text.encode("utf-8"), keep_blank_text=False)
+        inner = xmlsafe.parse_bytes(data, keep_blank_text=False)
     except xmlsafe.ParseProblem as p:
         ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=f"{p.detail} (line {p.line} of the "
                    "message text)" if ctx.lang == "en" else f"{p.detail}（消息文本第 {p.line} 行）")
         return skipped
-    inner_ctx = DocContext(ctx.catalog, ctx.lang, text.encode("utf-8"), inner, ctx.result)
+    inner_ctx = DocContext(ctx.catalog, ctx.lang, data, inner, ctx.result)
     first_new = len(ctx.result.findings)
-    statuses = run(inner_ctx) if handles(inner) else _unknown(inner_ctx, inner)
+    statuses = run(inner_ctx, action) if handles(inner) else _unknown(inner_ctx, inner)
     _place_in_file(ctx, carrier, ctx.result.findings[first_new:])
     return statuses
 
@@ -179,12 +187,17 @@ def _no_schema(lang: str) -> str:
 
 
 def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: bool) -> None:
-    w = all_profiles()[0].wrapper
+    cat = all_profiles()[0]
+    w = cat.wrapper
     mid = root.find(f"{H}id")
-    if mid is None or mid.get("root") != w["message_id_root"] or not (mid.get("extension") or "").strip():
+    hit = read_id(root, w["message_id_root"], accept_no_root=False)
+    if hit is None:
         actual = "-" if mid is None else f'root="{mid.get("root")}" extension="{mid.get("extension") or ""}"'
         ctx.report("V3.MESSAGE_ID", mid if mid is not None else root, expected=w["message_id_root"],
                    actual=actual)
+    else:
+        _form(ctx, cat.id_forms.get("message_id"), hit[1], hit[2],
+              {"zh": "消息流水号", "en": "message id"})
     ct = root.find(f"{H}creationTime")
     value = None if ct is None else ct.get("value")
     if not value:
@@ -212,12 +225,23 @@ def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: boo
     for part, name in (("receiver", {"zh": "接收方", "en": "receiver"}),
                        ("sender", {"zh": "发送方", "en": "sender"})):
         el = root.find(f"{H}{part}")
-        ok = el is not None and any((i.get("extension") or "").strip() for i in
-                                    el.iterfind(f"{H}device/{H}id/{H}item"))
-        if not ok:
+        device = None if el is None else el.find(f"{H}device")
+        hit = None if device is None else read_id(device)
+        if hit is None:
             ctx.report("V3.DEVICE_ID", el if el is not None else root, name=name, path=part)
+        else:
+            _form(ctx, cat.id_forms.get("device_id"), hit[1], hit[2],
+                  {"zh": name["zh"] + "设备标识", "en": name["en"] + " device id"})
     if root.find(f"{H}controlActProcess") is None and local != ACK_ROOT:
         ctx.report("V3.CONTROL_ACT", root, snippet=False)
+
+
+def _form(ctx: DocContext, preferred: str | None, form: str, el: etree._Element,
+          name: dict[str, str]) -> None:
+    """V3.ID_FORM when an id is written in the form the sources do not use (shapes id_forms)."""
+    if preferred and form != preferred:
+        ctx.report("V3.ID_FORM", el if form == "II" else el.getparent(), name=name,
+                   actual=FORM_TEXT[form], expected=FORM_TEXT[preferred])
 
 
 def _missing(svc: Service, root: etree._Element, lang: str) -> list[str]:
@@ -235,25 +259,70 @@ def _missing(svc: Service, root: etree._Element, lang: str) -> list[str]:
     return out
 
 
-def _payload(ctx: DocContext, root: etree._Element, local: str, requests: list[Service]) -> None:
+def _alternative_roots(ctx: DocContext, svc: Service, root: etree._Element) -> None:
+    """V3.ID_ROOT_ALTERNATIVE for each id of the service's shape that was found only under an
+    alternative root (shapes.yaml root_alternatives), on the element carrying that root."""
+    specs = [s for s in (svc.key, svc.merged) if s is not None] + list(svc.required) + \
+        list(svc.references) + list(svc.index) + (list(svc.query.keys) if svc.query else [])
+    seen: set[int] = set()
+    for spec in specs:
+        if not spec.alt_xpaths:
+            continue
+        value, hit = spec.lookup(root)
+        if hit is None or id(hit.element) in seen:
+            continue
+        if hit.element is not None:
+            seen.add(id(hit.element))
+        alt = hit.alternative
+        ctx.report("V3.ID_ROOT_ALTERNATIVE", hit.element, attr="root", name=alt.name,
+                   actual=alt.root, expected=alt.preferred, status=alt.status,
+                   detail=alt.basis.get(ctx.lang) or alt.basis["zh"])
+
+
+def _payload(ctx: DocContext, root: etree._Element, local: str, requests: list[Service],
+             action: str | None = None) -> None:
     lang = ctx.lang
     ordered: list[Service] = []
     for cat in all_profiles():
         ordered.extend(s for s in cat.candidates(root) if s not in ordered)
     ordered.extend(s for s in requests if s not in ordered)
+    named = _named_service(action, local)
+    if named is not None:  # sent to a service that takes this root under a disagreement
+        dispute = named.disputed(local)
+        if dispute:
+            cat = next(c for c in all_profiles() if c.profile == named.profile)
+            summary = cat.disputes[dispute].get("summary") or {}
+            ctx.report("V3.INTERACTION_DISPUTED", root, name=named.action, actual=local,
+                       expected=named.request_root, snippet=False,
+                       detail=summary.get(lang) or summary.get("zh") or dispute)
     ctx.result.document_name = " / ".join(sorted({s.display_name(lang) for s in ordered})[:3])
     if ctx.root.find(f"{H}controlActProcess") is None:
         return
     problems = {s.action: _missing(s, root, lang) for s in ordered}
-    if any(not p for p in problems.values()):
-        return  # the message is complete for at least one service using this interaction
+    complete = next((s for s in ordered if not problems[s.action]), None)
+    if complete is not None:
+        # the message is complete for at least one service using this interaction
+        _alternative_roots(ctx, complete, root)
+        return
     best = ordered[0]
+    _alternative_roots(ctx, best, root)
     if len({s.action for s in ordered}) > 1:
         ctx.report("V3.SERVICE_AMBIGUOUS", root, actual=local, name=best.action,
                    detail=", ".join(sorted({s.action for s in ordered}))[:300], snippet=False)
     rule = "V3.QUERY_PARAMETER" if best.kind == "query" else "V3.PAYLOAD_REQUIRED"
     ctx.report(rule, root.find(f"{H}controlActProcess"), name=f"{best.action} {best.display_name(lang)}",
                detail="; ".join(problems[best.action]), status=best.status, snippet=False)
+
+
+def _named_service(action: str | None, local: str) -> Service | None:
+    """The service a HIPMessageServer action names, when it takes this root element."""
+    if not action:
+        return None
+    for cat in all_profiles():
+        svc = cat.get(action)
+        if svc is not None and local in svc.roots:
+            return svc
+    return None
 
 
 def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query: bool) -> None:
@@ -264,9 +333,13 @@ def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query
     code = ack.get("typeCode")
     if code not in ACK_CODES:
         ctx.report("V3.ACK_CODE", ack, attr="typeCode", actual=code or "-")
-    tid = ack.find(f"{H}targetMessage/{H}id")
-    if tid is None or not (tid.get("extension") or "").strip():
+    target = ack.find(f"{H}targetMessage")
+    hit = None if target is None else read_id(target)
+    if hit is None:
         ctx.report("V3.ACK_TARGET", ack, snippet=False)
+    else:
+        _form(ctx, all_profiles()[0].id_forms.get("message_id"), hit[1], hit[2],
+              {"zh": "targetMessage 中回显的消息流水号", "en": "message id echoed in targetMessage"})
     text = ack.find(f"{H}acknowledgementDetail/{H}text")
     if text is None or not (text.get("value") or text.text or "").strip():
         ctx.report("V3.ACK_TEXT", ack, snippet=False)
