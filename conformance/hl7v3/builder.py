@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -152,24 +153,28 @@ class MessageBuilder:
         return text.encode("utf-8")
 
     def ack(self, *, code: str, target_id: str, text: str, message_id: str | None = None,
-            receiver: str = "", sender: str | None = None) -> bytes:
+            receiver: str = "", sender: str | None = None, warnings: Sequence[str] = ()) -> bytes:
         return environment().get_template("MCCI_IN000002UV01.xml.j2").render(
             w=self.services.wrapper, message_id=message_id or str(uuid.uuid4()),
             creation_time=timestamp(), sender=sender or self.services.wrapper["platform_device_id"],
-            receiver=receiver, ack_code=code, target_id=target_id, ack_text=text).encode("utf-8")
+            receiver=receiver, ack_code=code, target_id=target_id, ack_text=text,
+            warnings=list(warnings)).encode("utf-8")
 
     def query_response(self, svc: Service, *, code: str, target_id: str, text: str,
                        records: list[str], query_id: str = "", receiver: str = "",
-                       response_code: str | None = None) -> bytes:
+                       response_code: str | None = None, root: str | None = None,
+                       warnings: Sequence[str] = ()) -> bytes:
+        """The service's query response; ``root`` overrides its response interaction (the one
+        that matches an alternative request root, e.g. RCMR_IN000032UV01 for …031UV01)."""
         assert svc.query is not None
         if response_code is None:
             response_code = "OK" if records else ("NF" if code == "AA" else "AE")
         return environment().get_template("query-response.xml.j2").render(
-            w=self.services.wrapper, root=svc.response_root, message_id=str(uuid.uuid4()),
+            w=self.services.wrapper, root=root or svc.response_root, message_id=str(uuid.uuid4()),
             creation_time=timestamp(), sender=self.services.wrapper["platform_device_id"],
             receiver=receiver, ack_code=code, target_id=target_id, ack_text=text,
             records=[Markup(r) for r in records], wrap=svc.query.wrap, query_id=query_id,
-            response_code=response_code).encode("utf-8")
+            response_code=response_code, warnings=list(warnings)).encode("utf-8")
 
 
 _BUILDERS: dict[str, MessageBuilder] = {}
@@ -242,5 +247,5 @@ def unwrap_soap(data: bytes) -> tuple[str, etree._Element]:
         result = next((c for c in child if isinstance(c.tag, str)), None)
         if result is None or not (result.text or "").strip():
             raise ValueError("empty HIPMessageServerResult")
-        return "message", xmlsafe.parse_bytes(result.text.strip().encode("utf-8"))
+        return "message", xmlsafe.parse_bytes(xmlsafe.text_as_utf8(result.text.strip()))
     return "message", child

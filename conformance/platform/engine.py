@@ -5,6 +5,14 @@ in one transaction, and answer with an acknowledgement or a query response.
 Outcomes: AA (accepted), AE (application error: missing ids, unknown patient, not found,
 non-conformant document …), AR (rejected: not XML, not HL7 V3, unknown action, interaction that
 does not fit the action). Nothing here knows a service by name: it is all catalog data.
+
+Tolerance where sources disagree (all of it catalog data): an interaction a recorded
+disagreement lets the other service take (request.alternatives with ``disputed``), an id under an
+alternative root (shapes.yaml root_alternatives), an id written in the other form (II / DSET,
+shapes.yaml id_forms) are accepted; each such difference is a warning, in the answer (one
+acknowledgementDetail typeCode="W" per warning), in the audit trail (appended to the detail) and
+in the log. An identical write message sent again (same message id, same content: a retry after
+a timeout) gets the answer the first one got, kept in the store with it (table exchanges).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +30,7 @@ from lxml import etree
 from .. import xmlsafe
 from ..catalog import HL7_NS, load_catalog
 from ..hl7v3.builder import MessageBuilder
-from ..hl7v3.services import Service, ServiceCatalog, first_value, load_services
+from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
 from .messages import msg
 from .store import Store, Tx, now
 
@@ -80,40 +89,67 @@ class Platform:
         return msg(key, self.lang, **kw)
 
     # ------------------------------------------------------------------ entry point
-    def handle(self, data: bytes, action: str | None = None) -> Outcome:
-        target_id, sender, interaction = "", "", ""
+    def handle(self, data: bytes | str, action: str | None = None) -> Outcome:
+        """Answer one message: bytes as received, or text already decoded (a message carried
+        as a string in a SOAP envelope), whose own XML declaration then no longer applies."""
+        if isinstance(data, str):
+            data = xmlsafe.text_as_utf8(data)
+        target_id, sender, interaction, digest = "", "", "", ""
         svc: Service | None = None
+        warnings: list[str] = []
         try:
             try:
                 root = xmlsafe.parse_bytes(data, max_bytes=self.max_message_bytes)
             except xmlsafe.ParseProblem as p:
                 raise Reject("AR", self.t("not_xml", detail=p.detail)) from None
             interaction = etree.QName(root).localname
-            target_id = self._message_id(root)
+            target_id = self._message_id(root, warnings)
             sender = first_value([_SENDER], root) or ""
             if etree.QName(root).namespace != HL7_NS:
                 raise Reject("AR", self.t("not_hl7", root=root.tag))
-            svc = self._service(root, action)
+            svc = self._service(root, action, warnings)
             if not target_id:
                 raise Reject("AE", self.t("no_message_id", root=self.services.wrapper["message_id_root"]))
+            self._device_forms(root, warnings)
             if svc.kind == "write":
-                return self._write(svc, root, target_id, sender)
-            return self._query(svc, root, target_id, sender)
+                digest = _digest(root, svc.action)
+                prior = self.store.exchange(target_id, digest)
+                if prior is not None:
+                    return self._replay(svc, prior, target_id, sender, interaction)
+                return self._write(svc, root, target_id, sender, warnings, digest)
+            return self._query(svc, root, target_id, sender, warnings)
         except Reject as r:
-            out = self._answer(svc, r.code, target_id, r.text, sender, records=None)
+            out = self._answer(svc, r.code, target_id, r.text, sender, records=None,
+                               interaction=interaction, warnings=warnings)
             out.interaction = interaction
+            self._log_warnings(action or (svc.action if svc else ""), target_id, warnings)
             self._audit_only(action or (svc.action if svc else ""), interaction, target_id, sender,
-                             r.code, r.text)
+                             r.code, _with_warnings(r.text, warnings),
+                             exchange=(digest, out) if digest else None)
             return out
 
-    def _message_id(self, root: etree._Element) -> str:
-        wid = self.services.wrapper["message_id_root"]
-        for el in root.findall(f"{H}id"):
-            if el.get("root") in (wid, None) and (el.get("extension") or "").strip():
-                return el.get("extension").strip()
-        return ""
+    def _message_id(self, root: etree._Element, warnings: list[str]) -> str:
+        hit = read_id(root, self.services.wrapper["message_id_root"])
+        if hit is None:
+            return ""
+        self._form_warning("message_id", hit[1], self.t("id.message"), warnings)
+        return hit[0]
 
-    def _service(self, root: etree._Element, action: str | None) -> Service:
+    def _device_forms(self, root: etree._Element, warnings: list[str]) -> None:
+        for part in ("sender", "receiver"):
+            device = root.find(f"{H}{part}/{H}device")
+            hit = read_id(device) if device is not None else None
+            if hit is not None:
+                self._form_warning("device_id", hit[1], self.t(f"id.{part}"), warnings)
+
+    def _form_warning(self, which: str, form: str, name: str, warnings: list[str]) -> None:
+        preferred = self.services.id_forms.get(which)
+        if preferred and form != preferred:
+            warnings.append(self.t("warn.id_form", name=name, actual=_FORM_TEXT[form],
+                                   expected=_FORM_TEXT[preferred]))
+
+    def _service(self, root: etree._Element, action: str | None,
+                 warnings: list[str] | None = None) -> Service:
         local = etree.QName(root).localname
         if action is not None and action.strip():
             svc = self.services.get(action)
@@ -122,28 +158,57 @@ class Platform:
             if local not in svc.roots:
                 raise Reject("AR", self.t("wrong_interaction", actual=local, action=svc.action,
                                           expected=" / ".join(sorted(svc.roots))))
+            dispute = svc.disputed(local)
+            if dispute and warnings is not None:
+                summary = self.services.disputes[dispute].get("summary") or {}
+                warnings.append(self.t(
+                    "warn.disputed", action=svc.action, actual=local, expected=svc.request_root,
+                    summary=summary.get(self.lang) or summary.get("zh") or dispute,
+                    response=svc.response_root_for(local)))
             return svc
         cands = self.services.candidates(root)
         if not cands:
             raise Reject("AR", self.t("unknown_interaction", root=local))
         return cands[0]
 
+    def _value(self, spec: PathSpec, root: etree._Element, warnings: list[str]) -> str | None:
+        """A shape value; one read under an alternative root (shapes.yaml root_alternatives)
+        adds a warning that names the root found."""
+        value, hit = spec.lookup(root)
+        if hit is not None:
+            alt = hit.alternative
+            text = self.t("warn.id_root", name=alt.name.get(self.lang) or alt.name["zh"],
+                          actual=alt.root, expected=alt.preferred)
+            if text not in warnings:
+                warnings.append(text)
+        return value
+
+    def _replay(self, svc: Service, prior: dict[str, Any], target_id: str, sender: str,
+                interaction: str) -> Outcome:
+        """The answer the first copy of this message got, returned again (and audited)."""
+        text = self.t("replayed", id=target_id, ack=prior["ack"])
+        self._audit_only(svc.action, interaction, target_id, sender, prior["ack"], text)
+        log.info("%s %s: %s", svc.action, target_id, text)
+        return Outcome(prior["response"], prior["ack"], prior["detail"] or "", svc, interaction,
+                       target_id)
+
     # ------------------------------------------------------------------ writes
-    def _write(self, svc: Service, root: etree._Element, target_id: str, sender: str) -> Outcome:
+    def _write(self, svc: Service, root: etree._Element, target_id: str, sender: str,
+               warnings: list[str], digest: str) -> Outcome:
         assert svc.key is not None and svc.record is not None
-        key = svc.key.value(root)
+        key = self._value(svc.key, root, warnings)
         missing = [] if key else [f"{svc.key.label(self.lang)} ({svc.key.paths[0]})"]
         merged = None
         if svc.merged is not None:
-            merged = svc.merged.value(root)
+            merged = self._value(svc.merged, root, warnings)
             if not merged:
                 missing.append(f"{svc.merged.label(self.lang)} ({svc.merged.paths[0]})")
         for req in svc.required:
-            if not req.value(root):
+            if not self._value(req, root, warnings):
                 missing.append(f"{req.label(self.lang)} ({req.paths[0]})")
         refs: list[tuple[Any, str]] = []
         for ref in svc.references:
-            v = ref.value(root)
+            v = self._value(ref, root, warnings)
             if v:
                 refs.append((ref, v))
             elif ref.required:
@@ -165,25 +230,36 @@ class Platform:
                     el.attrib.pop("value", None)
         xml = etree.tostring(record_el, encoding="unicode")
         patient = None
+        interaction = etree.QName(root).localname
         with self.store.transaction() as tx:
-            try:
-                with tx.savepoint():
-                    for ref, v in refs:
-                        if not tx.exists(ref.entity, v):
-                            raise Reject("AE", self.t("unknown_ref", what=ref.label(self.lang), value=v))
-                        if ref.patient:
-                            patient = tx.resolve(ref.entity, v)
-                    if svc.entity in ("patient", "resident") or (svc.op == "merge"):
-                        patient = None
-                    text = self._apply(tx, svc, key, merged, xml, patient, code, content, target_id,
-                                       sender, root)
-            except Reject as r:
-                tx.audit(svc.action, svc.request_root, target_id, sender, r.code, r.text)
-                return self._answer(svc, r.code, target_id, r.text, sender, records=None,
-                                    interaction=etree.QName(root).localname)
-            tx.audit(svc.action, svc.request_root, target_id, sender, "AA", text)
-        return self._answer(svc, "AA", target_id, text, sender, records=None,
-                            interaction=etree.QName(root).localname)
+            # looked for again inside the transaction: of two identical messages sent at once,
+            # the second finds the first one's answer here and applies nothing
+            prior = tx.exchange(target_id, digest)
+            if prior is None:
+                code_, text = "AA", ""
+                try:
+                    with tx.savepoint():
+                        for ref, v in refs:
+                            if not tx.exists(ref.entity, v):
+                                raise Reject("AE", self.t("unknown_ref", what=ref.label(self.lang),
+                                                          value=v))
+                            if ref.patient:
+                                patient = tx.resolve(ref.entity, v)
+                        if svc.entity in ("patient", "resident") or (svc.op == "merge"):
+                            patient = None
+                        text = self._apply(tx, svc, key, merged, xml, patient, code, content,
+                                           target_id, sender, root)
+                except Reject as r:
+                    code_, text = r.code, r.text
+                out = self._answer(svc, code_, target_id, text, sender, records=None,
+                                   interaction=interaction, warnings=warnings)
+                detail = _with_warnings(text, warnings)
+                tx.audit(svc.action, svc.request_root, target_id, sender, code_, detail)
+                tx.record_exchange(target_id, digest, svc.action, code_, text, out.response)
+        if prior is not None:
+            return self._replay(svc, prior, target_id, sender, interaction)
+        self._log_warnings(svc.action, target_id, warnings)
+        return out
 
     def _apply(self, tx: Tx, svc: Service, key: str, merged: str | None, xml: str,
                patient: str | None, code: str | None, content: bytes | None, target_id: str,
@@ -244,11 +320,12 @@ class Platform:
         return data
 
     # ------------------------------------------------------------------ queries
-    def _query(self, svc: Service, root: etree._Element, target_id: str, sender: str) -> Outcome:
+    def _query(self, svc: Service, root: etree._Element, target_id: str, sender: str,
+               warnings: list[str]) -> Outcome:
         assert svc.query is not None
         query_id = first_value([svc.query.query_id], root) if svc.query.query_id is not None else None
         query_id = query_id or target_id
-        values = [(k, k.value(root)) for k in svc.query.keys]
+        values = [(k, self._value(k, root, warnings)) for k in svc.query.keys]
         given = [(k, v) for k, v in values if v]
         if not given and not all(k.optional for k in svc.query.keys):
             names = " / ".join(f"{k.label(self.lang)} ({k.paths[0]})" for k in svc.query.keys)
@@ -265,9 +342,11 @@ class Platform:
                 spec, value = given[0] if given else (svc.query.keys[0], "")
                 text = self.t("not_found", what=spec.label(self.lang), value=value)
                 ack = "AE"
-            tx.audit(svc.action, svc.request_root, target_id, sender, ack, text)
+            tx.audit(svc.action, svc.request_root, target_id, sender, ack,
+                     _with_warnings(text, warnings))
+        self._log_warnings(svc.action, target_id, warnings)
         return self._answer(svc, ack, target_id, text, sender, records=records, query_id=query_id,
-                            interaction=etree.QName(root).localname)
+                            interaction=etree.QName(root).localname, warnings=warnings)
 
     def _find(self, tx: Tx, svc: Service, given: list[tuple[Any, str]], code_filter: str | None,
               sender: str) -> list[str]:
@@ -336,22 +415,47 @@ class Platform:
 
     # ------------------------------------------------------------------ answers
     def _answer(self, svc: Service | None, code: str, target_id: str, text: str, sender: str,
-                records: list[str] | None, query_id: str = "", interaction: str = "") -> Outcome:
+                records: list[str] | None, query_id: str = "", interaction: str = "",
+                warnings: list[str] | None = None) -> Outcome:
         if svc is not None and svc.kind == "query" and code != "AR":
             body = self.builder.query_response(svc, code=code, target_id=target_id, text=text,
                                                records=records or [], query_id=query_id,
-                                               receiver=sender)
+                                               receiver=sender, warnings=warnings or (),
+                                               root=svc.response_root_for(interaction))
         else:
-            body = self.builder.ack(code=code, target_id=target_id, text=text, receiver=sender)
+            body = self.builder.ack(code=code, target_id=target_id, text=text, receiver=sender,
+                                    warnings=warnings or ())
         return Outcome(body, code, text, svc, interaction, target_id)
 
     def _audit_only(self, action: str, interaction: str, message_id: str, sender: str, ack: str,
-                    detail: str) -> None:
+                    detail: str, exchange: tuple[str, Outcome] | None = None) -> None:
         try:
             with self.store.transaction() as tx:
                 tx.audit(action, interaction, message_id, sender, ack, detail)
+                if exchange is not None:  # a write refused before the store was touched
+                    digest, out = exchange
+                    tx.record_exchange(message_id, digest, action, ack, out.detail, out.response)
         except Exception:  # auditing must never turn an answer into a server error
             log.exception("audit write failed")
+
+    def _log_warnings(self, action: str, message_id: str, warnings: list[str]) -> None:
+        for w in warnings:
+            log.warning("%s %s: %s", action, message_id, w)
+
+
+_FORM_TEXT = {"II": '<id root="…" extension="…"/>', "DSET": '<id><item root="…" extension="…"/></id>'}
+
+
+def _digest(root: etree._Element, action: str) -> str:
+    """What makes two requests the same message: the service and the message's canonical form
+    (XML C14N, comments left out: attribute order, quoting, the declaration do not count)."""
+    h = hashlib.sha256(action.encode("utf-8") + b"\0")
+    h.update(etree.tostring(root, method="c14n", with_comments=False))
+    return h.hexdigest()
+
+
+def _with_warnings(text: str, warnings: list[str]) -> str:
+    return "；".join([text, *warnings]) if warnings else text
 
 
 _SENDER = etree.XPath("hl7:sender/hl7:device/hl7:id/hl7:item/@extension"

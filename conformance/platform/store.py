@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT, action TEXT, interaction TEXT,
     message_id TEXT, sender TEXT, ack TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS audit_message ON audit (message_id);
+CREATE TABLE IF NOT EXISTS exchanges (
+    message_id TEXT NOT NULL, digest TEXT NOT NULL, action TEXT, ack TEXT, detail TEXT,
+    response BLOB NOT NULL, time TEXT, PRIMARY KEY (message_id, digest));
 CREATE TABLE IF NOT EXISTS notifications (
     id INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT, subscription TEXT, entity TEXT,
     doc_key TEXT, patient TEXT, code TEXT, time TEXT);
@@ -106,6 +109,13 @@ class Store:
                 raise
             cur.execute("COMMIT")
         return inserted
+
+    def exchange(self, message_id: str, digest: str) -> dict[str, Any] | None:
+        """The answer already given to this message (same id, same content), read outside a
+        transaction: a quick look before the work of a request; the transaction that would
+        apply it looks again (Tx.exchange), so two concurrent retries never both apply."""
+        with self.lock:
+            return _exchange(self.conn.cursor(), message_id, digest)
 
     def snapshot(self) -> list[tuple[Any, ...]]:
         """Everything stored except the audit trail (tests compare snapshots)."""
@@ -211,6 +221,20 @@ class Tx:
                 out.append(r)
         return out
 
+    # ---------------------------------------------------------------- answered messages
+    def exchange(self, message_id: str, digest: str) -> dict[str, Any] | None:
+        return _exchange(self.cur, message_id, digest)
+
+    def record_exchange(self, message_id: str, digest: str, action: str, ack: str, detail: str,
+                        response: bytes) -> None:
+        """Keep the answer given to a write request, so that re-sending the identical message
+        (what a client does after a timeout) gets the same answer instead of being applied
+        again. Keyed by message id and content digest: a different message reusing the id is
+        processed as usual."""
+        self.cur.execute("INSERT OR IGNORE INTO exchanges (message_id, digest, action, ack, detail, "
+                         "response, time) VALUES (?,?,?,?,?,?,?)",
+                         (message_id, digest, action, ack, detail[:500], response, now()))
+
     # ---------------------------------------------------------------- audit and notifications
     def audit(self, action: str, interaction: str, message_id: str, sender: str, ack: str,
               detail: str) -> None:
@@ -246,3 +270,11 @@ class Tx:
         rows = self.cur.execute("SELECT key, code, sender FROM records WHERE "
                                 "entity='subscription' AND patient=?", (patient,)).fetchall()
         return [{"key": k, "code": c, "sender": snd} for k, c, snd in rows]
+
+
+def _exchange(cur: sqlite3.Cursor, message_id: str, digest: str) -> dict[str, Any] | None:
+    row = cur.execute("SELECT action, ack, detail, response FROM exchanges WHERE message_id=? AND "
+                      "digest=?", (message_id, digest)).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("action", "ack", "detail", "response"), row, strict=True))

@@ -159,9 +159,9 @@ class PlatformApp:
         envelope = self._envelope(version, response, wrapped)
         return "200 OK", [("Content-Type", _ctype(version))], envelope, decision
 
-    def _params(self, payload: etree._Element) -> tuple[str | None, bytes]:
+    def _params(self, payload: etree._Element) -> tuple[str | None, bytes | str]:
         action: str | None = None
-        message = b""
+        message: bytes | str = b""
         for child in payload:
             if not isinstance(child.tag, str):
                 continue
@@ -172,8 +172,8 @@ class PlatformApp:
                 elements = [c for c in child if isinstance(c.tag, str)]
                 if elements:  # the message embedded as XML instead of escaped text
                     message = etree.tostring(elements[0], encoding="utf-8")
-                else:
-                    message = (child.text or "").strip().encode("utf-8")
+                else:  # text, already decoded: the platform parses it as text (see handle)
+                    message = (child.text or "").strip()
         return action, message
 
     def _header_action(self, environ: dict[str, Any], version: str) -> str | None:
