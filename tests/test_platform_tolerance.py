@@ -225,3 +225,21 @@ def test_message_text_declaring_gbk_is_parsed_as_text():
 def test_platform_takes_text_with_a_foreign_declaration(platform):
     text = GBK_DECL + req("PatientInfoRegister", index=13).split("?>", 1)[1].lstrip()
     assert platform.handle(text, "PatientInfoRegister").ack == "AA"
+
+
+def test_kept_answers_are_bounded(platform, monkeypatch):
+    """Answers are kept for a day (pruned every so many writes): a copy re-sent after that
+    is an ordinary message again."""
+    from conformance.platform import store
+
+    message = req("PatientInfoRegister", index=15)
+    assert send(platform, message, "PatientInfoRegister").ack == "AA"
+    with platform.store.transaction() as tx:
+        assert tx.cur.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0] >= 2
+    monkeypatch.setattr(store, "EXCHANGE_PRUNE_EVERY", 1)
+    monkeypatch.setattr(store, "EXCHANGE_KEEP_SECONDS", -60)  # everything is older than that
+    assert send(platform, req("PatientInfoRegister", index=16), "PatientInfoRegister").ack == "AA"
+    with platform.store.transaction() as tx:
+        assert tx.cur.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0] == 0
+    out = send(platform, message, "PatientInfoRegister")
+    assert out.ack == "AE" and "已存在" in out.detail

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 SCHEMA = """
@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS notifications (
     id INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT, subscription TEXT, entity TEXT,
     doc_key TEXT, patient TEXT, code TEXT, time TEXT);
 """
+
+
+# Answers kept for re-sent messages (a client retrying after a timeout does so within minutes):
+# a day, pruned every so many writes.
+EXCHANGE_KEEP_SECONDS = 24 * 3600
+EXCHANGE_PRUNE_EVERY = 1000
 
 
 def now() -> str:
@@ -234,6 +240,10 @@ class Tx:
         self.cur.execute("INSERT OR IGNORE INTO exchanges (message_id, digest, action, ack, detail, "
                          "response, time) VALUES (?,?,?,?,?,?,?)",
                          (message_id, digest, action, ack, detail[:500], response, now()))
+        if (self.cur.lastrowid or 0) % EXCHANGE_PRUNE_EVERY == 0:  # bounded: retries come soon
+            cutoff = (datetime.now() - timedelta(seconds=EXCHANGE_KEEP_SECONDS)).strftime(
+                "%Y%m%d%H%M%S")
+            self.cur.execute("DELETE FROM exchanges WHERE time < ?", (cutoff,))
 
     # ---------------------------------------------------------------- audit and notifications
     def audit(self, action: str, interaction: str, message_id: str, sender: str, ack: str,
