@@ -220,7 +220,7 @@ def bench_seed(n: int, queries: int) -> dict[str, float]:
     from conformance.hl7v3.builder import MessageBuilder
     from conformance.perf.classify import classify
     from conformance.perf.embedded import PlatformProcess
-    from conformance.perf.seed import seeded_key
+    from conformance.platform.seed import seeded_key
 
     b = MessageBuilder("hospital")
     out: dict[str, float] = {}

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 from conformance.hl7v3.builder import MessageBuilder
-from conformance.perf.seed import PatientRows, count_seeded, seed_patients, seeded_key
 from conformance.platform.engine import Platform
+from conformance.platform.seed import PatientRows, count_seeded, seed_patients, seeded_key
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,24 @@ def test_the_regional_profile_seeds_residents() -> None:
     out = p.handle(MessageBuilder("regional").build_request("ResidentInfoQuery", {"key": seeded_key(3)}),
                    "ResidentInfoQuery")
     assert out.ack == "AA"
+
+
+def test_the_platform_does_not_import_perf() -> None:
+    """perf depends on platform (it seeds and starts it), never the reverse: no module of
+    conformance/platform imports conformance.perf, at the top or inside a function."""
+    import ast
+
+    import conformance.platform as platform_pkg
+
+    offenders = []
+    for path in sorted(Path(platform_pkg.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                name = ("." * node.level) + (node.module or "")
+                if name in ("..perf", "conformance.perf") or name.startswith(("..perf.",
+                                                                               "conformance.perf.")):
+                    offenders.append(f"{path.name}:{node.lineno}")
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.name}:{node.lineno}" for a in node.names
+                              if a.name.startswith("conformance.perf")]
+    assert offenders == []

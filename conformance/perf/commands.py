@@ -258,8 +258,8 @@ def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
     """
     from ..catalog import CatalogError
     from ..hl7v3.services import load_services
+    from ..platform.seed import SeedError, seed_patients
     from ..platform.store import Store, StoreError
-    from .seed import SeedError, seed_patients
 
     try:
         store = Store(db)

@@ -42,8 +42,8 @@ def _main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from ..output import open_output
+    from ..platform.seed import count_entity, register_service, seed_patients
     from ..platform.server import EmbeddedPlatform
-    from .seed import count_entity, register_service, seed_patients
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

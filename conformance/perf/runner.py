@@ -339,8 +339,8 @@ class PerfRun:
     # ------------------------------------------------------------------ bands
     def _bands(self, target: Target, namespace: str, plan: Any, definition: Any) -> list[dict[str, Any]]:
         from ..harness.transport import Transport
+        from ..platform.seed import seeded_key
         from .bands import BandRunner
-        from .seed import seeded_key
 
         o = self.o
         known = {i.code for i in definition.items if getattr(i, "record", None) == "band"}

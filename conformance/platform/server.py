@@ -21,6 +21,7 @@ from waitress.server import create_server
 
 from .engine import Platform
 from .faults import FaultInjector
+from .seed import seed_patients as seed_store
 from .wsgi import MAX_BODY_DEFAULT, PlatformApp
 
 log = logging.getLogger("conformance.platform")
@@ -58,10 +59,8 @@ def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":m
     logging.getLogger("conformance.platform.access").setLevel(logging.INFO)
     platform = Platform(profile, db=db, lang=lang)
     if seed_patients > 0:  # a large synthetic base first (3.3.1.2 asks for 500,000 records)
-        from ..perf.seed import seed_patients as _seed
-
-        res = _seed(platform.store, platform.services, seed_patients,
-                    progress=lambda done, n: log.info("seeding patients: %s/%s", done, n))
+        res = seed_store(platform.store, platform.services, seed_patients,
+                         progress=lambda done, n: log.info("seeding patients: %s/%s", done, n))
         log.info("seeded patients: %s new, %s already there, %s in the store (%.1f s)",
                  res.inserted, res.existing, res.total, res.seconds)
     server = make_server(platform, host, port, FaultInjector(faults), threads, max_body)

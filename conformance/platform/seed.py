@@ -27,9 +27,10 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from ..errors import ConformanceError
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import Service, ServiceCatalog
-from ..platform.store import Store, now
+from .store import Store, now
 
 SEED_PREFIX = "PS"
 SEED_SENDER = "conformance-seed"
@@ -41,7 +42,7 @@ _SENTINELS = {"key": "@@KEY@@", "name": "@@NAME@@", "gender": "@@GENDER@@",
 _SPECIAL = re.compile(r'[&<>"]')
 
 
-class SeedError(Exception):
+class SeedError(ConformanceError):
     """The catalog has no usable register service for the person entity."""
 
 
