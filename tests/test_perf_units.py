@@ -35,6 +35,22 @@ def test_durations_and_think_times() -> None:
         parse_counts("1,0", "--users")
 
 
+@pytest.mark.parametrize("where", [
+    "conformance.perf.runner:PerfUsage", "conformance.perf.mix:MixError",
+    "conformance.perf.thresholds:ThresholdError", "conformance.perf.bands:PlanError",
+    "conformance.perf.units:UnitError", "conformance.perf.workload:SetupError",
+    "conformance.perf.engine:PrepareError", "conformance.perf.distributed:LocustError",
+    "conformance.perf.embedded:PlatformProcessError", "conformance.platform.seed:SeedError"])
+def test_problems_a_user_can_cause_are_conformance_errors(where: str) -> None:
+    """One exception root: a command maps ConformanceError to exit code 2 and its message."""
+    import importlib
+
+    from conformance.errors import ConformanceError
+
+    module, name = where.split(":")
+    assert issubclass(getattr(importlib.import_module(module), name), ConformanceError)
+
+
 # ---------------------------------------------------------------------- thresholds
 def test_threshold_expressions() -> None:
     t = TH.parse("avg<=3s@50")

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import ConformanceError
 from ..harness.model import Step
 from ..harness.runner import xpath_value
 from ..harness.session import CatalogFactory
@@ -34,7 +35,7 @@ from .mix import MixError, parse_steps
 from .workload import build_step, run_base
 
 
-class PlanError(Exception):
+class PlanError(ConformanceError):
     pass
 
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConformanceError
 from .engine import StepSpec, step_result
 from .monitor import judge
 from .recorder import Recorder
@@ -32,7 +33,7 @@ START_GRACE_S = 60.0   # processes starting, workers connecting
 STOP_GRACE_S = 20.0    # after the run time
 
 
-class LocustError(Exception):
+class LocustError(ConformanceError):
     pass
 
 

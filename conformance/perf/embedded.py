@@ -26,8 +26,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..errors import ConformanceError
 
-class PlatformProcessError(Exception):
+
+class PlatformProcessError(ConformanceError):
     pass
 
 

@@ -31,6 +31,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from ..errors import ConformanceError
 from ..harness.target import Target
 from .classify import classify
 from .monitor import TICK_S, Watch, judge, machine_saturated
@@ -53,7 +54,7 @@ class StepSpec:
         return "open" if self.rate is not None else "closed"
 
 
-class PrepareError(Exception):
+class PrepareError(ConformanceError):
     def __init__(self, message: str, done: int) -> None:
         super().__init__(message)
         self.done = done

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConformanceError
 from ..harness.model import Step, load_suites
 from ..resources import test_cases_dir
 from ..yamlio import read_yaml, strip_lines
@@ -45,7 +46,7 @@ _TX_KEYS = {"id", "weight", "scenario", "steps", "vars", "title"}
 _TOP_KEYS = {"mix", "profile", "version", "title", "think_time", "pool", "transactions", "note"}
 
 
-class MixError(Exception):
+class MixError(ConformanceError):
     """A mix file is malformed (the message names file, line and what to fix)."""
 
 

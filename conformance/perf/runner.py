@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..errors import ConformanceError
 from ..harness.target import Target, TargetError, check, load_target
 from ..i18n import t
 from . import report as R
@@ -27,7 +28,7 @@ OPTIONAL_KEYS = ("engine", "model", "users", "rates", "duration_s", "ramp_s", "m
                  "platform")
 
 
-class PerfUsage(Exception):
+class PerfUsage(ConformanceError):
     """Bad options or inputs: the message says what and how to fix it (exit 2)."""
 
 

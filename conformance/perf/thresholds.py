@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConformanceError
+
 METRICS = {"avg": "mean_ms", "mean": "mean_ms", "p50": "p50_ms", "median": "p50_ms",
            "p90": "p90_ms", "p95": "p95_ms", "p99": "p99_ms", "max": "max_ms", "tps": "tps",
            "errors": "error_rate", "error_rate": "error_rate"}
@@ -47,7 +49,7 @@ _LABEL = {"mean_ms": "avg", "p50_ms": "p50", "p90_ms": "p90", "p95_ms": "p95", "
           "max_ms": "max", "tps": "tps", "error_rate": "errors"}
 
 
-class ThresholdError(ValueError):
+class ThresholdError(ConformanceError, ValueError):
     pass
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from ..errors import ConformanceError
+
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _SCALE = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
-class UnitError(ValueError):
+class UnitError(ConformanceError, ValueError):
     pass
 
 

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import xmlsafe
+from ..errors import ConformanceError
 from ..harness.runner import render_value, xpath_value
 from ..harness.session import CatalogFactory
 from ..harness.target import Target
@@ -46,7 +47,7 @@ SETUP_RETRIES = 4
 TRANSIENT = ("timeout", "connection", "http", "soap_fault")
 
 
-class SetupError(Exception):
+class SetupError(ConformanceError):
     """A setup step of a virtual user did not succeed (the platform refused the preparation)."""
 
 
