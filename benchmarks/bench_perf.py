@@ -171,8 +171,8 @@ def ours(url: str, users: int, seconds: float) -> None:
         ctxs = await engine.prepare(users)
         step = await engine.run_step(StepSpec(users=users, duration=seconds), ctxs)
         await engine.client.close()
-        print(json.dumps({k: step[k] for k in ("requests", "tps", "p50_ms", "error_rate",
-                                                "generator_saturated")}), file=sys.stderr)
+        print(json.dumps({k: getattr(step, k) for k in ("requests", "tps", "p50_ms", "error_rate",
+                                                        "generator_saturated")}), file=sys.stderr)
 
     asyncio.run(main())
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
-from conformance.perf.report import PERF_JSON_SCHEMA
+from conformance.model.io.schemas import shipped
 
 QUICK_MIX = """mix: quick
 profile: hospital
@@ -68,7 +68,7 @@ def test_thresholds_judge_the_steps_and_set_the_exit_code(tmp_path: Path, quick_
                           "--threshold", "p50<=0.001ms@1", "--lang", "en")
     assert code == 1, (out, err)
     doc = json.loads((run / "perf.json").read_text(encoding="utf-8"))
-    jsonschema.validate(doc, PERF_JSON_SCHEMA)
+    jsonschema.validate(doc, shipped("perf"))
     res = {t["id"]: t for t in doc["thresholds"]}
     assert res["p95<=60s@3"]["passed"] is True and res["p50<=0.001ms@1"]["passed"] is False
     assert res["errors<=1%@1"]["passed"] is True and res["errors<=1%@3"]["passed"] is True
@@ -95,7 +95,7 @@ def test_open_model_through_the_cli(tmp_path: Path, quick_mix: str) -> None:
                           str(tmp_path), "--faults", "seed=3,http500=0.2", "--lang", "en")
     assert code == 0, (out, err)
     doc = json.loads((tmp_path / "perf.json").read_text(encoding="utf-8"))
-    jsonschema.validate(doc, PERF_JSON_SCHEMA)
+    jsonschema.validate(doc, shipped("perf"))
     (step,) = doc["steps"]
     assert step["model"] == "open" and step["rate"] == 30 and step["users"] is None
     assert 20 <= step["requests"] <= 40
@@ -115,7 +115,7 @@ def test_bands_are_recorded_from_the_definition(tmp_path: Path) -> None:
                           "--out", str(tmp_path))
     assert code == 0, (out, err)
     doc = json.loads((tmp_path / "perf.json").read_text(encoding="utf-8"))
-    jsonschema.validate(doc, PERF_JSON_SCHEMA)
+    jsonschema.validate(doc, shipped("perf"))
     items = {b["item"]: b for b in doc["bands"]}
     assert list(items) == ["3.3.1.1", "3.3.1.2", "3.3.2.1", "3.3.3.1", "3.3.3.2"]
     for b in items.values():

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.model.io.schemas import shipped
 from conformance.perf.distributed import available
-from conformance.perf.report import PERF_JSON_SCHEMA
 
 pytestmark = pytest.mark.skipif(not available(), reason="locust is not installed (pip install locust)")
 
@@ -34,7 +34,7 @@ def test_one_master_two_workers_on_localhost(tmp_path: Path) -> None:
                            catch_exceptions=False)
     assert r.exit_code == 0, (r.stdout, r.stderr)
     doc = json.loads((run / "perf.json").read_text(encoding="utf-8"))
-    jsonschema.validate(doc, PERF_JSON_SCHEMA)
+    jsonschema.validate(doc, shipped("perf"))
     (step,) = doc["steps"]
     assert step["engine"] == "locust" and step["workers"] == 2 and step["workers_reported"] == 2
     assert step["users"] == 4 and step["requests"] > 0 and step["error_rate"] <= 0.05

@@ -10,6 +10,7 @@ import pytest
 
 from conformance.harness.transport import envelope
 from conformance.hl7v3.builder import MessageBuilder
+from conformance.model.perf import LoadStep, Stats
 from conformance.perf import thresholds as TH
 from conformance.perf.bands import band_of, load_plan
 from conformance.perf.classify import ERROR_KINDS, classify
@@ -67,21 +68,27 @@ def test_threshold_expressions() -> None:
             TH.parse(bad)
 
 
-def _step(users: int, **kw: object) -> dict:
-    base = {"users": users, "rate": None, "mean_ms": 100.0, "p95_ms": 300.0, "tps": 50.0,
-            "error_rate": 0.0, "services": {"PatientInfoQuery": {"p95_ms": 900.0}}}
+def _step(users: int, **kw: object) -> LoadStep:
+    base: dict = {"users": users, "rate": None, "mean_ms": 100.0, "p95_ms": 300.0, "tps": 50.0,
+                  "error_rate": 0.0, "services": {"PatientInfoQuery": Stats(p95_ms=900.0)}}
     base.update(kw)
-    return base
+    return LoadStep(**base)
 
 
 def test_threshold_judgement() -> None:
     steps = [_step(1), _step(50, mean_ms=3500.0, error_rate=0.02)]
     res = TH.judge([TH.parse("avg<=3s@50"), TH.parse("errors<=1%"),
                     TH.parse("p95<=1s@1:PatientInfoQuery")], steps)
-    by_id = {r["id"]: r for r in res}
-    assert by_id["avg<=3s@50"]["passed"] is False and by_id["avg<=3s@50"]["actual"] == 3500.0
-    assert by_id["errors<=1%@1"]["passed"] is True and by_id["errors<=1%@50"]["passed"] is False
-    assert by_id["p95<=1s@1:PatientInfoQuery"]["passed"] is True
+    by_id = {r.id: r for r in res}
+    assert by_id["avg<=3s@50"].passed is False and by_id["avg<=3s@50"].actual == 3500.0
+    assert by_id["avg<=3s@50"].result == "fail" and by_id["avg<=3s@50"].users == 50
+    assert by_id["errors<=1%@1"].passed is True and by_id["errors<=1%@50"].passed is False
+    assert by_id["p95<=1s@1:PatientInfoQuery"].passed is True
+    # a service the step did not run, a step that did not run: not measured, not passed
+    (gone,) = TH.judge([TH.parse("p95<=1s@1:PatientInfoRegister")], steps)
+    assert (gone.actual, gone.passed, gone.result) == (None, None, "not_measured")
+    (none,) = TH.judge([TH.parse("avg<=3s@200")], steps)
+    assert (none.users, none.passed, none.result) == (200, None, "not_measured")
     with pytest.raises(TH.ThresholdError, match="no step with 200 users"):
         TH.check_scope([TH.parse("avg<=3s@200")], [1, 50], None)
 

@@ -9,7 +9,16 @@ from .common import UNSET, Record, ToolStamp
 from .datasets import DatasetsResults, DatasetVerdict, ElementCoverage, Ratio
 from .findings import DocumentRecord, DocumentResult, Finding, Summary, ValidateResults
 from .manifest import Manifest, ManifestEntry
-from .perf import Band, BandDefinition, LoadStep, PerfResults, SeriesPoint, Stats, Threshold
+from .perf import (
+    Band,
+    BandDefinition,
+    LoadStep,
+    LocustInfo,
+    PerfResults,
+    SeriesPoint,
+    Stats,
+    Threshold,
+)
 from .run import CaseResult, CheckResult, Exchange, RunResults, RunSummary, StepResult
 from .score import DimensionScore, Gap, GapItem, ItemResult, Score, SubIndexScore
 from .status import RESULTS, Severity, Status, roll_up
@@ -17,7 +26,7 @@ from .status import RESULTS, Severity, Status, roll_up
 __all__ = [
     "RESULTS", "UNSET", "Band", "BandDefinition", "CaseResult", "CheckResult", "DatasetVerdict",
     "DatasetsResults", "DimensionScore", "DocumentRecord", "DocumentResult", "ElementCoverage",
-    "Exchange", "Finding", "Gap", "GapItem", "ItemResult", "LoadStep", "Manifest",
+    "Exchange", "Finding", "Gap", "GapItem", "ItemResult", "LoadStep", "LocustInfo", "Manifest",
     "ManifestEntry", "PerfResults", "Ratio", "Record", "RunResults", "RunSummary", "Score",
     "SeriesPoint", "Severity", "Stats", "Status", "StepResult", "SubIndexScore", "Summary",
     "Threshold", "ToolStamp", "ValidateResults", "roll_up",

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from .datasets import DatasetVerdict
 from .findings import DocumentResult, Summary
-from .perf import Band, LoadStep, Threshold
+from .perf import Band, LoadStep, LocustInfo, PerfResults, Threshold
 from .run import CaseResult, Exchange, RunResults
 from .status import Status
 
@@ -87,6 +87,18 @@ class PerfStarted(Event):
     target: str
     profile: str
     plan: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""
+    # perf.json as it starts: the settings, and what an earlier run of the folder keeps
+    results: PerfResults | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PerfPlatformReady(Event):
+    """The embedded platform answers (its own process): where, and what it holds."""
+
+    url: str
+    platform: dict[str, Any]
+    target: dict[str, Any]           # the target as written to perf.json (now with the URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +111,33 @@ class PerfStepStarted(Event):
     label: str                       # "20" users or "50/s"
     index: int
     total: int
+    users: int | None = None
+    rate: float | None = None
+    ramp_s: float = 0.0
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class PerfStepFinished(Event):
     step: LoadStep
+    locust: LocustInfo | None = None   # --engine locust: the workers so far
 
 
 @dataclass(frozen=True, slots=True)
 class ThresholdsJudged(Event):
     thresholds: Sequence[Threshold]
+
+
+@dataclass(frozen=True, slots=True)
+class PerfAborted(Event):
+    """The run stops before its end (the hard deadline): what is recorded so far stays."""
+
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class PerfFinished(Event):
+    results: PerfResults
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,7 @@ class SeriesPoint(Record, kw_only=True):
     max_ms: float | None = None
     cpu_pct: float | UnsetType = UNSET
     loop_lag_ms: float | UnsetType = UNSET
+    machine_cpu_pct: float | UnsetType = UNSET
     users: float | UnsetType = UNSET
 
 
@@ -103,6 +104,8 @@ class LoadStep(Stats, kw_only=True):
     generator_saturated: bool = False
     machine_saturated: bool = False
     series: list[SeriesPoint] = []
+    workers_reported: int | UnsetType = UNSET     # Locust: workers whose final report arrived
+    setup_errors: list[str] | UnsetType = UNSET   # Locust: virtual users whose preparation failed
 
     @property
     def label(self) -> str:
@@ -122,9 +125,17 @@ class Threshold(Record, kw_only=True):
     service: str | None = None
     actual: float | None = None
     passed: bool | None = None
-    result: str = "n/a"                  # pass | fail | n/a (could not be judged)
+    result: str = "not_measured"         # pass | fail | not_measured (no such step, no figure)
     provisional: bool = False
     source: str | None = None
+
+
+class LocustInfo(Record, kw_only=True):
+    """The Locust workers of the load steps (``--engine locust``)."""
+
+    workers: int = 0
+    remote_workers: int = 0
+    notes: list[str] = []
 
 
 class PerfResults(Record, kw_only=True):
@@ -143,14 +154,16 @@ class PerfResults(Record, kw_only=True):
     model: str | None | UnsetType = UNSET
     duration_s: float | UnsetType = UNSET
     ramp_s: float | UnsetType = UNSET
+    think_time_s: list[float] | UnsetType = UNSET
     users: list[int] | UnsetType = UNSET
     rates: list[float] | UnsetType = UNSET
     mix: dict[str, Any] | None | UnsetType = UNSET
     assessment: dict[str, Any] | None = None
     band_definitions: list[BandDefinition] = []
-    platform: dict[str, Any] | None = None
+    platform: dict[str, Any] | UnsetType = UNSET     # the embedded platform: faults, seed …
     provisional: bool = False
     bands: list[Band] = []
     steps: list[LoadStep] = []
     thresholds: list[Threshold] = []
     notes: list[str] = []
+    locust: LocustInfo | UnsetType = UNSET

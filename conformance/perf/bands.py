@@ -29,6 +29,7 @@ from ..harness.session import CatalogFactory
 from ..harness.transport import Transport
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import load_services
+from ..model.perf import Band
 from ..resources import test_cases_dir
 from .classify import classify
 from .mix import MixError, parse_steps
@@ -189,7 +190,7 @@ class BandRunner:
                 self.registered.append(key)
         return total, None, None
 
-    def measure(self, item: BandItem, bands: list[Any]) -> dict[str, Any]:
+    def measure(self, item: BandItem, bands: list[Any]) -> Band:
         for _ in range(self.warmup):
             self.run_once(item)
         times: list[float] = []
@@ -207,28 +208,22 @@ class BandRunner:
         band = band_of(med, bands)
         mean = statistics.fmean(times) if times else None
         mean_band = band_of(mean, bands)
-        out: dict[str, Any] = {
-            "item": item.item, "service": item.name["zh"], "name_en": item.name["en"],
-            "services": [s.service for s in item.measured],
-            "setup": [s.service for s in item.steps if s.setup],
-            "samples": len(times), "failures": sum(errors.values()), "errors": errors,
-            "error_examples": details,
-            "median_ms": _r(med), "mean_ms": _r(mean),
-            "min_ms": _r(min(times)) if times else None, "max_ms": _r(max(times)) if times else None,
-            "stdev_ms": _r(statistics.stdev(times)) if len(times) > 1 else (0.0 if times else None),
-        }
-        if times:
-            q1, q3 = _quartiles(times)
-            out.update({"q1_ms": _r(q1), "q3_ms": _r(q3), "spread_ms": _r(q3 - q1)})
-        else:
-            out.update({"q1_ms": None, "q3_ms": None, "spread_ms": None})
-        out.update({"band": band.label if band else None, "band_id": band.id if band else None,
-                    "band_en": band.label_en if band else None,
-                    "band_of_mean": mean_band.label if mean_band else None,
-                    "provisional": item.provisional})
+        q1, q3 = _quartiles(times) if times else (None, None)
+        out = Band(
+            item=item.item, service=item.name["zh"], name_en=item.name["en"],
+            services=[s.service for s in item.measured],
+            setup=[s.service for s in item.steps if s.setup],
+            samples=len(times), failures=sum(errors.values()), errors=errors,
+            error_examples=details, median_ms=_r(med), mean_ms=_r(mean),
+            min_ms=_r(min(times)) if times else None, max_ms=_r(max(times)) if times else None,
+            stdev_ms=_r(statistics.stdev(times)) if len(times) > 1 else (0.0 if times else None),
+            q1_ms=_r(q1), q3_ms=_r(q3),
+            spread_ms=_r(q3 - q1) if q1 is not None and q3 is not None else None,
+            band=band.label if band else None, band_id=band.id if band else None,
+            band_en=band.label_en if band else None,
+            band_of_mean=mean_band.label if mean_band else None, provisional=item.provisional)
         if item.note:
-            out["note"] = item.note["zh"]
-            out["note_en"] = item.note["en"]
+            out.note, out.note_en = item.note["zh"], item.note["en"]
         return out
 
 

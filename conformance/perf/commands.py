@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -123,7 +124,10 @@ def perf_command(ctx: click.Context, **kw: Any) -> None:
     Exit codes: 0 measured (thresholds passed), 1 a threshold failed, 2 usage problem, refused
     (no --yes), target unreachable or the hard deadline hit.
     """
-    from .runner import PerfOptions, PerfRun, PerfUsage
+    from ..errors import ConformanceError
+    from ..model.folder import RunFolder
+    from .report import ConsoleProgress, ConsoleTables
+    from .runner import PerfOptions, PerfRun
 
     lang = kw["lang"]
     if kw["quick"]:
@@ -165,19 +169,31 @@ def perf_command(ctx: click.Context, **kw: Any) -> None:
             FaultInjector(o.faults)
         except FaultSpecError as exc:
             raise click.BadParameter(str(exc), param_hint="--faults") from None
-    run = PerfRun(o)
+    run = PerfRun(o, folder=RunFolder(o.out_dir) if o.out_dir else None)
     try:
-        code = run.execute()
-    except PerfUsage as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
+        outcome = run.run([ConsoleProgress(lang), ConsoleTables(lang)])
+    except ConformanceError as exc:
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:
-        click.echo(t("err.output", lang, path=run.run_dir, msg=exc), err=True)
+        click.echo(t("err.output", lang, path=_where(run), msg=exc), err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        click.echo(m("interrupted", lang, path=run.run_dir / "perf.json"), err=True)
+        click.echo(m("interrupted", lang, path=_where(run) / "perf.json"), err=True)
         sys.exit(130)
-    sys.exit(code)
+    sys.exit(exit_code(outcome))
+
+
+def exit_code(outcome: Any) -> int:
+    """0 measured (every threshold this run judged passed), 1 a threshold failed or could not
+    be judged, 2 refused (no --yes) or the target unreachable."""
+    if outcome.refused or outcome.unreachable is not None:
+        return EXIT_USAGE
+    return 0 if outcome.thresholds_passed else 1
+
+
+def _where(run: Any) -> Path:
+    return run.folder.path if run.folder is not None else Path(".")
 
 
 @click.command("perf-worker")
@@ -205,12 +221,12 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
     """
     import subprocess
     import tempfile
-    from pathlib import Path
 
+    from ..errors import ConformanceError
     from ..harness.target import TargetError
     from .distributed import available, worker_command, write_plan
-    from .mix import MixError, load_mix
-    from .runner import PerfOptions, PerfRun, PerfUsage, make_target
+    from .mix import load_mix
+    from .runner import PerfOptions, make_target, namespace_of
 
     if not available():
         click.echo(m("locust_missing", lang), err=True)
@@ -221,8 +237,8 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
     try:
         target = make_target(o)
         mix = load_mix(mix_path, target.profile)
-        namespace = PerfRun(o)._namespace(target)
-    except (PerfUsage, MixError, TargetError) as exc:
+        namespace = namespace_of(target)
+    except (ConformanceError, TargetError) as exc:
         click.echo(t("err.input", lang, msg=exc), err=True)
         sys.exit(EXIT_USAGE)
     with tempfile.TemporaryDirectory(prefix="conformance-worker-") as tmp:

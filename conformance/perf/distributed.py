@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
+from ..model.perf import LoadStep
 from .engine import StepSpec, step_result
 from .monitor import judge
 from .recorder import Recorder
@@ -94,7 +95,7 @@ class LocustRunner:
         self.mix_sha256 = plan.get("mix_sha256")
         self.notes: list[str] = []
 
-    def run_step(self, spec: StepSpec, run: dict[str, Any]) -> dict[str, Any]:
+    def run_step(self, spec: StepSpec, run: dict[str, Any]) -> LoadStep:
         assert spec.users
         users = int(spec.users)
         runtime = max(1, int(math.ceil(spec.ramp + spec.duration)))
@@ -156,7 +157,7 @@ class LocustRunner:
                 out.append(json.loads(line))
         return out
 
-    def _merge(self, reports: list[dict[str, Any]], spec: StepSpec, n: int) -> dict[str, Any]:
+    def _merge(self, reports: list[dict[str, Any]], spec: StepSpec, n: int) -> LoadStep:
         wall0 = min(float(r.get("wall0") or time.time()) for r in reports)
         rec = Recorder(wall0, steady_from=spec.ramp)
         gens: dict[int, dict[str, Any]] = {}
@@ -175,11 +176,11 @@ class LocustRunner:
                     self.notes.append(note)
         gen = _worst(list(gens.values()))
         result = step_result(rec, gen, spec, wall0, engine="locust", workers=n)
-        result["generator"]["workers"] = [{"worker": k, **v, "reasons": judge(v)}
-                                          for k, v in sorted(gens.items())]
-        result["workers_reported"] = len(gens)
+        result.generator["workers"] = [{"worker": k, **v, "reasons": judge(v)}
+                                       for k, v in sorted(gens.items())]
+        result.workers_reported = len(gens)
         if setup_errors:
-            result["setup_errors"] = setup_errors
+            result.setup_errors = setup_errors
         return result
 
 

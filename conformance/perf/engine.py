@@ -33,6 +33,7 @@ from yarl import URL
 
 from ..errors import ConformanceError
 from ..harness.target import Target
+from ..model.perf import LoadStep, SeriesPoint, Stats
 from .classify import classify
 from .monitor import TICK_S, Watch, judge, machine_saturated
 from .recorder import Recorder
@@ -177,7 +178,7 @@ class Engine:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ steps
-    async def run_step(self, spec: StepSpec, contexts: list[DataContext]) -> dict[str, Any]:
+    async def run_step(self, spec: StepSpec, contexts: list[DataContext]) -> LoadStep:
         self.step_no += 1    # in the ids: steps reuse the data contexts, never their fresh keys
         if spec.rate is not None:
             rec, watch, started = await self._open(spec, contexts)
@@ -336,25 +337,22 @@ def _arrivals(rate: float, ramp: float, kind: str, rng: random.Random):  # noqa:
 
 
 def step_result(rec: Recorder, gen: dict[str, Any], spec: StepSpec, started_wall: float, *,
-                engine: str, workers: int | None = None) -> dict[str, Any]:
+                engine: str, workers: int | None = None) -> LoadStep:
     """One perf.json step from a recorder and the generator's self-watch."""
     s = rec.summary(spec.duration)
     reasons = judge(gen)
-    out: dict[str, Any] = {
-        "users": spec.users, "rate": spec.rate, "model": spec.model, "engine": engine,
-        "started": datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="seconds"),
-        "ramp_s": spec.ramp, "duration_s": spec.duration,
-    }
+    services = {k: Stats(**v) for k, v in s.pop("services").items()}
     if spec.model == "closed":
-        out["think_time_s"] = list(spec.think)
+        mode: dict[str, Any] = {"think_time_s": list(spec.think)}
     else:
-        out["arrivals"] = spec.arrivals
-        out["max_inflight"] = spec.max_inflight
+        mode = {"arrivals": spec.arrivals, "max_inflight": spec.max_inflight}
     if workers is not None:
-        out["workers"] = workers
-    out.update(s)
-    out["generator"] = {**gen, "reasons": reasons}
-    out["generator_saturated"] = bool(reasons)
-    out["machine_saturated"] = machine_saturated(gen)
-    out["series"] = rec.series(started_wall, started_wall + spec.ramp + spec.duration)
-    return out
+        mode["workers"] = workers
+    return LoadStep(
+        users=spec.users, rate=spec.rate, model=spec.model, engine=engine,
+        started=datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="seconds"),
+        ramp_s=spec.ramp, duration_s=spec.duration, **mode, **s, services=services,
+        generator={**gen, "reasons": reasons}, generator_saturated=bool(reasons),
+        machine_saturated=machine_saturated(gen),
+        series=[SeriesPoint(**p) for p in rec.series(started_wall,
+                                                      started_wall + spec.ramp + spec.duration)])

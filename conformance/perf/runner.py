@@ -1,32 +1,53 @@
-"""`conformance perf` from options to perf.json: target and safety, the embedded platform, the
-3.3 bands, the load steps (built-in engine or Locust), thresholds, console summary, exit code."""
+"""`conformance perf` as an engine: options and a target in, typed events out, perf.json in the
+run folder. ``PerfRun.execute()`` yields the events (``conformance.model.events``: PerfStarted,
+PerfPlatformReady, BandMeasured, PerfStepStarted, PerfStepFinished, ThresholdsJudged, Notice,
+PerfFinished) and prints nothing; the writers are handlers (``perf/report.py``). ``measure()`` is
+the in-process entry point (`conformance assess`); the CLI (``perf/commands.py``) builds the
+options, picks the console handlers and maps the outcome to an exit code.
+
+The embedded platform runs in its own process (``perf/embedded.py``) so that it does not share
+the generator's interpreter; the load steps run on the built-in asyncio engine or on Locust."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import click
 
 from .. import __version__
 from ..errors import ConformanceError
 from ..harness.target import Target, TargetError, check, load_target
-from ..i18n import t
-from . import report as R
+from ..model.common import ToolStamp
+from ..model.events import (
+    BandMeasured,
+    Event,
+    Handler,
+    Notice,
+    PerfAborted,
+    PerfFinished,
+    PerfPlatformReady,
+    PerfStarted,
+    PerfStepFinished,
+    PerfStepStarted,
+    ThresholdsJudged,
+    drain,
+)
+from ..model.folder import RunFolder
+from ..model.io import ArtifactError
+from ..model.perf import LoadStep, LocustInfo, PerfResults
+from ..model.perf import Threshold as Judged
+from . import results as R
 from . import thresholds as TH
 from .messages import m
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-OPTIONAL_KEYS = ("engine", "model", "users", "rates", "duration_s", "ramp_s", "mix", "think_time_s",
-                 "platform")
-
+EXIT_USAGE = 2
+DEADLINE_NOTE = "stopped by the hard deadline"
 
 class PerfUsage(ConformanceError):
     """Bad options or inputs: the message says what and how to fix it (exit 2)."""
@@ -70,6 +91,26 @@ class PerfOptions:
     lang: str = "zh"
 
 
+
+@dataclass(frozen=True)
+class PerfOutcome:
+    """What a perf run ends with. ``results``: perf.json as written (None when the run was
+    refused: a platform other than the embedded one without ``yes``); ``judged``: the thresholds
+    this run judged (a band-only run judges none; perf.json may keep an earlier run's);
+    ``unreachable``: the error details when no request of this run's load steps was answered."""
+
+    results: PerfResults | None
+    folder: RunFolder | None
+    refused: bool = False
+    judged: tuple[Judged, ...] = ()
+    unreachable: tuple[str, ...] | None = None
+
+    @property
+    def thresholds_passed(self) -> bool:
+        """Every threshold this run judged passed (one that could not be judged did not)."""
+        return all(t.passed is True for t in self.judged)
+
+
 def make_target(o: PerfOptions) -> Target:
     target = load_target(o.config_path) if o.config_path else Target()
     if o.target_url:
@@ -88,10 +129,19 @@ def make_target(o: PerfOptions) -> Target:
     return target
 
 
-def default_run_dir(name: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
-    return Path("runs") / f"{stamp}-{safe}"
+def namespace_of(target: Target) -> str:
+    """The operation namespace: the target's, the catalog's for the embedded platform, else the
+    one its WSDL declares (the catalog's when it cannot be read)."""
+    from ..harness.transport import discover_namespace
+    from ..hl7v3.services import load_services
+
+    default = str(load_services(target.profile).soap.get("namespace"))
+    if target.namespace:
+        return target.namespace
+    if target.embedded:
+        return default
+    return discover_namespace(target.url_for(""), verify=target.tls.get("ca_bundle") or bool(
+        target.tls.get("verify", True))) or default
 
 
 def _definition(o: PerfOptions, profile: str) -> Any:
@@ -128,31 +178,62 @@ class Watchdog:
         self.timer.cancel()
 
 
+def measure(folder: RunFolder | None, target: Target | None, options: PerfOptions,
+            handlers: Sequence[Handler] = ()) -> PerfOutcome:
+    """Measure in this process and write perf.json into ``folder`` (a new ``runs/…`` folder when
+    None). ``target``: the platform (None: from the options — the embedded one unless a URL or a
+    configuration is given); it is not changed. ``handlers`` see every event (console tables,
+    progress); problems a user can fix raise ``ConformanceError``."""
+    return PerfRun(options, folder=folder, target=target).run(handlers)
+
+
 class PerfRun:
-    def __init__(self, o: PerfOptions) -> None:
+    def __init__(self, o: PerfOptions, folder: RunFolder | None = None,
+                 target: Target | None = None) -> None:
         self.o = o
         self.lang = o.lang
-        self.prov = t("provisional", o.lang)
+        self.folder = folder
+        self.target = target
+        self.results: PerfResults | None = None
+        self.outcome: PerfOutcome | None = None
+        self.platform: dict[str, Any] | None = None
+        self.handlers: tuple[Handler, ...] = ()
+        self.bands = o.bands
         self.notes: list[str] = []
-        self.doc: dict[str, Any] = {}
-        self.run_dir = Path(".")
-        self.platform: Any = None
+        self.think: tuple[float, float] = (0.0, 0.0)
+        self._proc: Any = None
 
-    def say(self, text: str) -> None:
-        click.echo(text, err=True)
+    def run(self, handlers: Sequence[Handler] = ()) -> PerfOutcome:
+        """Execute with perf.json's writer first, then ``handlers``."""
+        from .report import PerfJsonWriter
+
+        self.handlers = (PerfJsonWriter(self.folder), *handlers)
+        drain(self.execute(), self.handlers)
+        assert self.outcome is not None
+        return self.outcome
+
+    def _emit(self, event: Event) -> Event:
+        """The event, folded into the run's own perf.json first (as the writer folds it)."""
+        if self.results is not None:
+            R.fold(self.results, event)
+        return event
 
     # ------------------------------------------------------------------ validation
-    def validate(self) -> tuple[Target, Any, list[TH.Threshold]]:
+    def validate(self) -> tuple[Target, Any, list[TH.Threshold], list[Notice]]:
         o = self.o
+        notices: list[Notice] = []
         if not o.bands and not o.users and not o.rates:
             raise PerfUsage(m("no_mode", self.lang))
         if o.users and o.rates:
             raise PerfUsage("--users (closed model) and --rate (open model) exclude each other; "
                             "run them one after the other")
-        try:
-            target = make_target(o)
-        except TargetError as exc:
-            raise PerfUsage(str(exc)) from None
+        if self.target is not None:
+            target = dataclasses.replace(self.target)     # the endpoint may change: a copy
+        else:
+            try:
+                target = make_target(o)
+            except TargetError as exc:
+                raise PerfUsage(str(exc)) from None
         if not target.embedded:
             for name, given in (("--faults", bool(o.faults)), ("--seed-patients", o.seed_patients),
                                 ("--db", o.db != ":memory:")):
@@ -171,176 +252,127 @@ class PerfRun:
         if o.query_keys and target.embedded:
             raise PerfUsage(m("external_only", self.lang, opt="--query-keys"))
         definition = _definition(o, target.profile)
-        try:
-            ths = [TH.parse(x) for x in o.thresholds]
-            ths += TH.from_definition(definition.raw, definition.path)
-            if o.users or o.rates:
-                TH.check_scope(ths, o.users, o.rates)
-            elif ths:
-                raise TH.ThresholdError("thresholds judge load steps: add --users or --rate")
-        except TH.ThresholdError as exc:
-            raise PerfUsage(str(exc)) from None
+        ths = [TH.parse(x) for x in o.thresholds]
+        ths += TH.from_definition(definition.raw, definition.path)
+        if o.users or o.rates:
+            TH.check_scope(ths, o.users, o.rates)
+        elif ths:
+            raise TH.ThresholdError("thresholds judge load steps: add --users or --rate")
         if o.bands and not definition.bands:
             # e.g. the regional 2020 scheme: nothing to record — say so, measure the rest
-            self.say(m("bands_none", self.lang, id=definition.id))
+            notices.append(Notice("bands_none", {"id": definition.id}, level="warning"))
             self.notes.append(f"{definition.id} has no performance bands: --bands measured nothing")
-            o.bands = False
-        return target, definition, ths
+            self.bands = False
+        return target, definition, ths, notices
 
     # ------------------------------------------------------------------ the run
-    def execute(self) -> int:
-        o = self.o
-        target, definition, ths = self.validate()
-        if not target.embedded and not o.yes:
-            self.say(m("refuse", self.lang, target=target.endpoint or target.name))
-            return EXIT_USAGE
-        mix = plan = None
-        if o.users or o.rates:
-            from .mix import MixError, load_mix
-
-            try:
-                mix = load_mix(o.mix_path, target.profile)
-            except MixError as exc:
-                raise PerfUsage(str(exc)) from None
-        if o.bands:
-            from .bands import PlanError, load_plan
-
-            try:
-                plan = load_plan(o.bands_plan, target.profile)
-            except PlanError as exc:
-                raise PerfUsage(str(exc)) from None
-        if target.rate_limit and (o.users or o.rates):
-            self.say(m("rate_limit_ignored", self.lang))
-        self.run_dir = Path(o.out_dir) if o.out_dir else default_run_dir(target.name)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.doc = self._header(target, definition, mix)
-        prev = R.previous(self.run_dir, self.doc)
-        if prev is not None:      # the part this run does not measure stays (before any write)
-            if plan is None and prev.get("bands"):
-                self.doc["bands"] = prev["bands"]
-                self.notes.append("bands kept from the earlier perf.json of this folder")
-            if mix is None and prev.get("steps"):
-                for key in ("steps", "thresholds", "mix", "engine", "model", "users", "rates",
-                            "duration_s", "ramp_s", "think_time_s"):
-                    self.doc[key] = prev.get(key)
-                self.notes.append("load steps kept from the earlier perf.json of this folder")
-        if mix is None and plan is None:          # nothing left to measure (see the notes)
-            self._finish()
-            click.echo(m("written", self.lang, path=self.run_dir / "perf.json"))
-            return EXIT_OK
-        with self._platform(target, plan):
-            namespace = self._namespace(target)
-            if plan is not None:
-                self.doc["bands"] = self._bands(target, namespace, plan, definition)
-                self._save()
-                R.echo_bands(self.doc["bands"], self.lang, self.prov)
-            if mix is not None:
-                steps = self._load(target, namespace, mix)
-                self.doc["steps"] = steps
-        if mix is not None:
-            self.doc["thresholds"] = TH.judge(ths, self.doc["steps"])
-        self._finish()
-        R.echo_steps(self.doc["steps"] if mix is not None else [], self.lang)
-        R.echo_thresholds(self.doc["thresholds"] if mix is not None else [], self.lang, self.prov)
-        click.echo(m("written", self.lang, path=self.run_dir / "perf.json"))
-        steps = self.doc["steps"] if mix is not None else []
-        if steps and all(s["requests"] and s["requests"] == s["errors"]["connection"] for s in steps):
-            kinds = set()
-            for s in steps:
-                kinds.update(k for k in (s.get("errors_detail") or {}))
-            self.say(m("unreachable", self.lang, kinds=", ".join(sorted(kinds))))
-            return EXIT_USAGE
-        if any(r["passed"] is not True for r in self.doc.get("thresholds") or []):
-            return EXIT_FAIL
-        return EXIT_OK
-
-    def _header(self, target: Target, definition: Any, mix: Any) -> dict[str, Any]:
+    def execute(self) -> Iterator[Event]:
+        """The events of the run, in order; the last is PerfFinished (or a refusal Notice).
+        ``self.outcome`` is set when the generator is exhausted."""
         from ..catalog import load_catalog
 
         o = self.o
-        return {
-            "schema": R.SCHEMA_ID, "kind": "perf",
-            "tool": {"name": "conformance", "version": __version__, "ruleset": load_catalog().ruleset},
-            "target": target.public(), "profile": target.profile,
-            "started": datetime.now(UTC).isoformat(timespec="seconds"), "finished": None,
-            "complete": False,
-            "engine": o.engine if mix is not None else None,
-            "model": ("open" if o.rates else "closed") if mix is not None else None,
-            "users": o.users, "rates": o.rates,
-            "duration_s": o.duration if mix is not None else None,
-            "ramp_s": o.ramp if mix is not None else None,
-            "mix": mix.summary() if mix is not None else None,
-            "assessment": {"id": definition.id, "path": definition.path,
-                           "sha256": definition.sha256},
-            "band_definitions": [{"id": b.id, "label": b.label, "label_en": b.label_en,
-                                  "max_ms": b.max_ms} for b in definition.bands],
-            "platform": None, "provisional": False,
-            "bands": [], "steps": [], "thresholds": [], "notes": self.notes,
-        }
-
-    def _save(self) -> None:
-        R.write_perf(self.run_dir, self.doc)
-
-    def _finish(self) -> None:
-        for key in OPTIONAL_KEYS:       # settings of a part that did not run: leave them out
-            if self.doc.get(key) is None:
-                self.doc.pop(key, None)
-        self.doc["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        self.doc["complete"] = True
-        self.doc["provisional"] = bool(any(b.get("provisional") for b in self.doc["bands"])
-                                       or any(x.get("provisional") for x in self.doc["thresholds"]))
-        self._save()
-
-    @contextlib.contextmanager
-    def _platform(self, target: Target, plan: Any) -> Iterator[None]:
-        if not target.embedded:
-            yield
+        target, definition, ths, notices = self.validate()
+        yield from notices
+        if not target.embedded and not o.yes:
+            yield Notice("refuse", {"target": target.endpoint or target.name}, level="error")
+            self.outcome = PerfOutcome(None, None, refused=True)
             return
+        mix = plan = None
+        if o.users or o.rates:
+            from .mix import load_mix
+
+            mix = load_mix(o.mix_path, target.profile)
+        if self.bands:
+            from .bands import load_plan
+
+            plan = load_plan(o.bands_plan, target.profile)
+        if target.rate_limit and (o.users or o.rates):
+            yield Notice("rate_limit_ignored", level="warning")
+        if self.folder is None:
+            self.folder = RunFolder.create(target_name=target.name)
+        self.folder.path.mkdir(parents=True, exist_ok=True)
+        load = None
+        if mix is not None:
+            self.think = o.think if o.think is not None else (mix.think_min, mix.think_max)
+            load = {"engine": o.engine, "model": "open" if o.rates else "closed",
+                    "users": o.users, "rates": o.rates, "duration_s": o.duration,
+                    "ramp_s": o.ramp, "think_time_s": list(self.think) if o.users else None,
+                    "mix": mix.summary()}
+        tool = ToolStamp(name="conformance", version=__version__, ruleset=load_catalog().ruleset)
+        self.results = R.header(tool=tool, target=target.public(), profile=target.profile,
+                                definition=definition, load=load, notes=self.notes)
+        R.keep_earlier(self.results, self._earlier(), bands=plan is not None,
+                       load=mix is not None)
+        yield PerfStarted(target=target.name, profile=target.profile,
+                          plan={"bands": plan is not None, "users": o.users, "rates": o.rates},
+                          run_dir=str(self.folder.path), results=R.copy(self.results))
+        if mix is not None or plan is not None:
+            try:
+                if target.embedded:
+                    yield from self._start_platform(target, plan)
+                namespace = namespace_of(target)
+                if plan is not None:
+                    yield from self._bands(target, namespace, plan, definition)
+                if mix is not None:
+                    yield from self._load(target, namespace, mix)
+            finally:
+                if self._proc is not None:
+                    self._proc.stop()
+                    self._proc = None
+        steps: list[LoadStep] = []
+        judged: list[Judged] = []
+        if mix is not None:
+            steps = self.results.steps
+            judged = TH.judge(ths, steps)
+            yield self._emit(ThresholdsJudged(judged))
+        R.finish(self.results)
+        unreachable = None
+        if steps and all(s.requests and s.requests == s.errors.get("connection") for s in steps):
+            unreachable = tuple(sorted({k for s in steps for k in s.errors_detail}))
+            yield Notice("unreachable", {"kinds": ", ".join(unreachable)}, level="error")
+        yield PerfFinished(self.results)
+        self.outcome = PerfOutcome(self.results, self.folder, judged=tuple(judged),
+                                   unreachable=unreachable)
+
+    def _earlier(self) -> PerfResults | None:
+        """perf.json already in the folder (an unreadable one is replaced, as before)."""
+        assert self.folder is not None
+        try:
+            return self.folder.read("perf")
+        except ArtifactError:
+            return None
+
+    def _start_platform(self, target: Target, plan: Any) -> Iterator[Event]:
+        """Start the embedded platform in its own process (``self._proc``: the caller stops it)
+        and point the target at it."""
         from .embedded import PlatformProcess, PlatformProcessError
 
         o = self.o
         seed = o.seed_patients
         if seed is None:
             seed = max((i.base_records or 0) for i in plan.items) if plan is not None else 0
-        self.say(m("starting_platform", self.lang, profile=target.profile))
+        yield Notice("starting_platform", {"profile": target.profile})
         if seed:
-            self.say(m("seeding", self.lang, n=seed))
-        proc = PlatformProcess(target.profile, db=o.db, faults=o.faults, seed_patients=seed,
-                               threads=o.platform_threads, echo=seed >= 100_000)
+            yield Notice("seeding", {"n": seed})
+        self._proc = PlatformProcess(target.profile, db=o.db, faults=o.faults, seed_patients=seed,
+                                     threads=o.platform_threads, echo=seed >= 100_000)
         try:
-            info = proc.start()
+            info = self._proc.start()
         except PlatformProcessError as exc:
             raise PerfUsage(m("platform_failed", self.lang, msg=exc)) from None
-        try:
-            self.platform = info
-            target.endpoint = info["url"]
-            if info.get("seed"):
-                self.say(m("seeded", self.lang, **info["seed"]))
-            self.say(m("platform_ready", self.lang, url=info["url"]))
-            self.doc["platform"] = {"embedded": True, "faults": o.faults or None, "db": o.db,
-                                    "threads": o.platform_threads,
-                                    "patients": info.get("patients"), "seed": info.get("seed")}
-            self.doc["target"] = target.public()
-            yield
-        finally:
-            proc.stop()
-
-    def _namespace(self, target: Target) -> str:
-        from ..harness.transport import discover_namespace
-        from ..hl7v3.services import load_services
-
-        default = str(load_services(target.profile).soap.get("namespace"))
-        if target.namespace:
-            return target.namespace
-        if target.embedded:
-            return default
-        return discover_namespace(target.url_for(""), verify=target.tls.get("ca_bundle") or bool(
-            target.tls.get("verify", True))) or default
+        self.platform = info
+        target.endpoint = info["url"]
+        platform = {"embedded": True, "faults": o.faults or None, "db": o.db,
+                    "threads": o.platform_threads, "patients": info.get("patients"),
+                    "seed": info.get("seed")}
+        yield self._emit(PerfPlatformReady(url=info["url"], platform=platform,
+                                           target=target.public()))
 
     # ------------------------------------------------------------------ bands
-    def _bands(self, target: Target, namespace: str, plan: Any, definition: Any) -> list[dict[str, Any]]:
+    def _bands(self, target: Target, namespace: str, plan: Any, definition: Any
+               ) -> Iterator[Event]:
         from ..harness.transport import Transport
-        from ..platform.seed import seeded_key
         from .bands import BandRunner
 
         o = self.o
@@ -349,22 +381,21 @@ class PerfRun:
         if unknown:
             raise PerfUsage(f"{plan.path}: item(s) {', '.join(unknown)} are not band items of "
                             f"{definition.id}")
-        keys = self._key_source(target, seeded_key)
+        keys = self._key_source(target)
         transport = Transport(target, namespace=namespace)
         runner = BandRunner(transport, target.profile, repeat=o.repeat, warmup=o.warmup, keys=keys,
                             seed=o.seed)
-        out = []
         for item in plan.items:
-            res = runner.measure(item, definition.bands)
+            band = runner.measure(item, definition.bands)
             if item.base_records is not None:
-                res["base_records"] = {"count": keys.count, "origin": keys.origin,
-                                       "required": item.base_records}
+                band.base_records = {"count": keys.count, "origin": keys.origin,
+                                     "required": item.base_records}
                 if keys.keys is None:
-                    res["base_records"]["queried"] = "patients registered by this run"
-            out.append(res)
-        return out
+                    band.base_records["queried"] = "patients registered by this run"
+            yield self._emit(BandMeasured(band))
 
-    def _key_source(self, target: Target, seeded_key: Callable[[int], str]) -> Any:
+    def _key_source(self, target: Target) -> Any:
+        from ..platform.seed import seeded_key
         from .bands import KeySource
 
         o = self.o
@@ -392,97 +423,94 @@ class PerfRun:
         return KeySource((lambda rng: rng.choice(keys)) if keys else None, o.base_records, origin)
 
     # ------------------------------------------------------------------ load steps
-    def _load(self, target: Target, namespace: str, mix: Any) -> list[dict[str, Any]]:
-        o = self.o
-        think = o.think if o.think is not None else (mix.think_min, mix.think_max)
+    def _load(self, target: Target, namespace: str, mix: Any) -> Iterator[Event]:
         from .engine import StepSpec
 
-        specs = ([StepSpec(users=u, ramp=o.ramp, duration=o.duration, think=think) for u in o.users or []]
+        o = self.o
+        specs = ([StepSpec(users=u, ramp=o.ramp, duration=o.duration, think=self.think)
+                  for u in o.users or []]
                  + [StepSpec(rate=r, ramp=o.ramp, duration=o.duration, arrivals=o.arrivals,
                              max_inflight=o.max_inflight) for r in o.rates or []])
-        self.doc["think_time_s"] = list(think) if o.users else None
         budget = o.setup_timeout + sum(s.ramp + s.duration + 15.0 for s in specs) + 30.0
         if o.engine == "locust":
             budget += len(specs) * 80.0   # process start-up and worker connection per step
-
-        def fire() -> None:
-            self.say(m("watchdog", self.lang))
-            with contextlib.suppress(Exception):
-                self.doc["notes"].append("stopped by the hard deadline")
-                self._save()
-            os._exit(EXIT_USAGE)
-
-        with Watchdog(budget, fire):
+        with Watchdog(budget, self._deadline):
             if o.engine == "locust":
-                return self._load_locust(target, namespace, mix, specs)
-            return asyncio.run(self._load_builtin(target, namespace, mix, specs))
+                yield from self._load_locust(target, namespace, mix, specs)
+            else:
+                yield from self._load_builtin(target, namespace, mix, specs)
 
-    async def _load_builtin(self, target: Target, namespace: str, mix: Any,
-                            specs: list[Any]) -> list[dict[str, Any]]:
+    def _deadline(self) -> None:
+        """The hard deadline passed (a timer thread): tell the handlers — perf.json keeps the
+        steps finished so far, with a note — and end the process."""
+        for event in (Notice("watchdog", level="error"), PerfAborted(DEADLINE_NOTE)):
+            for h in self.handlers:
+                with contextlib.suppress(Exception):
+                    h.handle(event)
+        os._exit(EXIT_USAGE)
+
+    def _step_started(self, spec: Any, index: int, total: int) -> PerfStepStarted:
+        label = f"{spec.rate:g}/s" if spec.rate is not None else str(spec.users)
+        return PerfStepStarted(label=label, index=index, total=total, users=spec.users,
+                               rate=spec.rate, ramp_s=spec.ramp, duration_s=spec.duration)
+
+    def _load_builtin(self, target: Target, namespace: str, mix: Any,
+                      specs: list[Any]) -> Iterator[Event]:
+        """The asyncio engine, one step per ``Runner.run``: between steps the loop rests while
+        the handlers write perf.json (the requests themselves never wait for a handler)."""
         from .engine import AioClient, Engine, PrepareError
-        from .workload import SetupError, Workload
+        from .workload import Workload
 
         o = self.o
-        try:
-            workload = Workload(mix, target, namespace, run_id=self.run_dir.name)
-        except SetupError as exc:
-            raise PerfUsage(str(exc)) from None
+        assert self.folder is not None
+        workload = Workload(mix, target, namespace, run_id=self.folder.path.name)
         engine = Engine(workload, seed=o.seed)
         n = max([int(s.users) for s in specs if s.users] + [mix.pool if o.rates else 0])
         limit = max(n, 100) if o.users else 0
-        engine.client = AioClient(target, limit=limit)
-        await engine.client.start()
-        steps: list[dict[str, Any]] = []
-        try:
-            self.say(m("preparing", self.lang, n=n))
+        with asyncio.Runner() as loop:
+            engine.client = AioClient(target, limit=limit)
+            loop.run(engine.client.start())
             try:
-                contexts = await engine.prepare(n, timeout=o.setup_timeout)
-            except PrepareError as exc:
-                raise PerfUsage(m("prepare_failed", self.lang, done=exc.done, n=n, msg=exc)) from None
-            for spec in specs:
-                self._announce(spec)
-                steps.append(await engine.run_step(spec, contexts))
-                self.doc["steps"] = steps
-                self._save()
-        finally:
-            await engine.client.close()
-        return steps
+                yield Notice("preparing", {"n": n})
+                try:
+                    contexts = loop.run(engine.prepare(n, timeout=o.setup_timeout))
+                except PrepareError as exc:
+                    raise PerfUsage(m("prepare_failed", self.lang, done=exc.done, n=n,
+                                      msg=exc)) from None
+                for k, spec in enumerate(specs):
+                    yield self._step_started(spec, k, len(specs))
+                    step = loop.run(engine.run_step(spec, contexts))
+                    yield self._emit(PerfStepFinished(step))
+            finally:
+                loop.run(engine.client.close())
 
     def _load_locust(self, target: Target, namespace: str, mix: Any,
-                     specs: list[Any]) -> list[dict[str, Any]]:
+                     specs: list[Any]) -> Iterator[Event]:
+        """Locust master + workers per step; the merged worker reports are the same LoadStep."""
         from .distributed import LocustError, LocustRunner
         from .workload import run_base
 
         o = self.o
+        assert self.folder is not None
         plan = {"profile": target.profile, "namespace": namespace, "mix": mix.path,
-                "mix_sha256": mix.sha256, "config": os.path.abspath(o.config_path) if o.config_path else None,
-                "url": target.endpoint if (o.target_url or target.embedded) else None,
+                "mix_sha256": mix.sha256,
+                "config": os.path.abspath(o.config_path) if o.config_path else None,
+                "url": target.endpoint if (o.target_url or target.embedded or not o.config_path)
+                else None,
                 "name": target.name, "soap_version": target.soap_version,
                 "read_timeout": target.read_timeout}
         try:
-            runner = LocustRunner(self.run_dir, plan, workers=o.workers, remote_workers=o.remote_workers,
-                                  bind=o.master_bind, port=o.master_port)
+            runner = LocustRunner(self.folder.path, plan, workers=o.workers,
+                                  remote_workers=o.remote_workers, bind=o.master_bind,
+                                  port=o.master_port)
         except LocustError as exc:
             raise PerfUsage(m("locust_failed", self.lang, msg=exc)) from None
-        steps: list[dict[str, Any]] = []
         for k, spec in enumerate(specs):
-            self._announce(spec)
-            run = {"base": run_base() + k * 100_000_000, "run_id": self.run_dir.name}
+            yield self._step_started(spec, k, len(specs))
+            run = {"base": run_base() + k * 100_000_000, "run_id": self.folder.path.name}
             try:
-                steps.append(runner.run_step(spec, run))
+                step = runner.run_step(spec, run)
             except LocustError as exc:
                 raise PerfUsage(m("locust_failed", self.lang, msg=exc)) from None
-            self.doc["steps"] = steps
-            self.doc["locust"] = {"workers": o.workers, "remote_workers": o.remote_workers,
-                                  "notes": runner.notes}
-            self._save()
-        return steps
-
-    def _announce(self, spec: Any) -> None:
-        if spec.rate is not None:
-            self.say(m("step_open", self.lang, rate=f"{spec.rate:g}", ramp=f"{spec.ramp:g}",
-                       duration=f"{spec.duration:g}"))
-        else:
-            self.say(m("step_closed", self.lang, users=spec.users, ramp=f"{spec.ramp:g}",
-                       duration=f"{spec.duration:g}"))
-
+            yield self._emit(PerfStepFinished(step, locust=LocustInfo(
+                workers=o.workers, remote_workers=o.remote_workers, notes=list(runner.notes))))

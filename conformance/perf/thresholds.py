@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConformanceError
+from ..model.perf import LoadStep
+from ..model.perf import Threshold as Judged
 
 METRICS = {"avg": "mean_ms", "mean": "mean_ms", "p50": "p50_ms", "median": "p50_ms",
            "p90": "p90_ms", "p95": "p95_ms", "p99": "p99_ms", "max": "max_ms", "tps": "tps",
@@ -175,27 +177,28 @@ def check_scope(thresholds: list[Threshold], users: list[int] | None,
                                  f"{','.join(f'{r:g}' for r in rates or []) or '-'})")
 
 
-def judge(thresholds: list[Threshold], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def judge(thresholds: list[Threshold], steps: list[LoadStep]) -> list[Judged]:
+    """Each threshold at each step it names (every step when it names none); a threshold with no
+    such step, or no figure, is ``not_measured`` (``passed`` null)."""
     out = []
     for t in thresholds:
         matched = [s for s in steps
-                   if (t.users is None or s.get("users") == t.users)
-                   and (t.rate is None or s.get("rate") == t.rate)]
+                   if (t.users is None or s.users == t.users)
+                   and (t.rate is None or s.rate == t.rate)]
         for s in matched or [None]:
             actual = None
             if s is not None:
-                src = s if t.service is None else (s.get("services") or {}).get(t.service) or {}
-                actual = src.get(t.metric)
+                src = s if t.service is None else s.services.get(t.service)
+                actual = getattr(src, t.metric) if src is not None else None
             passed = None if actual is None else bool(OPS[t.op](actual, t.limit))
             tid = t.id
             if s is not None and t.users is None and t.rate is None and len(matched) > 1:
-                tid += f"@{s['users']}" if s.get("users") is not None else f"@{s['rate']:g}/s"
-            out.append({"id": tid,
-                        "description": t.description, "metric": t.metric, "op": t.op,
-                        "limit": t.limit,
-                        "users": s.get("users") if s else t.users,
-                        "rate": s.get("rate") if s else t.rate, "service": t.service,
-                        "actual": actual, "passed": passed,
-                        "result": "not_measured" if passed is None else ("pass" if passed else "fail"),
-                        "provisional": t.provisional, "source": t.source})
+                tid += f"@{s.users}" if s.users is not None else f"@{s.rate:g}/s"
+            out.append(Judged(id=tid, description=t.description, metric=t.metric, op=t.op,
+                              limit=t.limit, users=s.users if s else t.users,
+                              rate=s.rate if s else t.rate, service=t.service, actual=actual,
+                              passed=passed,
+                              result="not_measured" if passed is None else (
+                                  "pass" if passed else "fail"),
+                              provisional=t.provisional, source=t.source))
     return out
