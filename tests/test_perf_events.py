@@ -215,3 +215,9 @@ def test_a_band_only_run_keeps_earlier_steps_without_rejudging_them(tmp_path: Pa
     assert [b.item for b in doc.bands] == ["3.3.1.1"] and [s.requests for s in doc.steps] == [4]
     assert doc.thresholds == [_failed()] and R.KEPT_STEPS in doc.notes
     assert doc.users == [1] and doc.engine == "builtin" and "Thresholds" not in r.stdout
+
+
+def test_quick_options_are_the_cli_quick() -> None:
+    o = PerfOptions.quick(lang="en")
+    assert (o.bands, o.repeat, o.seed_patients, o.duration, o.lang) == (True, 5, 20_000, 10.0, "en")
+    assert PerfOptions.quick(repeat=2, seed_patients=0).repeat == 2

@@ -13,7 +13,6 @@ from .messages import m
 from .units import UnitError, parse_counts, parse_duration, parse_think
 
 EXIT_USAGE = 2
-QUICK_BASE = 20_000   # --quick: patients seeded for 3.3.1.2 (reported as below the 500,000 asked)
 LANG = click.Choice(["zh", "en"])
 
 
@@ -127,19 +126,16 @@ def perf_command(ctx: click.Context, **kw: Any) -> None:
     from ..errors import ConformanceError
     from ..model.folder import RunFolder
     from .report import ConsoleProgress, ConsoleTables
-    from .runner import PerfOptions, PerfRun
+    from .runner import QUICK, PerfOptions, PerfRun
 
     lang = kw["lang"]
     if kw["quick"]:
         def default(name: str) -> bool:
             return ctx.get_parameter_source(name) != click.core.ParameterSource.COMMANDLINE
 
-        if default("repeat"):
-            kw["repeat"] = 5
-        if default("seed_patients") and kw["seed_patients"] is None:
-            kw["seed_patients"] = QUICK_BASE
-        if default("duration"):
-            kw["duration"] = 10.0
+        for name, value in QUICK.items():     # the same as PerfOptions.quick()
+            if default(name) and (name != "seed_patients" or kw[name] is None):
+                kw[name] = value
     try:
         counts = parse_counts(kw["users"], "--users") if kw["users"] else None
         if counts and any(not u.is_integer() for u in counts):
