@@ -158,6 +158,14 @@ def assess(folder: RunFolder, opts: AssessOptions,
         res = validate_api.validate_into(folder, [str(docs)], lang=lang, jobs=opts.jobs)
         return (0 if res.exit_code in (0, 1) else res.exit_code), ""
 
+    def stage_perf() -> tuple[int, str]:
+        from .perf.commands import exit_code
+        from .perf.runner import PerfOptions, measure
+
+        options = PerfOptions.quick(target_url=opts.target_url, config_path=opts.config_path,
+                                    profile=profile.id, lang=lang, yes=opts.yes)
+        return exit_code(measure(folder, None, options)), ""
+
     def stage_cli(args: list[str]) -> Callable[[], tuple[int, str]]:
         return lambda: invoke(args, quiet=opts.quiet)
 
@@ -184,9 +192,7 @@ def assess(folder: RunFolder, opts: AssessOptions,
                                 str(opts.datasets)]), {0, 1}),
         "run": (stage_cli(["run", *target_args, "--profile", profile.id, "--out", run_dir,
                            "--lang", lang, "--no-progress"]), {0, 1}),
-        "perf": (stage_cli(["perf", *target_args, "--profile", profile.id, "--bands", "--quick",
-                            "--out", run_dir, "--lang", lang, *(["--yes"] if opts.yes else [])]),
-                 {0, 1}),
+        "perf": (stage_perf, {0, 1}),
         "seal": (stage_cli(["manifest", run_dir, "--lang", lang]), {0}),
         "score": (stage_cli(score_args), {0, 1}),
         "report": (stage_cli(report_args), {0, 1}),
@@ -196,7 +202,10 @@ def assess(folder: RunFolder, opts: AssessOptions,
             on_stage("start", i, len(keys), key)
         t0 = time.perf_counter()
         run, ok = runners[key]
-        code, out = run()
+        try:
+            code, out = run()
+        except ConformanceError as exc:   # the stage could not run: say why, keep the folder
+            code, out = exc.exit_code, str(exc)
         folder.forget()
         done = StageOutcome(key, code, time.perf_counter() - t0, out)
         outcome.stages.append(done)
