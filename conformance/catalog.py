@@ -20,10 +20,13 @@ from .yamlio import read_yaml
 HL7_NS = "urn:hl7-org:v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"hl7": HL7_NS, "xsi": XSI_NS}
-# Status words (standards/README.md), strongest basis first. `vendor-consensus`: agreed by several
-# independent implementations, not read in the standard's text — a value that contradicts it keeps
-# the rule's severity (a wrong code is an error), forms recorded as variants are warnings.
-STATUS_WORDS = ("seen", "vendor-consensus", "strict-xsd", "observed", "provisional")
+# Status words (standards/README.md), strongest basis first. `transcribed`: a vendor transcription
+# of a standard's tables, cross-checked (the WS 445 element lists) — a requirement resting on it
+# keeps the rule's severity (a missing element is an error) and the message names the basis.
+# `vendor-consensus`: agreed by several independent implementations, not read in the standard's
+# text — a value that contradicts it keeps the rule's severity (a wrong code is an error), forms
+# recorded as variants are warnings.
+STATUS_WORDS = ("seen", "transcribed", "vendor-consensus", "strict-xsd", "observed", "provisional")
 # Requirements whose only basis is the sample set, the instance-generated strict per-document
 # schemas (every element present in their example is minOccurs=1) or an unverified inference are
 # reported as warnings at most: a false error costs users more than a missed warning.
@@ -43,6 +46,9 @@ _BASIS = {
     "observed": {"zh": " [依据：参考样例观察]", "en": " [basis: observed in samples]"},
     "strict-xsd": {"zh": " [依据：测评工具所用逐文档严格模式，来源未定]",
                    "en": " [basis: strict per-document schemas of uncertain provenance]"},
+    "transcribed": {"zh": " [依据：标准表格的厂商转录本，已交叉核对]",
+                    "en": " [basis: a vendor transcription of the standard's tables, "
+                          "cross-checked]"},
 }
 _PROVISIONAL = {"zh": " [暂定]", "en": " [provisional]"}
 

@@ -21,7 +21,7 @@ STATUS_ORDER = STATUS_WORDS  # strongest first (standards/README.md)
 
 def weakest(*statuses: str | None) -> str:
     """The weakest of several statuses (provisional < observed < strict-xsd < vendor-consensus
-    < seen); an unknown word counts as provisional."""
+    < transcribed < seen); an unknown word counts as provisional."""
     ranked = [s for s in statuses if s]
     last = len(STATUS_ORDER) - 1
     return max(ranked, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else last,
@@ -94,6 +94,8 @@ class Element:
     source: str
     cda: dict[str, Any] | None
     aliases: tuple[str, ...] = ()
+    internal_id: str | None = None
+    occurrence: tuple[int, int] | None = None   # (k, n): the k-th of n elements sharing its DE
 
     @property
     def format_status(self) -> str:
@@ -103,10 +105,13 @@ class Element:
     @property
     def label(self) -> str:
         code = self.de or self.item
+        if code and self.occurrence and self.internal_id:  # 联系人姓名（HDSD00.02.039，DE02.01.039.00）
+            code = f"{self.internal_id}，{code}"
         return f"{self.name}（{code}）" if code else self.name
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "de": self.de, "name": self.name,
+        d: dict[str, Any] = {"id": self.id, "internal_id": self.internal_id, "de": self.de,
+                             "name": self.name,
                              "data_type": self.data_type, "format": self.format.text,
                              "value_set": self.value_set, "required": self.required,
                              "status": self.status, "format_basis": self.format_basis,
@@ -115,6 +120,10 @@ class Element:
             d["item"] = self.item
         if self.check:
             d["check"] = self.check
+        if self.occurrence:
+            d["occurrence"] = list(self.occurrence)
+        if self.aliases:
+            d["aliases"] = list(self.aliases)
         if self.cda:
             d["cda"] = self.cda
         return d
@@ -132,21 +141,36 @@ class DataSet:
     path: Path
     aliases: tuple[str, ...] = ()
     by_de: dict[str, list[Element]] = field(default_factory=dict)
+    name_prefixes: tuple[str, ...] = ()   # formats.yaml optional_name_prefixes
 
     @property
     def provisional(self) -> bool:
         return self.status == "provisional" or self.elements_status == "provisional"
+
+    def subject_rank(self, el: Element) -> tuple[int, int]:
+        """Among elements sharing a DE id, the patient's first (患者姓名 before 主持人姓名, an
+        element named with an optional leading word such as 患者), then the standard's order:
+        the one record-level checks (ID number, identity, time order) read."""
+        own = any(el.name.startswith(p) for p in self.name_prefixes)
+        return (0 if own or not el.occurrence else 1, el.index)
+
+    @property
+    def formats_known(self) -> int:
+        """Elements whose representation format is WS 363 knowledge (not a default derived
+        from a value type or a name)."""
+        return sum(1 for e in self.elements if e.format_basis in ("seen", "ws363-background"))
 
     def summary(self, lang: str = "zh") -> dict[str, Any]:
         r = self.raw
         d = {"id": self.id, "name": self.name, "profile": self.profile,
              "elements": len(self.elements),
              "required": sum(1 for e in self.elements if e.required),
+             "coverage_required": len(self.elements), "formats_known": self.formats_known,
              "status": self.status, "elements_status": self.elements_status,
              "provisional": self.provisional, "standard": r.get("standard"),
              "documents": list(r.get("documents") or [])}
         for k in ("assessment_item", "level", "points", "optional_business", "part", "subset",
-                  "number", "file_name"):
+                  "number", "file_name", "ws445_name", "subset_id"):
             if k in r:
                 d[k] = r[k]
         return d
@@ -168,8 +192,10 @@ def norm_de(s: str) -> str | None:
     return "DE{}.{}.{}.{}".format(*m.groups()) if m else None
 
 
-_ELEMENT_KEYS = {"id", "de", "item", "name", "data_type", "format", "value_set", "required",
-                 "required_status", "status", "format_basis", "check", "source", "cda"}
+_ELEMENT_KEYS = {"id", "internal_id", "de", "item", "name", "data_type", "format", "value_set",
+                 "required", "required_status", "status", "format_basis", "check", "source",
+                 "aliases", "cda"}
+_INTERNAL_ID = re.compile(r"^HDSD\d{2}\.\d{2}\.\d{3}$")
 
 
 class Definitions:
@@ -212,6 +238,10 @@ class Definitions:
         for key in ("id", "profile", "name", "elements"):
             if key not in d:
                 raise CatalogError(f"{path}: missing key '{key}'")
+        for key in ("status", "elements_status"):
+            if d.get(key) is not None and str(d[key]) not in STATUS_ORDER:
+                raise CatalogError(f"{path}: unknown {key} {d[key]!r} "
+                                   f"(one of {', '.join(STATUS_ORDER)})")
         if d["profile"] not in self.profiles:
             raise CatalogError(f"{path}: unknown profile {d['profile']!r} "
                                f"(profiles.yaml defines {', '.join(self.profiles)})")
@@ -242,24 +272,42 @@ class Definitions:
             if vs is not None and str(vs) not in self.catalog.value_sets:
                 raise CatalogError(f"{where}: value set {vs} is not in vocabulary/value-sets.yaml")
             status = str(e.get("status", "provisional"))
-            aliases = tuple(self.catalog.data_elements.get(e.get("de") or "", {})
-                            .get("names_seen") or ())
+            if status not in STATUS_ORDER:
+                raise CatalogError(f"{where}: unknown status {status!r} "
+                                   f"(one of {', '.join(STATUS_ORDER)})")
+            iid = e.get("internal_id")
+            if iid is not None and not _INTERNAL_ID.match(str(iid)):
+                raise CatalogError(f"{where}: internal id {iid!r} is not like HDSD00.02.027")
+            aliases = tuple(str(a) for a in e.get("aliases") or ())
             elements.append(Element(
                 index=i, id=str(e["id"]), de=e.get("de"), item=e.get("item"), name=str(e["name"]),
                 data_type=str(e["data_type"]), format=fmt,
                 value_set=None if vs is None else str(vs), required=bool(e.get("required")),
                 required_status=str(e.get("required_status", status)), status=status,
                 format_basis=str(e.get("format_basis", "default")), check=e.get("check"),
-                source=str(e.get("source", "")), cda=e.get("cda"), aliases=aliases))
+                source=str(e.get("source", "")), cda=e.get("cda"), aliases=aliases,
+                internal_id=None if iid is None else str(iid)))
         ds = DataSet(id=str(d["id"]), profile=str(d["profile"]), name=str(d["name"]),
                      status=str(d.get("status", "provisional")),
                      elements_status=str(d.get("elements_status", "provisional")),
-                     elements=elements, raw=d, path=path)
+                     elements=elements, raw=d, path=path,
+                     name_prefixes=tuple(str(p) for p in
+                                         self.formats.get("optional_name_prefixes") or ()))
         if ds.id in self.datasets:
             raise CatalogError(f"{path}: data set {ds.id} defined twice")
         for el in elements:
             if el.de:
                 ds.by_de.setdefault(el.de, []).append(el)
+        for de, same in ds.by_de.items():
+            if len(same) > 1:   # 患者姓名 / 联系人姓名 / 建档者姓名 share DE02.01.039.00
+                for k, el in enumerate(same, start=1):
+                    el.occurrence = (k, len(same))
+            else:               # names the vocabulary knows for the data element
+                info = self.catalog.data_elements.get(de, {})
+                known = [str(info["name"])] if info.get("name") else []
+                known += [str(n) for n in info.get("names_seen") or ()]
+                el = same[0]
+                el.aliases = tuple(dict.fromkeys(list(el.aliases) + known))
         self.datasets[ds.id] = ds
         names = {ds.id, ds.name, str(d.get("label", ds.name))}
         if d.get("assessment_item"):

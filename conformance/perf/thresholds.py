@@ -160,7 +160,8 @@ def from_definition(raw: dict[str, Any], where: str) -> list[Threshold]:
         out.append(Threshold(tid, metric, op, float(limit), users,
                              float(item["rate"]) if item.get("rate") is not None else None,
                              item.get("service"), str(item.get("description") or ""),
-                             provisional=status not in ("seen", "vendor-consensus", "strict-xsd"),
+                             provisional=status not in ("seen", "transcribed", "vendor-consensus",
+                                                        "strict-xsd"),
                              source=str(source)))
     return out
 

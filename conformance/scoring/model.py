@@ -11,7 +11,7 @@ from typing import Any
 RULES = ("conformance", "yes_no", "choice", "checklist", "measures", "record", "level_score")
 BINDING_SOURCES = ("documents", "services", "performance", "datasets")
 LEVEL_RULES = ("all_required", "basic_selectable")
-STATUSES = ("seen", "vendor-consensus", "observed", "strict-xsd", "provisional")
+STATUSES = ("seen", "transcribed", "vendor-consensus", "observed", "strict-xsd", "provisional")
 
 
 @dataclass(slots=True)

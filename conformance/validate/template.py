@@ -393,7 +393,8 @@ def _body(ctx: DocContext) -> etree._Element:
 
 def _sources(status: str) -> tuple[str, ...]:
     return {"observed": ("samples-wyf508",), "strict-xsd": ("strict-xsd",),
-            "vendor-consensus": ("notes-2a",), "provisional": ("notes-2",)}.get(status, ())
+            "vendor-consensus": ("notes-2a",), "transcribed": ("ws445-transcription",),
+            "provisional": ("notes-2",)}.get(status, ())
 
 
 def precompile(ctx: DocContext) -> None:
