@@ -281,7 +281,8 @@ def register(main: click.Group) -> None:
         opts = RunOptions(lang=lang, dataset=defs.get(dataset_id).id if dataset_id else None,
                           mapping=mapping, encoding=encoding, delimiter=delimiter, sheet=sheet,
                           header_rows=header_rows, jobs=jobs, engine=engine,
-                          scheduler=scheduler, max_examples=max_findings)
+                          scheduler=scheduler, max_examples=max_findings,
+                          profiles=tuple(profile))
         _check_encoding(encoding, lang)
         executor = _executor(opts, lang)
         from .report import make_dataset_reporter

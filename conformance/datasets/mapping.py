@@ -1,13 +1,18 @@
 """Which data set a table holds and which column carries which data element.
 
-Headers that are DE codes (DE02.01.039.00, DE02_01_039_00), element names (患者姓名) or both
-("患者姓名 DE02.01.039.00") resolve by themselves; other headers need a mapping file:
+Headers that are internal ids (HDSD00.02.039), element names (联系人姓名), DE codes with the name
+("DE02.01.039.00 联系人姓名", "联系人姓名(DE02.01.039.00)") or DE codes (DE02.01.040.00,
+DE02_01_040_00) resolve by themselves; other headers need a mapping file. A DE code that several
+elements of the data set share (DE02.01.039.00: 患者姓名, 联系人姓名, 建档者姓名) binds a header
+to the first of them no other column holds, with a warning; in a mapping file that names its
+data set it is refused (the file must say which).
 
 ```yaml
 dataset: WS445.1.1            # optional: the data set of the tables this mapping covers
-columns:                      # column header → data element (DE code, element id or name)
-  XM: DE02.01.039.00
-  XB: 性别代码
+columns:                      # column header → data element (internal id, name, DE code, …)
+  XM: 患者姓名
+  LXR: HDSD00.02.039          # 联系人姓名
+  XB: DE02.01.040.00
   BZ: "-"                     # "-" = not a data element, do not report it
 tables:                       # optional, per file (glob on the file name)
   - match: "mzbl_*.csv"
@@ -67,14 +72,31 @@ class Mapping:
 
 
 # ==================================================================== element index per data set
+_INTERNAL_IN_TEXT = re.compile(r"HDSD\d{2}[._]?\d{2}[._]?\d{3}", re.IGNORECASE)
+_BRACKETS = "()（）[]【】<>《》:：-－_ "
+
+
+def _norm_internal(s: str) -> str:
+    d = re.sub(r"\D", "", s)
+    return f"HDSD{d[0:2]}.{d[2:4]}.{d[4:7]}"
+
+
 @dataclass(slots=True)
 class Index:
+    """How headers and mapping references name the elements of one data set: the element id,
+    the internal id (HDSD00.02.039), the name, the DE id with the name ("DE02.01.039.00 联系人姓名",
+    "联系人姓名(DE02.01.039.00)"), a bare DE id (all the elements that share it), then — only when
+    nothing else claims them — other names the project knows and names without an optional
+    leading word (姓名 → 患者姓名)."""
+
     ds: DataSet
     by_key: dict[str, list[Element]]
+    by_internal: dict[str, list[Element]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, ds: DataSet) -> Index:
+    def build(cls, ds: DataSet, optional_prefixes: tuple[str, ...] = ()) -> Index:
         by: dict[str, list[Element]] = {}
+        internal: dict[str, list[Element]] = {}
 
         def add(key: str, el: Element) -> None:
             lst = by.setdefault(key, [])
@@ -90,13 +112,24 @@ class Index:
                 add(norm_label(f"{el.name}{el.de}"), el)
             if el.item:
                 add(norm_label(el.item), el)
-        # names seen for the same data element elsewhere: only when nothing else claims them
+            if el.internal_id:
+                internal.setdefault(el.internal_id, []).append(el)
+                add(norm_label(el.internal_id), el)
+                add(norm_label(f"{el.internal_id}{el.name}"), el)
+                add(norm_label(f"{el.name}{el.internal_id}"), el)
+        # other names: only when nothing else claims them, and only when they name one element
+        weak: dict[str, list[Element]] = {}
         for el in ds.elements:
-            for alias in el.aliases:
+            names = list(el.aliases)
+            for p in optional_prefixes:
+                if el.name.startswith(p) and len(el.name) > len(p) + 1:
+                    names.append(el.name[len(p):])
+            for alias in names:
                 k = norm_label(alias)
-                if k not in by:
-                    by[k] = [el]
-        return cls(ds, by)
+                if k not in by and el not in weak.setdefault(k, []):
+                    weak[k].append(el)
+        by.update({k: v for k, v in weak.items() if len(v) == 1})
+        return cls(ds, by, internal)
 
     def resolve(self, ref: str) -> list[Element]:
         """Elements a header or mapping reference may mean (empty: none; >1: ambiguous)."""
@@ -109,14 +142,28 @@ class Index:
         de = norm_de(ref)
         if de:
             return self.by_key.get(de, [])
-        m = _DE_IN_TEXT.search(ref)
-        if m:  # "患者姓名(DE02.01.039.00)" and the like
-            de = norm_de(m.group(0))
-            cands = self.by_key.get(de or "", [])
-            rest = norm_label(_DE_IN_TEXT.sub("", ref).strip("()（）[]【】 "))
-            named = [e for e in cands if norm_label(e.name) == rest]
-            return named or cands
+        for pattern, lookup in ((_INTERNAL_IN_TEXT, self._internal), (_DE_IN_TEXT, self._de)):
+            m = pattern.search(ref)
+            if m:  # "患者姓名(DE02.01.039.00)", "HDSD00.02.039 联系人姓名" and the like
+                cands = lookup(m.group(0))
+                rest = norm_label(pattern.sub("", ref).strip(_BRACKETS))
+                if not rest:
+                    return cands
+                named = [e for e in cands if norm_label(e.name) == rest or
+                         any(norm_label(a) == rest for a in e.aliases)]
+                return named or (cands if len(cands) == 1 else [])
         return []
+
+    def _internal(self, text: str) -> list[Element]:
+        return list(self.by_internal.get(_norm_internal(text), []))
+
+    def _de(self, text: str) -> list[Element]:
+        return list(self.by_key.get(norm_de(text) or "", []))
+
+    def bare_de(self, ref: str) -> str | None:
+        """The DE id when `ref` is a bare DE id shared by several elements of the set."""
+        de = norm_de(ref.strip())
+        return de if de and len(self.ds.by_de.get(de, [])) > 1 else None
 
     def suggest(self, ref: str) -> list[str]:
         names = [e.name for e in self.ds.elements] + [e.id for e in self.ds.elements]
@@ -129,7 +176,7 @@ _INDEXES: dict[str, Index] = {}
 def index_of(ds: DataSet) -> Index:
     idx = _INDEXES.get(ds.id)
     if idx is None or idx.ds is not ds:
-        idx = _INDEXES[ds.id] = Index.build(ds)
+        idx = _INDEXES[ds.id] = Index.build(ds, ds.name_prefixes)
     return idx
 
 
@@ -274,9 +321,15 @@ def _resolve_ref(path: str, ln: int, ds: DataSet, col: str, ref: str) -> Element
         raise MappingError(f"{path}:{ln}: {ref!r} (column {col!r}) is not a data element of "
                            f"{ds.id} {ds.name}.{hint}")
     if len(hits) > 1:
-        ids = ", ".join(e.id for e in hits)
+        # a mapping file states the binding: a DE id that several elements share is refused
+        # rather than guessed (headers of an export bind to the first free occurrence instead)
+        ids = ", ".join(f"{e.internal_id or e.id} {e.name}" for e in hits)
+        ex = hits[1] if len(hits) > 1 else hits[0]
+        code = ex.de or ex.item or ""
         raise MappingError(f"{path}:{ln}: {ref!r} (column {col!r}) is ambiguous in {ds.id}: it "
-                           f"may be {ids}. Write the element id instead.")
+                           f"may be {ids}. Write the internal id ({ex.internal_id or ex.id}), "
+                           f"the name ({ex.name}) or the code with the name (\"{code} {ex.name}\")"
+                           " instead.")
     return hits[0]
 
 
@@ -323,17 +376,24 @@ class Binding:
     ambiguous: list[tuple[int, str, list[str]]] = field(default_factory=list)
     duplicate: list[tuple[int, str, str, str]] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)  # mapping columns not in the file
+    # columns headed by a bare DE id several elements share: bound to the first occurrence no
+    # other column took — (column index, label, element id, ids of all the occurrences)
+    guessed: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
     how: str = ""
 
 
 def bind(ds: DataSet, columns: list[str], paths: list[str], section: TableMapping | None,
          skip: set[int] = frozenset()) -> Binding:  # type: ignore[assignment]
+    """Columns → elements. Every header that names one element binds first; then each header
+    that is a bare DE id shared by several elements (DE02.01.039.00: 患者姓名, 联系人姓名,
+    建档者姓名) binds to the first of them, in the standard's order, that no column took."""
     idx = index_of(ds)
     b = Binding(ds, [])
     taken: dict[str, str] = {}
     mapped = dict(section.columns) if section is not None else {}
     by_norm = {norm_label(k): v for k, v in mapped.items()}
     present = set()
+    bare: list[tuple[int, str, str]] = []
     for i, label in enumerate(columns):
         if i in skip or not label:
             continue
@@ -350,13 +410,18 @@ def bind(ds: DataSet, columns: list[str], paths: list[str], section: TableMappin
         if ref == IGNORE:
             continue
         hits: list[Element] = []
-        if ref is not None:
-            hits = idx.resolve(ref)
-        else:
-            for cand in (label, paths[i] if i < len(paths) else label):
-                hits = idx.resolve(cand)
-                if hits:
-                    break
+        shared = None
+        for cand in ([ref] if ref is not None else
+                     [label, paths[i] if i < len(paths) else label]):
+            shared = idx.bare_de(cand)
+            if shared:
+                break
+            hits = idx.resolve(cand)
+            if hits:
+                break
+        if shared:
+            bare.append((i, label, shared))
+            continue
         if not hits:
             b.unmapped.append((i, label))
             continue
@@ -369,29 +434,93 @@ def bind(ds: DataSet, columns: list[str], paths: list[str], section: TableMappin
             continue
         taken[el.id] = label
         b.bindings.append((i, el.id, label))
+    for i, label, de in bare:
+        occ = ds.by_de[de]
+        free = [e for e in occ if e.id not in taken]
+        if not free:
+            b.duplicate.append((i, label, occ[0].id, taken[occ[0].id]))
+            continue
+        taken[free[0].id] = label
+        b.bindings.append((i, free[0].id, label))
+        b.guessed.append((i, label, free[0].id, [e.id for e in occ]))
+    b.bindings.sort()
     b.absent = [c for c in mapped if c not in present]
     return b
 
 
+# ==================================================================== detecting the data set
 _REASONS = {
     "none": {"zh": "没有任何列对应到数据元", "en": "no column matches a data element of any data set"},
     "few": {"zh": "对应到数据元的列少于两列", "en": "fewer than two columns match data elements"},
     "tie": {"zh": "表头同样程度地匹配多个数据集：{names}",
             "en": "the headers match several data sets equally: {names}"},
+    "tie_item": {"zh": "{id} {name}（{n} 列，覆盖 {n}/{total}）",
+                 "en": "{id} {name} ({n} columns, {n}/{total} covered)"},
+    "detected": {"zh": "表头 {cols} 列中 {n} 列对应到数据元，覆盖该数据集 {n}/{total} 个数据元",
+                 "en": "{n} of the {cols} headers name its data elements, {n}/{total} of its "
+                       "elements covered"},
+    "runner_up": {"zh": "；次选 {id} {name}（{n} 列，覆盖 {n}/{total}）",
+                  "en": "; runner-up {id} {name} ({n} columns, {n}/{total} covered)"},
+    "no_runner_up": {"zh": "；没有其他候选", "en": "; no other candidate"},
+    "profile": {"zh": "；与其他输入同属 {profile}，优先于同等匹配的 {other}",
+                "en": "; preferred to {other}, which matches as well, because the other inputs "
+                      "are {profile} data sets"},
 }
 
 
-def detect(defs: Definitions, name_parts: list[str], columns: list[str], paths: list[str],
-           section: TableMapping | None, skip: set[int], lang: str = "zh"
-           ) -> tuple[DataSet | None, str]:
-    """The data set a table holds: from its file/folder name, else the data set whose elements
-    the headers match best. Returns (data set, how) or (None, why not)."""
+def _r(key: str, lang: str, **kw: Any) -> str:
+    text = _REASONS[key].get(lang) or _REASONS[key]["zh"]
+    return text.format(**kw) if kw else text
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    dataset: DataSet
+    columns: int       # columns bound to one of its elements
+    share: float       # columns / elements of the data set
+
+    def same_rank(self, other: Candidate) -> bool:
+        return self.columns == other.columns and abs(self.share - other.share) < 1e-9
+
+
+@dataclass(slots=True)
+class Detection:
+    """The data set a table holds and why: by file name, or by the headers with the figures of
+    the choice and the runner-up; `dataset` None with `reason` when it cannot be told."""
+
+    dataset: DataSet | None
+    how: str                                  # file name | headers | "" (none)
+    reason: str = ""
+    best: Candidate | None = None
+    runner_up: Candidate | None = None
+    by_profile: str | None = None             # the profile preference decided between equals
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def describe(self, width: int, lang: str) -> str:
+        """What the DS.DATASET_DETECTED finding says."""
+        b = self.best
+        if b is None:
+            return ""
+        text = _r("detected", lang, cols=width, n=b.columns, total=len(b.dataset.elements))
+        r = self.runner_up
+        if r is None:
+            return text + _r("no_runner_up", lang)
+        text += _r("runner_up", lang, id=r.dataset.id, name=r.dataset.name, n=r.columns,
+                   total=len(r.dataset.elements))
+        if self.by_profile:
+            text += _r("profile", lang, profile=self.by_profile,
+                       other=f"{r.dataset.id} {r.dataset.name}")
+        return text
+
+
+def by_file_name(defs: Definitions, name_parts: list[str]) -> DataSet | None:
+    """A data-set id (EHR-DE-11-…-T01.xml, WS445.2.1-…) or name in the file or folder name."""
     ids = sorted(defs.datasets, key=len, reverse=True)
     for part in reversed(name_parts):
-        for ident in ids:  # a data-set id in the file or folder name (EHR-DE-11-…-T01.xml)
+        for ident in ids:
             if re.search(r"(?<![0-9A-Za-z.])" + re.escape(ident) + r"(?![0-9A-Za-z])", part,
                          re.IGNORECASE):
-                return defs.datasets[ident], "file name"
+                return defs.datasets[ident]
     for part in reversed(name_parts):
         stem = norm_label(Path(part).stem)
         best = None
@@ -401,21 +530,72 @@ def detect(defs: Definitions, name_parts: list[str], columns: list[str], paths: 
                 if len(a) >= 3 and a in stem and (best is None or len(a) > best[0]):
                     best = (len(a), ds)
         if best is not None:
-            return best[1], "file name"
-    scored = []
+            return best[1]
+    return None
+
+
+def rank(defs: Definitions, columns: list[str], paths: list[str],
+         section: TableMapping | None, skip: set[int]) -> list[Candidate]:
+    """Every data set some header names, best first: by the columns it explains, then by the
+    share of its elements those columns cover (then the definitions' order)."""
+    out = []
     for ds in defs.ordered():
-        b = bind(ds, columns, paths, section, skip)
-        n = len(b.bindings)
+        n = len(bind(ds, columns, paths, section, skip).bindings)
         if n:
-            scored.append((n, n / max(1, len(ds.elements)), ds))
-    if not scored:
-        return None, _REASONS["none"][lang]
-    scored.sort(key=lambda x: (-x[0], -x[1]))
-    top = scored[0]
-    if top[0] < 2:
-        return None, _REASONS["few"][lang]
-    rivals = [s for s in scored[1:] if s[0] == top[0] and abs(s[1] - top[1]) < 1e-9]
-    if rivals:
-        names = ", ".join(f"{s[2].id} {s[2].name}" for s in [top] + rivals[:3])
-        return None, _REASONS["tie"][lang].format(names=names)
-    return top[2], f"headers ({top[0]} columns match)"
+            out.append(Candidate(ds, n, n / max(1, len(ds.elements))))
+    out.sort(key=lambda c: (-c.columns, -c.share))
+    return out
+
+
+def profile_matters(cands: list[Candidate]) -> bool:
+    """The top candidates rank equal but belong to different profiles: the profile of the
+    other inputs decides."""
+    if len(cands) < 2 or not cands[0].same_rank(cands[1]):
+        return False
+    top = [c for c in cands if c.same_rank(cands[0])]
+    return len({c.dataset.profile for c in top}) > 1
+
+
+def choose(cands: list[Candidate], prefer: str | None = None, lang: str = "zh") -> Detection:
+    """The data set of a table from its ranked candidates; a tie that the preferred profile
+    does not settle is refused, naming the tied data sets."""
+    if not cands:
+        return Detection(None, "", _r("none", lang))
+    if cands[0].columns < 2:
+        return Detection(None, "", _r("few", lang), candidates=cands)
+    top = [c for c in cands if c.same_rank(cands[0])]
+    by_profile = None
+    if len(top) > 1 and prefer:
+        mine = [c for c in top if c.dataset.profile == prefer]
+        if mine and len(mine) < len(top):
+            by_profile = prefer
+            rest = [c for c in top if c.dataset.profile != prefer]
+            top = mine
+            if len(top) == 1:
+                return Detection(top[0].dataset, "headers", best=top[0], runner_up=rest[0],
+                                 by_profile=by_profile, candidates=cands)
+    if len(top) > 1:
+        names = ", ".join(_r("tie_item", lang, id=c.dataset.id, name=c.dataset.name,
+                             n=c.columns, total=len(c.dataset.elements)) for c in top[:4])
+        return Detection(None, "", _r("tie", lang, names=names), candidates=cands)
+    best = cands[0]
+    return Detection(best.dataset, "headers", best=best,
+                     runner_up=cands[1] if len(cands) > 1 else None, candidates=cands)
+
+
+def detect_table(defs: Definitions, name_parts: list[str], columns: list[str],
+                 paths: list[str], section: TableMapping | None, skip: set[int],
+                 lang: str = "zh", prefer: str | None = None) -> Detection:
+    ds = by_file_name(defs, name_parts)
+    if ds is not None:
+        return Detection(ds, "file name")
+    return choose(rank(defs, columns, paths, section, skip), prefer, lang)
+
+
+def detect(defs: Definitions, name_parts: list[str], columns: list[str], paths: list[str],
+           section: TableMapping | None, skip: set[int], lang: str = "zh",
+           prefer: str | None = None) -> tuple[DataSet | None, str]:
+    """The data set a table holds: from its file/folder name, else the data set whose elements
+    the headers match best. Returns (data set, how) or (None, why not)."""
+    d = detect_table(defs, name_parts, columns, paths, section, skip, lang, prefer)
+    return (d.dataset, d.how) if d.dataset is not None else (None, d.reason)

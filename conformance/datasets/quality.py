@@ -251,16 +251,15 @@ def run_quality(srcs: list[Any], reg_srcs: list[Any], opts: Any, defs: Definitio
     `reg_srcs`), pass 2 checks every table with it."""
     from dataclasses import replace
 
-    from .runner import build_registry, merge, prepare, run_pipeline
+    from .runner import build_registry, merge, prepare_all, run_pipeline
 
     examples = int((defs.quality.get("issue_list") or {}).get("examples", 3))
     card = Scorecard(defs, opts.lang, examples)
     reg_names = set(defs.quality.get("registry_datasets") or [])
-    works = [w for s in srcs for w in prepare(s, opts, defs)]
+    works = prepare_all(srcs, opts, defs)
     reg_works = [w for w in works if w.dataset is not None and w.dataset.id in reg_names]
     reg_opts = replace(opts, dataset=None)
-    reg_works += [w for s in reg_srcs for w in prepare(s, reg_opts, defs)
-                  if w.dataset is not None]
+    reg_works += [w for w in prepare_all(reg_srcs, reg_opts, defs) if w.dataset is not None]
     registry = build_registry(reg_works, executor, defs)
     card.registry_size = len(registry)
     io_errors = 0

@@ -20,7 +20,18 @@ from .. import __version__
 from ..inputs import Task
 from .definitions import DataSet, Definitions, load_definitions, norm_label
 from .engine import Partial, QualityOptions, Registry, TableJob, link_key, run_job, stable_hash
-from .mapping import Binding, Mapping, TableMapping, bind, detect, index_of
+from .mapping import (
+    Binding,
+    Detection,
+    Mapping,
+    TableMapping,
+    bind,
+    by_file_name,
+    choose,
+    index_of,
+    profile_matters,
+    rank,
+)
 from .readers import ReadError, Source, Table, expand_sources, open_tables
 
 
@@ -46,6 +57,7 @@ class RunOptions:
     timely_hours: float | None = None
     registry_paths: tuple[str, ...] = ()
     standards_dir: str | None = None
+    profiles: tuple[str, ...] = ()       # --profile: preferred when headers match equally
 
 
 # ==================================================================== executors
@@ -201,6 +213,9 @@ class TableWork:
     cda: bool = False
     by_missing: str | None = None     # the --by column, when this table lacks it
     io_error: bool = False
+    detection: Detection | None = None  # how the data set was told from the headers
+    section: TableMapping | None = None
+    skip: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +252,10 @@ def _find_column(columns: list[str], paths: list[str], ref: str | None,
     return None
 
 
-def prepare(src: Source, opts: RunOptions, defs: Definitions) -> Iterator[TableWork]:
+def open_works(src: Source, opts: RunOptions, defs: Definitions) -> Iterator[TableWork]:
+    """The tables of one input, each with its data set when --dataset, the mapping file, the
+    file name or the headers alone tell it (`detection` holds the ranked candidates when the
+    profile of the other inputs must decide)."""
     try:
         tables = open_tables(src, encoding=opts.encoding, delimiter=opts.delimiter,
                              sheet=opts.sheet, header_rows=opts.header_rows,
@@ -250,48 +268,104 @@ def prepare(src: Source, opts: RunOptions, defs: Definitions) -> Iterator[TableW
             yield TableWork(t.display, table=t, cda=True, jobs=[(src.task(), opts.lang)])
             continue
         w = TableWork(t.display, table=t)
-        section: TableMapping | None = opts.mapping.for_file(src.name) if opts.mapping else None
+        w.section = opts.mapping.for_file(src.name) if opts.mapping else None
         ds = None
         if opts.dataset:
             ds = defs.get(opts.dataset)
             w.how = "--dataset"
-        elif section is not None and section.dataset:
-            ds = defs.datasets[section.dataset]
+        elif w.section is not None and w.section.dataset:
+            ds = defs.datasets[w.section.dataset]
             w.how = "mapping"
-        skip: set[int] = set()
         for ref in (opts.by, opts.upload_column):
             i = _find_column(t.columns, t.column_paths, ref, None)
             if i is not None:
-                skip.add(i)
+                w.skip.add(i)
         if ds is None and t.columns:
-            ds, w.how = detect(defs, _name_parts(src) + ([t.sheet] if t.sheet else []),
-                               t.columns, t.column_paths, section, skip, opts.lang)
-            if ds is None:
-                w.note = w.how
+            ds = by_file_name(defs, _name_parts(src) + ([t.sheet] if t.sheet else []))
+            if ds is not None:
+                w.how = "file name"
+            else:
+                cands = rank(defs, t.columns, t.column_paths, w.section, w.skip)
+                w.detection = Detection(None, "", candidates=cands)
+                if not profile_matters(cands):
+                    _decide(w, None, opts.lang)
+                    ds = w.dataset
         w.dataset = ds
-        if ds is None or not t.columns:
-            yield w
-            continue
-        w.binding = bind(ds, t.columns, t.column_paths, section, skip)
-        q = None
-        if opts.quality:
-            by_i = _find_column(t.columns, t.column_paths, opts.by, w.binding)
-            w.by_missing = opts.by if opts.by is not None and by_i is None else None
-            up_name = opts.upload_column
-            up_i = _find_column(t.columns, t.column_paths, up_name, None) if up_name else None
-            if up_i is None and not up_name:
-                for cand in defs.quality.get("upload_columns") or []:
-                    up_i = _find_column(t.columns, t.column_paths, str(cand), None)
-                    if up_i is not None:
-                        break
-            hours = opts.timely_hours if opts.timely_hours is not None else \
-                float(defs.quality.get("timely_hours", 24))
-            q = QualityOptions(by_i, up_i, opts.now, hours)
-        bindings = tuple(w.binding.bindings)
-        for part in t.partitions(opts.jobs if opts.jobs > 1 else 1):
-            w.jobs.append(TableJob(t, part, ds.id, bindings, opts.lang, opts.max_examples, q,
-                                   opts.standards_dir))
         yield w
+
+
+def _decide(w: TableWork, prefer: str | None, lang: str) -> None:
+    assert w.detection is not None
+    w.detection = choose(w.detection.candidates, prefer, lang)
+    w.dataset = w.detection.dataset
+    w.how = w.detection.how
+    if w.dataset is None:
+        w.note = w.detection.reason
+
+
+def finish_work(w: TableWork, opts: RunOptions, defs: Definitions) -> TableWork:
+    """Bind the columns of a table whose data set is known and split it into jobs."""
+    t, ds = w.table, w.dataset
+    if ds is None or t is None or w.cda or w.error is not None or not t.columns:
+        return w
+    w.binding = bind(ds, t.columns, t.column_paths, w.section, w.skip)
+    q = None
+    if opts.quality:
+        by_i = _find_column(t.columns, t.column_paths, opts.by, w.binding)
+        w.by_missing = opts.by if opts.by is not None and by_i is None else None
+        up_name = opts.upload_column
+        up_i = _find_column(t.columns, t.column_paths, up_name, None) if up_name else None
+        if up_i is None and not up_name:
+            for cand in defs.quality.get("upload_columns") or []:
+                up_i = _find_column(t.columns, t.column_paths, str(cand), None)
+                if up_i is not None:
+                    break
+        hours = opts.timely_hours if opts.timely_hours is not None else \
+            float(defs.quality.get("timely_hours", 24))
+        q = QualityOptions(by_i, up_i, opts.now, hours)
+    bindings = tuple(w.binding.bindings)
+    for part in t.partitions(opts.jobs if opts.jobs > 1 else 1):
+        w.jobs.append(TableJob(t, part, ds.id, bindings, opts.lang, opts.max_examples, q,
+                               opts.standards_dir))
+    return w
+
+
+def preferred_profile(works: list[TableWork], opts: RunOptions) -> str | None:
+    """The profile the other inputs belong to: --profile when it names one, else the profile of
+    most tables whose data set is already known (none when they split evenly)."""
+    if len(opts.profiles) == 1:
+        return opts.profiles[0]
+    counts: dict[str, int] = {}
+    for w in works:
+        if w.dataset is not None:
+            counts[w.dataset.profile] = counts.get(w.dataset.profile, 0) + 1
+    if not counts:
+        return None
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def prepare_all(sources: list[Source], opts: RunOptions, defs: Definitions) -> list[TableWork]:
+    """Every table of every input, with its data set and jobs. A table whose headers match data
+    sets of both profiles equally takes the profile of the other inputs."""
+    works = [w for src in sources for w in open_works(src, opts, defs)]
+    pending = [w for w in works if w.dataset is None and w.detection is not None
+               and w.how == "" and not w.note]
+    if pending:
+        prefer = preferred_profile(works, opts)
+        for w in pending:
+            _decide(w, prefer, opts.lang)
+    return [finish_work(w, opts, defs) for w in works]
+
+
+def prepare(src: Source, opts: RunOptions, defs: Definitions) -> Iterator[TableWork]:
+    """The tables of one input, bound and split into jobs (no other inputs to look at)."""
+    for w in open_works(src, opts, defs):
+        if w.dataset is None and w.detection is not None and not w.how and not w.note:
+            _decide(w, opts.profiles[0] if len(opts.profiles) == 1 else None, opts.lang)
+        yield finish_work(w, opts, defs)
 
 
 def run_pipeline(sources: list[Source], opts: RunOptions, executor: Any,
@@ -302,8 +376,7 @@ def run_pipeline(sources: list[Source], opts: RunOptions, executor: Any,
     flowing through one executor stream (parallel across files and partitions)."""
     defs = load_definitions(opts.standards_dir)
     queue: deque[TableWork] = deque()
-    source_works = works if works is not None else \
-        (w for src in sources for w in prepare(src, opts, defs))
+    source_works = works if works is not None else prepare_all(sources, opts, defs)
 
     def stream() -> Iterator[Any]:
         for w in source_works:
@@ -386,8 +459,12 @@ def build_registry(works: list[TableWork], executor: Any, defs: Definitions) -> 
             continue
         col_by_de: dict[str, int] = {}
         kinds: dict[str, str] = {}
-        for col, eid, _ in w.binding.bindings:
-            el = next(e for e in w.dataset.elements if e.id == eid)  # type: ignore[union-attr]
+        ds = w.dataset
+        assert ds is not None
+        by_id = {e.id: e for e in ds.elements}
+        bound = sorted(((by_id[eid], col) for col, eid, _ in w.binding.bindings),
+                       key=lambda x: ds.subject_rank(x[0]))
+        for el, col in bound:
             if el.de and el.de not in col_by_de:
                 col_by_de[el.de] = col
                 kinds[el.de] = "date" if el.format.kind == "date" else "text"
