@@ -3,7 +3,7 @@ measured in the same run.
 
     python benchmarks/bench_datasets.py [--rows 200000] [--jobs 2] [--memory-rows 10000000]
 
-A 30-column table (WS445.5.2 一般手术记录, 29 data elements + an institution column) of
+A 46-column table (WS445.5.2 一般手术记录, its 45 data elements + an institution column) of
 synthetic rows is written once; then rows/s for:
 
 * baseline — `csv.reader` over the file, nothing else;

@@ -62,8 +62,16 @@ def test_json_contract_shape() -> None:
     assert len(data["datasets"]) == 58
     assert sum(d["verdict"] == "无此数据" for d in data["datasets"]) == 57
     v = touched(data)["WS445.1.1"]
-    assert v["verdict"] == "部分符合" and v["provisional"] is True
-    assert v["records"] == 20 and v["elements"]["covered"] == v["elements"]["total"]
+    # errors (wrong codes, impossible dates …) make 部分符合 firm, not provisional
+    assert v["verdict"] == "部分符合" and v["provisional"] is False
+    assert v["records"] == 20 and v["elements"]["covered"] == v["elements"]["total"] == 27
+    assert v["element_coverage"] == {"numerator": 27, "denominator": 27, "value": 1.0}
+    f = v["format_conformance"]
+    # 男, 1980-13-01, "2" for 婚姻状况代码, "1" for 民族 and 19991332 are not in the format;
+    # the gender code 3 is (it is not an allowed value)
+    assert f["denominator"] == 27 * 20 - 1 and f["numerator"] == f["denominator"] - 5
+    assert f["provisional"] is True and f["value"] == round(f["numerator"] / f["denominator"], 4)
+    assert v["elements_status"] == "transcribed" and "ws445-transcription" in v["element_list"]
     assert v["assessment_item"] == "2.1.1.1" and v["points"] == 0.19
     s = data["summary"]
     assert s["errors"] == v["errors"] and s["warnings"] == v["warnings"]
@@ -76,20 +84,26 @@ def test_findings_carry_row_and_column() -> None:
     for f in fs:
         by_rule.setdefault(f["rule"], f)   # the first occurrence of each rule
     f = by_rule["DS.ID_NUMBER_CHECK_DIGIT"]
-    # defect injected in data row index 4 → file line 6; 身份证件号码 is the 5th column
+    # defect injected in data row index 4 → file line 6
     header = (EXAMPLES / "hospital" / "WS445.1.1-患者基本信息-有缺陷.csv").read_text(
         encoding="utf-8").splitlines()[0].split(",")
-    assert f["line"] == 6 and f["column"] == header.index("身份证件号码") + 1
-    assert f["xpath"] == "身份证件号码" and f["severity"] == "error"
+    assert f["line"] == 6 and f["column"] == header.index("患者身份证件号码") + 1
+    assert f["xpath"] == "患者身份证件号码" and f["severity"] == "error"
     assert by_rule["DS.VALUE_NOT_ALLOWED"]["line"] == 4   # "男" in row index 2
     assert by_rule["DS.REQUIRED_EMPTY"]["line"] == 12
+    dates = [x for x in fs if x["rule"] == "DS.DATE_INVALID"]
+    assert [(x["line"], x["actual"], x["severity"]) for x in dates] == [
+        (8, "1980-13-01", "error"), (16, "19991332", "error")]
 
 
 def test_text_report_and_english() -> None:
     code, out = run(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息-有缺陷.csv"))
-    assert code == 1 and "数据集判定" in out and "部分符合（暂定）" in out and "其余 57 个数据集" in out
+    assert code == 1 and "数据集判定" in out and "其余 57 个数据集" in out
+    assert "部分符合  数据元覆盖 27/27（100.0%）  格式符合 534/539（99.1%，暂定）" in out
     code, out = run(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息.csv"), "--lang", "en")
     assert code == 0 and "fully covered and conformant (provisional)" in out
+    assert "element coverage 27/27 (100.0%)  format conformance 540/540 (100.0%, provisional)" \
+        in out
 
 
 def test_junit_and_sarif() -> None:
@@ -108,7 +122,12 @@ def test_junit_and_sarif() -> None:
                r["locations"][0]["physicalLocation"]["region"]["startLine"] == 6 for r in results)
     rule_ids = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert "DS.FORMAT" in rule_ids and "VOCAB.CODE_NOT_IN_VALUE_SET" in rule_ids
-    assert sarif["runs"][0]["properties"]["datasets"][0]["id"] == "WS445.1.1"
+    props = sarif["runs"][0]["properties"]["datasets"][0]
+    assert props["id"] == "WS445.1.1" and props["element_coverage"]["denominator"] == 27
+    assert props["format_conformance"]["denominator"] == 539
+    verdict = next(c for c in cases if c.get("classname") == "dataset")
+    assert "27/27" in verdict.find("failure").get("message")
+    assert "534/539" in verdict.find("failure").get("message")
 
 
 def test_exit_codes_strict_and_usage(tmp_path: Path) -> None:
@@ -163,7 +182,13 @@ def test_missing_and_empty_elements(tmp_path: Path) -> None:
     assert "DS.ELEMENT_MISSING" in rules and "DS.ELEMENT_EMPTY" in rules
     v = touched(data)["WS445.3.1"]
     assert v["verdict_key"] == "partial" and v["elements"]["covered"] == 2
-    assert {"id": "DE02.01.030.00", "name": "身份证件号码"} in v["elements"]["missing"]
+    assert v["element_coverage"]["numerator"] == 2 and v["element_coverage"]["denominator"] == 27
+    assert {"id": "HDSD00.04.002", "internal_id": "HDSD00.04.002", "de": "DE01.00.020.00",
+            "name": "处方编号"} in v["elements"]["missing"]
+    # a missing element of the transcribed list is an error naming that basis
+    missing = [f for f in data["documents"][0]["findings"] if f["rule"] == "DS.ELEMENT_MISSING"]
+    assert missing and all(f["severity"] == "error" for f in missing)
+    assert "厂商转录本" in missing[0]["message"] and v["provisional"] is False
 
 
 def test_coverage_from_cda_documents(tmp_path: Path, synth, catalog) -> None:
@@ -222,3 +247,160 @@ def test_dask_unreachable_scheduler_is_a_usage_error(monkeypatch) -> None:
     code, out = run(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息.csv"), "--engine", "dask",
                     "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and "Dask" in out
+
+
+# ---------------------------------------------------------------- a patient table (issue 13)
+def _patient_table(tmp_path: Path, header: list[str]) -> Path:
+    """Name, gender, birth date, ID number, an institution column and two time columns; row 2
+    has the gender code 3, row 3 an impossible birth date, row 4 an ID number with a wrong
+    check character, row 5 no name."""
+    from datetime import date
+
+    from conformance.synth import resident_id
+
+    good = [("张三", "1", date(1980, 1, 1)), ("李四", "2", date(1985, 5, 5)),
+            ("王五", "1", date(1990, 2, 3)), ("赵六", "2", date(1991, 7, 8)),
+            ("钱七", "1", date(1975, 12, 31))]
+    rows = []
+    for k, (name, gender, birth) in enumerate(good):
+        rows.append([name, gender, f"{birth:%Y%m%d}", resident_id("110101", birth, k, gender),
+                     "4401060001", f"2024030{k + 1}T080000", f"2024-03-0{k + 1} 09:00:00"])
+    rows[1][1] = "3"
+    rows[2][2] = "19991332"
+    rows[3][3] = rows[3][3][:17] + ("0" if rows[3][3][17] != "0" else "1")
+    rows[4][0] = ""
+    p = tmp_path / "export.csv"
+    p.write_text("\n".join(",".join(r) for r in [header] + rows) + "\n", encoding="utf-8")
+    return p
+
+
+PATIENT_HEADER = ["姓名", "性别代码", "出生日期", "身份证件号码", "建档医疗机构组织机构", "建档日期时间",
+                  "更新时间"]
+
+
+def test_patient_table_is_detected_and_its_defects_are_errors(tmp_path: Path) -> None:
+    p = _patient_table(tmp_path, PATIENT_HEADER)
+    code, data = run_json(str(p))
+    doc = data["documents"][0]
+    assert code == 1 and doc["document_type"] == "WS445.1.1"
+    fs = doc["findings"]
+    det = next(f for f in fs if f["rule"] == "DS.DATASET_DETECTED")
+    assert det["severity"] == "info" and "WS445.1.1 患者基本信息" in det["message"]
+    assert "7 列中 6 列" in det["message"] and "次选 EHR-DE-" in det["message"]
+    planted = {(f["rule"], f["line"], f["column"]) for f in fs if f["severity"] == "error"
+               and f["line"] and f["rule"] != "DS.ELEMENT_MISSING"}
+    assert planted == {("DS.VALUE_NOT_ALLOWED", 3, 2), ("DS.DATE_INVALID", 4, 3),
+                       ("DS.ID_NUMBER_CHECK_DIGIT", 5, 4), ("DS.REQUIRED_EMPTY", 6, 1)}
+    v = touched(data)["WS445.1.1"]
+    assert v["element_coverage"] == {"numerator": 6, "denominator": 27,
+                                     "value": round(6 / 27, 4)}
+    assert v["format_conformance"]["denominator"] == 29    # 6 columns × 5 rows, one empty
+    assert v["format_conformance"]["numerator"] == 28      # 19991332
+    assert v["verdict_key"] == "partial" and not v["provisional"]
+    code, out = run(str(p), "--lang", "en")
+    assert "DS.DATASET_DETECTED" in out and "runner-up EHR-DE-" in out
+    assert "element coverage 6/27 (22.2%)" in out
+
+
+def test_bare_de_headers_bind_in_order_and_say_so(tmp_path: Path) -> None:
+    header = ["DE02.01.039.00", "DE02.01.040.00", "DE02.01.005.01", "DE02.01.030.00",
+              "DE08.10.052.00", "DE06.00.218.00", "DE02.01.039.00 联系人姓名"]
+    p = _patient_table(tmp_path, header)
+    code, data = run_json(str(p), "--dataset", "WS445.1.1")
+    fs = data["documents"][0]["findings"]
+    warn = [f for f in fs if f["rule"] == "DS.COLUMN_DE_AMBIGUOUS"]
+    assert len(warn) == 1 and warn[0]["severity"] == "warning" and warn[0]["column"] == 1
+    msg = warn[0]["message"]
+    assert "HDSD00.02.027 患者姓名" in msg and "HDSD00.02.034 建档者姓名" in msg
+    assert "已按标准中的顺序对应到其中第一个未被其他列占用的：患者姓名（HDSD00.02.027" in msg
+    bound = [f for f in fs if f["rule"] == "DS.COLUMN_BOUND"]
+    assert [(f["column"], f["actual"], f["expected"]) for f in bound] == [
+        (7, "2", "DE02.01.039.00")]
+    # the bare column is checked as 患者姓名: its empty value is the required-name error
+    assert any(f["rule"] == "DS.REQUIRED_EMPTY" and f["line"] == 6 for f in fs)
+    assert code == 1 and touched(data)["WS445.1.1"]["element_coverage"]["numerator"] == 7
+
+
+def test_every_format_reports_the_two_figures(tmp_path: Path) -> None:
+    p = _patient_table(tmp_path, PATIENT_HEADER)
+    code, out = run(str(p), "--format", "junit")
+    case = next(c for c in ET.fromstring(out).iter("testcase") if c.get("classname") == "dataset")
+    assert "数据元覆盖 6/27" in case.find("failure").get("message")
+    assert "格式符合 28/29" in case.find("failure").get("message")
+    sarif = json.loads(run(str(p), "--format", "sarif")[1])
+    v = sarif["runs"][0]["properties"]["datasets"][0]
+    assert (v["element_coverage"]["numerator"], v["format_conformance"]["numerator"]) == (6, 28)
+    assert any(r["ruleId"] == "DS.DATASET_DETECTED" and r["level"] == "note"
+               for r in sarif["runs"][0]["results"])
+    clean = cases_dir() / "datasets" / "hospital" / "WS445.1.1-患者基本信息.csv"
+    root = ET.fromstring(run(str(clean), "--format", "junit")[1])
+    ok = next(c for c in root.iter("testcase") if c.get("classname") == "dataset")
+    assert ok.find("failure") is None and "540/540" in ok.find("system-out").text
+
+
+def test_documents_say_which_missing_elements_they_cannot_locate(tmp_path: Path, synth,
+                                                                 catalog) -> None:
+    p = tmp_path / "C0004-1.xml"
+    p.write_bytes(synth.document_bytes(catalog.documents["C0004"], 1))
+    code, data = run_json(str(p))
+    v = touched(data)["WS445.3.1"]
+    located = {m["name"]: m["located"] for m in v["elements"]["missing"]}
+    assert located and not all(located.values()) and v["format_conformance"]["denominator"] == 0
+    code, out = run(str(p))
+    assert "格式符合 未测（文档）" in out and "在 CDA 文档中的位置未知" in out
+
+
+def test_profile_of_the_other_inputs() -> None:
+    from conformance.datasets.definitions import load_definitions
+    from conformance.datasets.runner import RunOptions, TableWork, preferred_profile
+
+    defs = load_definitions()
+    hosp, reg = defs.datasets["WS445.4.2"], defs.datasets["EHR-DE-01"]
+    works = [TableWork("a", dataset=hosp), TableWork("b", dataset=hosp),
+             TableWork("c", dataset=reg), TableWork("d")]
+    assert preferred_profile(works, RunOptions()) == "hospital"
+    assert preferred_profile(works[1:3], RunOptions()) is None      # split evenly
+    assert preferred_profile(works, RunOptions(profiles=("regional",))) == "regional"
+
+
+def test_scoring_evidence_names_where_the_list_comes_from(tmp_path: Path) -> None:
+    """The datasets binding of item 2.1.1.1 scores from the verdict and its evidence says the
+    element list is the transcribed WS 445 table."""
+    from conformance.scoring.definition import get_definition
+    from conformance.scoring.engine import score
+    from conformance.scoring.results import load_results
+
+    out = tmp_path / "datasets.json"
+    code, _ = run(str(cases_dir() / "datasets" / "hospital" / "WS445.1.1-患者基本信息.csv"),
+                  "--format", "json", "-o", str(out))
+    assert code == 0
+    sc, _ = score(get_definition("hospital-2020"), load_results([], out), None)
+    r = next(x for x in sc.results if x.item.code == "2.1.1.1")
+    assert r.source == "datasets" and r.status == "met"
+    assert "ws445-transcription (transcribed)" in r.evidence[0]["element_list"]
+
+
+def test_shipped_examples_are_current(tmp_path: Path) -> None:
+    """`python -m conformance.datasets.examples` reproduces test_cases/datasets/ (text files;
+    the workbook carries timestamps)."""
+    from conformance.datasets.examples import build_examples
+
+    for p in build_examples(tmp_path):
+        if p.suffix == ".xlsx":
+            continue
+        shipped = EXAMPLES / p.relative_to(tmp_path)
+        assert shipped.read_bytes() == p.read_bytes(), (
+            f"{shipped} is out of date: run `python -m conformance.datasets.examples`")
+
+
+def test_json_decodes_as_the_datasets_artifact(tmp_path: Path) -> None:
+    """The figures are the Ratio fields of the datasets.json model (model/datasets.py)."""
+    from conformance.model.io import datasets_json
+
+    out = tmp_path / "datasets.json"
+    run(str(_patient_table(tmp_path, PATIENT_HEADER)), "--format", "json", "-o", str(out))
+    res = datasets_json.loads(out.read_bytes())
+    v = next(x for x in res.datasets if x.id == "WS445.1.1")
+    assert (v.element_coverage.numerator, v.element_coverage.denominator) == (6, 27)
+    assert (v.format_conformance.numerator, v.format_conformance.denominator) == (28, 29)
+    assert {m.internal_id for m in v.elements.missing} >= {"HDSD00.02.039", "HDSD00.02.034"}

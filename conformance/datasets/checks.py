@@ -30,6 +30,7 @@ _D8 = re.compile(r"^\d{8}$")
 _DT15 = re.compile(r"^(\d{8})T(\d{6})$")
 _T6 = re.compile(r"^\d{6}$")
 _DIGITS = re.compile(r"^\d+$")
+_DATE_SEPARATORS = re.compile(r"[-/.年月日时分秒T:\s]")
 _EXPECTED_FORM = {"date": "YYYYMMDD", "datetime": "YYYYMMDDThhmmss", "time": "hhmmss"}
 _OK: Verdict = ((), None)
 
@@ -146,9 +147,11 @@ class CheckFactory:
                 continue
             norm = f"20000101{parsed:%H%M%S}" if kind == "time" else f"{parsed:%Y%m%d%H%M%S}"
             return (("DS.FORMAT", None, fmt.text, self._paren(want)),), norm
-        # digits of the right shape but not a real date: calendar problem, else not a date
-        if _DIGITS.match(v) and len(v) in (8, 14):
-            p = ts_problem(v)
+        # digits of the right shape but not a real date (19991332, 1980-13-01, 2024/02/30
+        # 10:00): a calendar problem, else not a date
+        digits = _DATE_SEPARATORS.sub("", v)
+        if _DIGITS.match(digits) and len(digits) in (8, 12, 14) and kind != "time":
+            p = ts_problem(digits)
             if p:
                 return (("DS.DATE_INVALID", None, want, p[1] or p[0]),), None
         return (("DS.DATATYPE", None, want, _type_name(kind, self.lang)),), None
@@ -241,6 +244,10 @@ def status_of(rule: str, check: ElementCheck) -> str:
     layer = rule.split(".", 1)[1]
     if rule.startswith("DS.ID_NUMBER"):
         return check.id_status
+    if rule == "DS.DATE_INVALID":
+        # 19991332 is no date whatever the element's (provisional) format says: the calendar is
+        # not provisional
+        return "seen"
     if layer in ("VALUE_NOT_ALLOWED", "VALUE_IS_DISPLAY_NAME"):
         return check.value_status
     return check.format_status

@@ -20,6 +20,9 @@ from .definitions import DataSet, Definitions, load_definitions
 from .readers import Partition, ReadError, Table, _BadRecord
 
 CACHE_LIMIT = 20_000          # distinct values remembered per column (bounded memory)
+# problems that mean a value is not in the element's WS 363 representation format (the data-set
+# test's "format conformance"); allowed values and ID-number checks are counted apart
+FORMAT_RULES = frozenset({"DS.FORMAT", "DS.FORMAT_LENGTH", "DS.DATATYPE", "DS.DATE_INVALID"})
 DELAY_EDGES = (1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720)   # hours; last bucket is open
 EMPTY_GROUP = ""
 
@@ -57,6 +60,7 @@ class GroupAgg:
     records: int = 0
     nonempty: list[int] = field(default_factory=list)
     passed: list[int] = field(default_factory=list)
+    format_ok: list[int] = field(default_factory=list)   # values in the representation format
     consistent: int = 0
     complete: int = 0
     required_cells: int = 0
@@ -77,7 +81,7 @@ class GroupAgg:
 
     @classmethod
     def sized(cls, n: int) -> GroupAgg:
-        return cls(nonempty=[0] * n, passed=[0] * n)
+        return cls(nonempty=[0] * n, passed=[0] * n, format_ok=[0] * n)
 
     def merge(self, o: GroupAgg) -> None:
         for name in ("records", "consistent", "complete", "required_cells", "required_filled",
@@ -86,6 +90,7 @@ class GroupAgg:
                      "delay_sum", "upload_before_event"):
             setattr(self, name, getattr(self, name) + getattr(o, name))
         for lst, other in ((self.nonempty, o.nonempty), (self.passed, o.passed),
+                           (self.format_ok, o.format_ok),
                            (self.delay_buckets, o.delay_buckets)):
             for i, v in enumerate(other):
                 lst[i] += v
@@ -199,9 +204,9 @@ class Compiled:
         self.required_unbound = sum(1 for i in self.required_idx if i not in bound)
         self.width = max((c.pos for c in self.cols), default=-1) + 1
         col_by_de: dict[str, Col] = {}
-        for c in self.cols:
+        for c in sorted(self.cols, key=lambda c: ds.subject_rank(by_id[c.el_id])):
             de = by_id[c.el_id].de
-            if de and de not in col_by_de:
+            if de and de not in col_by_de:   # 患者姓名 rather than 联系人姓名 (DE02.01.039.00)
                 col_by_de[de] = c
         self.col_by_de = col_by_de
         # ID number: cross-checks with the birth date / gender / ID type of the same record
@@ -323,10 +328,12 @@ def run_job(job: TableJob, registry: Registry | None = None) -> Partial:
     required_cols = [(c.pos, c) for c in comp.cols if c.required]
     coded_elems = {c.elem for c in comp.cols if c.coded}
     blank = _BLANK
-    counters: dict[str, tuple[list[int], list[int]]] = {}
+    fmt_rules = FORMAT_RULES
+    counters: dict[str, tuple[list[int], list[int], list[int]]] = {}
     agg: GroupAgg | None = None
     empties: list[int] = []
     fails: list[int] = []
+    fmt_fails: list[int] = []
     last_g: str | None = None
     try:
         for line, row in job.table.rows(job.part):
@@ -348,8 +355,8 @@ def run_job(job: TableJob, registry: Registry | None = None) -> Partial:
                 agg = groups.get(g)
                 if agg is None:
                     agg = groups[g] = GroupAgg.sized(n_el)
-                    counters[g] = ([0] * n_el, [0] * n_el)
-                empties, fails = counters[g]
+                    counters[g] = ([0] * n_el, [0] * n_el, [0] * n_el)
+                empties, fails, fmt_fails = counters[g]
                 last_g = g
             agg.records += 1
             consistent = True
@@ -371,6 +378,7 @@ def run_job(job: TableJob, registry: Registry | None = None) -> Partial:
                     ln = len(v)
                     if ln > hi or ln < lo:
                         fails[elem] += 1
+                        fmt_fails[elem] += 1
                         note(g, "DS.FORMAT_LENGTH", c.el_id, line, c, v,
                              c.check.element.format.text, str(ln), c.check.format_status)
                     if slot >= 0:
@@ -392,6 +400,10 @@ def run_job(job: TableJob, registry: Registry | None = None) -> Partial:
                 probs = verdict[0]
                 if probs:
                     fails[elem] += 1
+                    for p in probs:
+                        if p[0] in fmt_rules:
+                            fmt_fails[elem] += 1
+                            break
                     sv = v.strip()
                     for rule, actual, expected, detail in probs:
                         note(g, rule, c.el_id, line, c, sv if actual is None else actual,
@@ -413,11 +425,12 @@ def run_job(job: TableJob, registry: Registry | None = None) -> Partial:
         out.stopped = (exc.rule, exc.detail, exc.line, exc.actual)
     # derived counts: non-empty = records − empty cells; passing = non-empty − failing cells
     for g, agg in groups.items():
-        empties, fails = counters[g]
+        empties, fails, fmt_fails = counters[g]
         for c in comp.cols:
             ne = agg.records - empties[c.elem]
             agg.nonempty[c.elem] = ne
             agg.passed[c.elem] = ne - fails[c.elem]
+            agg.format_ok[c.elem] = ne - fmt_fails[c.elem]
         agg.required_cells = agg.records * len(comp.required_idx)
         agg.required_filled = sum(agg.nonempty[c.elem] for _, c in required_cols)
     return out

@@ -25,6 +25,8 @@ class ExampleData:
         self.synth = Synthesizer(self.defs.catalog)
         ex = self.defs.formats.get("examples") or {}
         self.person_fields: dict[str, str] = dict(ex.get("person_fields") or {})
+        self.fixed: dict[str, str] = {str(k): str(v) for k, v in
+                                      (ex.get("fixed_values") or {}).items()}
         self.base = datetime.strptime(str(ex.get("base_time", "20240315093000")), "%Y%m%d%H%M%S")
         self.ranges = self.defs.quality.get("plausible_ranges") or {}
         self._people: dict[int, Person] = {}
@@ -38,15 +40,19 @@ class ExampleData:
         return p
 
     # ---------------------------------------------------------------- values
-    def value(self, el: Element, i: int, person: Person) -> str:
+    def value(self, el: Element, i: int, person: Person, subject: bool = True) -> str:
+        """A conformant value; `subject`: the element is the patient's own (患者姓名, not
+        联系人姓名, when several share a DE id) and takes the synthetic person's field."""
         fmt = el.format
-        field = self.person_fields.get(el.de or "")
+        field = self.person_fields.get(el.de or "") if subject else None
         when = self.base - timedelta(hours=i % 5000)
         if field == "birth":
             return f"{person.birth:%Y%m%d}" if fmt.kind != "datetime" else \
                 f"{person.birth:%Y%m%d}T000000"
         if field:
             return str(getattr(person, field))
+        if el.de in self.fixed:
+            return self.fixed[el.de]
         if fmt.kind == "date":
             return f"{when:%Y%m%d}"
         if fmt.kind == "datetime":
@@ -78,22 +84,35 @@ class ExampleData:
             text = text[: fmt.max_len]
         return text
 
+    @staticmethod
+    def element(ds: DataSet, ref: str) -> Element:
+        """The element `ref` names: its id, internal id, name, a DE id the set has once, or
+        "DE id:name" (DE02.01.039.00:联系人姓名)."""
+        from .mapping import index_of
+
+        by_id = {e.id: e for e in ds.elements}
+        if ref in by_id:
+            return by_id[ref]
+        hits = index_of(ds).resolve(ref)
+        if len(hits) != 1:
+            raise KeyError(f"{ds.id} has no single element {ref!r}")
+        return hits[0]
+
     def header(self, ds: DataSet, style: str = "name") -> list[str]:
-        """Column headers: element names (style name), DE codes where unique (style de)."""
+        """Column headers: element names (style name); DE ids (style de), with the name where
+        several elements share the id ("DE02.01.039.00 联系人姓名")."""
         if style == "de":
-            counts: dict[str, int] = {}
-            for e in ds.elements:
-                if e.de:
-                    counts[e.de] = counts.get(e.de, 0) + 1
-            return [e.de if e.de and counts[e.de] == 1 else e.id for e in ds.elements]
+            return [e.de if e.de and not e.occurrence else
+                    f"{e.de} {e.name}" if e.de else e.id for e in ds.elements]
         return [e.name if sum(1 for x in ds.elements if x.name == e.name) == 1 else e.id
                 for e in ds.elements]
 
     def rows(self, ds: DataSet, n: int, start: int = 0, patients: int | None = None
              ) -> Iterator[list[str]]:
+        subject = {min(same, key=ds.subject_rank).id for same in ds.by_de.values()}
         for i in range(start, start + n):
             p = self.person(i % patients if patients else i)
-            yield [self.value(e, i, p) for e in ds.elements]
+            yield [self.value(e, i, p, e.id in subject or not e.de) for e in ds.elements]
 
     # ---------------------------------------------------------------- files
     def write_csv(self, path: Path, ds: DataSet, n: int, *, encoding: str = "utf-8",
@@ -111,12 +130,10 @@ class ExampleData:
             for i, row in enumerate(self.rows(ds, n, patients=patients)):
                 full = row + [str(f(i)) for f in extra.values()]
                 for key, val in (defects or {}).get(i, {}).items():
-                    if key in ids:
-                        full[ids.index(key)] = val
-                    elif key in extra:
+                    if key in extra:
                         full[len(row) + list(extra).index(key)] = val
                     else:
-                        raise KeyError(f"{ds.id} has no element or column {key!r}")
+                        full[ids.index(self.element(ds, key).id)] = val
                 w.writerow(full)
         return path
 
@@ -227,7 +244,9 @@ def build_examples(folder: Path, ex: ExampleData | None = None) -> list[Path]:
                                      4: {"DE02.01.030.00": "110101198001010015"},
                                      6: {"DE02.01.005.01": "1980-13-01"},
                                      8: {"DE02.01.018.00": "2", "DE02.01.025.00": "1"},
-                                     10: {"DE02.01.039.00": ""}}))
+                                     10: {"患者姓名": ""},
+                                     12: {"DE02.01.040.00": "3"},
+                                     14: {"DE02.01.005.01": "19991332"}}))
     ds = d["WS445.2.1"]
     local = [f"COL{k + 1:02d}" for k in range(len(ds.elements))]
     rows = list(ex.rows(ds, 15))
@@ -241,8 +260,8 @@ def build_examples(folder: Path, ex: ExampleData | None = None) -> list[Path]:
     mp = hosp / "门急诊病历-mapping.yaml"
     lines = ["# Column → data-element mapping of 门急诊病历-GBK.csv (its headers are local codes).",
              "dataset: WS445.2.1", "columns:"]
-    lines += [f"  {c}: {e.de or e.id}" if e.de and sum(1 for x in ds.elements if x.de == e.de) == 1
-              else f"  {c}: \"{e.id}\"" for c, e in zip(local, ds.elements, strict=True)]
+    lines += [f"  {c}: {e.de}" if e.de and not e.occurrence
+              else f"  {c}: \"{e.id}\"    # {e.name}" for c, e in zip(local, ds.elements, strict=True)]
     mp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.append(mp)
     p = hosp / "WS445.4.2-检验记录-BOM.csv"
@@ -259,7 +278,7 @@ def build_examples(folder: Path, ex: ExampleData | None = None) -> list[Path]:
     out.append(ex.write_csv(qual / "患者登记.csv", d["WS445.1.1"], n_pat,
                             extra={"机构": lambda i: INSTITUTIONS[i % 3]},
                             defects={4: {"DE02.01.018.00": "2"}}))   # not in 婚姻状况代码表
-    ev = d["WS445.1.3"]
+    ev = d["WS445.15.1"]
     base = ex.base
 
     def upload(i: int) -> str:
@@ -268,16 +287,16 @@ def build_examples(folder: Path, ex: ExampleData | None = None) -> list[Path]:
         return f"{t:%Y-%m-%d %H:%M:%S}"
 
     defects: dict[int, dict[str, str]] = {
-        1: {"DE02.01.060.00": "7"},                       # not in 患者类型代码表
+        1: {"DE02.01.018.00": "70"},                      # not in 婚姻状况代码表
         4: {"DE06.00.017.00": "20240101T080000"},         # discharge before admission
-        7: {"DE02.01.030.00": resident_id("110101", date(1990, 1, 1), 3, "2")},  # unregistered
-        10: {"DE02.01.039.00:患者姓名": "张三丰"},           # name disagrees with registration
-        13: {"DE04.01.018.00": "20990101T000000"},        # in the future
+        7: {"DE01.00.021.00": resident_id("110101", date(1990, 1, 1), 3, "2")},  # unregistered
+        10: {"患者姓名": "张三丰"},                          # name disagrees with registration
+        13: {"DE06.00.221.00": "20990101T000000"},        # in the future
         16: {"DE06.00.092.00": "2024/03/01 10:00"},       # not DT15
-        2: {"DE02.01.039.00:患者姓名": ""},                  # required element empty
-        5: {"DE02.01.039.00:患者姓名": ""},
+        2: {"患者姓名": ""},                                # required element empty
+        5: {"患者姓名": ""},
     }
-    out.append(ex.write_csv(qual / "卫生事件摘要.csv", ev, 3 * n_pat, patients=n_pat,
+    out.append(ex.write_csv(qual / "出院小结.csv", ev, 3 * n_pat, patients=n_pat,
                             extra={"机构": lambda i: INSTITUTIONS[i % 3], "上传时间": upload},
                             defects=defects))
     return out

@@ -225,6 +225,8 @@ class _Eval:
         self._ignored(item, ans, verdict)
         ev = [{"kind": "dataset", "dataset": entry.get("id") or entry.get("name"),
                "verdict": entry.get("verdict"), "source": entry.get("source")}]
+        if entry.get("element_list"):   # where the data set's element list comes from
+            ev[0]["element_list"] = entry["element_list"]
         return self._binary(item, verdict, "datasets",
                             [self.t("why.dataset", verdict=entry.get("verdict"))], ev)
 
