@@ -116,14 +116,14 @@ def test_mapping_gbk_file(tmp_path, defs) -> None:
 def test_headers_resolve_by_code_name_and_both(defs) -> None:
     ds = defs.datasets["WS445.1.1"]
     cols = ["性别代码", "出生日期(DE02.01.005.01)", "DE02_01_030_00", "民 族", "HDSD00.02.039",
-            "DE02.01.039.00 建档者姓名", "联系人电话号码", "姓名", "电话号码"]
+            "DE02.01.039.00 建档者姓名", "联系人电话号码", "姓名(DE02.01.039.00)", "电话号码"]
     b = bind(ds, cols, cols, None)
     got = {cols[c]: e for c, e, _ in b.bindings}
     assert got == {"性别代码": "HDSD00.02.050", "出生日期(DE02.01.005.01)": "HDSD00.02.004",
                    "DE02_01_030_00": "HDSD00.02.025", "民 族": "HDSD00.02.042",
                    "HDSD00.02.039": "HDSD00.02.039", "DE02.01.039.00 建档者姓名": "HDSD00.02.034",
                    "联系人电话号码": "HDSD00.02.038",
-                   "姓名": "HDSD00.02.027",        # 患者 is an optional leading word
+                   "姓名(DE02.01.039.00)": "HDSD00.02.027",   # 患者 is an optional leading word
                    "电话号码": "HDSD00.02.023"}     # the name the project used for 患者电话号码
     assert not b.guessed and not b.unmapped
 

@@ -4,6 +4,9 @@ the shipped examples under test_cases/datasets/, the tests and the benchmark use
 Values come from the definitions — person fields (formats.yaml `examples`) from the synthetic
 patients of conformance.synth, codes from the bound value sets, dates and numbers from the
 representation formats — so every generated row passes the checks unless a defect is injected.
+A hospital table has one column per element of its WS 445 subset, as the transcribed element
+lists give them (standards/datasets/ws445, source ws445-transcription; data types and formats
+merged from WS 363 knowledge, provisional).
 """
 
 from __future__ import annotations

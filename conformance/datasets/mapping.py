@@ -151,6 +151,8 @@ class Index:
                     return cands
                 named = [e for e in cands if norm_label(e.name) == rest or
                          any(norm_label(a) == rest for a in e.aliases)]
+                if not named:   # "姓名(DE02.01.039.00)": a name the index knows otherwise
+                    named = [e for e in self.by_key.get(rest, []) if e in cands]
                 return named or (cands if len(cands) == 1 else [])
         return []
 
