@@ -241,9 +241,9 @@ def test_dask_engine_same_report_as_local(tmp_path: Path) -> None:
 
 
 def test_dask_unreachable_scheduler_is_a_usage_error(monkeypatch) -> None:
-    from conformance.datasets import runner
+    from conformance import distributed
 
-    monkeypatch.setattr(runner, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "1s")
     code, out = run(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息.csv"), "--engine", "dask",
                     "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and "Dask" in out

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..distributed import DaskError, DaskPool  # noqa: F401 - DaskError re-exported
 from ..inputs import Task
 from .definitions import DataSet, Definitions, load_definitions, norm_label
 from .engine import Partial, QualityOptions, Registry, TableJob, link_key, run_job, stable_hash
@@ -123,70 +123,22 @@ def _init_worker(registry: Registry | None) -> None:
     _REGISTRY = registry
 
 
-class DaskError(Exception):
-    pass
-
-
-DASK_CONNECT_TIMEOUT = "10s"
-
-
 class DaskExecutor:
     """Partitions as Dask tasks on a cluster (``--scheduler ADDRESS``), or on a local cluster of
-    ``jobs`` worker processes when no address is given. Workers read the input files
-    themselves: they must see them at the same paths (shared storage)."""
+    ``jobs`` worker processes when no address is given (the shared ``DaskPool``). Workers read
+    the input files themselves: they must see them at the same paths (shared storage)."""
 
     def __init__(self, scheduler: str | None, jobs: int) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - a declared dependency
-            raise DaskError("the Dask engine needs dask[distributed]") from None
-        self.cluster = None
-        try:
-            if scheduler:
-                self.client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
-            else:
-                self.cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
-                                            processes=True, dashboard_address=None)
-                self.client = Client(self.cluster)
-        except (OSError, TimeoutError) as exc:
-            raise DaskError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-        versions = self.client.run(_worker_version)
-        wrong = {w: v for w, v in versions.items() if v != __version__}
-        if wrong:
-            self.close()
-            raise DaskError(f"Dask workers run conformance {sorted(set(wrong.values()))}, this "
-                            f"client {__version__}: install the same version on every worker")
-        self.window = 4 * max(1, len(versions))
+        self.pool = DaskPool(scheduler, jobs)
 
     def imap(self, items: Iterable[Any], registry: Registry | None) -> Iterator[Any]:
-        reg = self.client.scatter(registry, broadcast=True) if registry is not None else None
-        pending: deque = deque()
-        it = iter(items)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < self.window:
-                try:
-                    item = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append(self.client.submit(work, item, reg, pure=False))
-            if not pending:
-                return
-            fut = pending.popleft()
-            yield fut.result()
-            fut.release()
+        if registry is None:
+            yield from self.pool.imap(work, items)
+        else:
+            yield from self.pool.imap(work, items, registry)
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _worker_version() -> str:
-    from .. import __version__ as v
-
-    return v
+        self.pool.close()
 
 
 def make_executor(opts: RunOptions) -> SerialExecutor | PoolExecutor | DaskExecutor:
