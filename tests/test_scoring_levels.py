@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from conformance.scoring.definition import get_definition
-from conformance.scoring.engine import Score, score
+from conformance.scoring.engine import score
 from conformance.scoring.questionnaire import load_questionnaire
+from conformance.scoring.rating import Rating as Score
 from conformance.scoring.report import build_score_json, console_summary
 from conformance.scoring.results import RunInputs, load_results
 
-from .test_scoring_support import answers_for, level_answers, write_questionnaire, write_run
+from .test_scoring_support import STAMP, answers_for, level_answers, write_questionnaire, write_run
 
 H = get_definition("hospital-2020")
 LEVELS = [lv.id for lv in H.levels]
@@ -64,8 +65,8 @@ def test_hospital_just_below_level(tmp_path: Path, level: str) -> None:
     assert got(sc) == (LEVELS[i - 1] if i else None)
     gap = sc.gaps[0]
     assert gap.level.id == level
-    assert [row["code"] for row in gap.missing] == [code]
-    assert gap.missing[0]["needed"]
+    assert [row.code for row in gap.missing] == [code]
+    assert gap.missing[0].needed
 
 
 @pytest.mark.parametrize("level", LEVELS[:-1])
@@ -82,12 +83,12 @@ def test_hospital_automated_items_gate_levels(tmp_path: Path) -> None:
     sc = rate(tmp_path / "a", answers, up_to=None, failing_services=("DocumentRetrieve",))
     assert got(sc) == "二级"
     row = sc.gaps[0].missing[0]
-    assert row["code"] == "3.2.1.2" and row["source"] == "run" and row["points"] == 3.5
+    assert row.code == "3.2.1.2" and row.source == "run" and row.points == 3.5
     sc = rate(tmp_path / "b", answers, up_to=None, failing_docs=("C0004",))
-    assert got(sc) == "三级" and [r["code"] for r in sc.gaps[0].missing] == ["2.2.4.1"]
+    assert got(sc) == "三级" and [r.code for r in sc.gaps[0].missing] == ["2.2.4.1"]
     sc = rate(tmp_path / "c", answers, up_to=None, missing_docs=("C0033",))
     assert got(sc) == "二级"
-    assert sc.gaps[0].missing[0]["status"] == "not_assessed"
+    assert sc.gaps[0].missing[0].status == "not_assessed"
 
 
 def test_hospital_optional_business_counts_as_met(tmp_path: Path) -> None:
@@ -103,8 +104,8 @@ def test_hospital_optional_business_counts_as_met(tmp_path: Path) -> None:
 
 def test_hospital_gaps_are_ordered_by_level_then_points(tmp_path: Path) -> None:
     sc = rate(tmp_path, answers_for(H, "三级"), up_to="三级")
-    rows = sc.gaps[-1]["missing"] if isinstance(sc.gaps[-1], dict) else sc.gaps[-1].missing
-    keys = [(H.level_index(r["required_level"]), -(r["points"] or 0)) for r in rows]
+    rows = sc.gaps[-1].missing
+    keys = [(H.level_index(r.required_level), -(r.points or 0)) for r in rows]
     assert keys == sorted(keys)
     assert sc.gaps[-1].level.id == "五级甲等" and len(rows) > len(sc.gaps[0].missing)
 
@@ -112,34 +113,34 @@ def test_hospital_gaps_are_ordered_by_level_then_points(tmp_path: Path) -> None:
 def test_hospital_points_and_normalisation(tmp_path: Path) -> None:
     sc = rate(tmp_path, answers_for(H, "五级甲等"), up_to=None)
     subs = sc.sub_scores
-    assert subs["2.1"]["score"] == pytest.approx(15)
-    assert subs["2.1"]["earned_leaf_points"] == pytest.approx(14.26)
-    assert subs["2.2"]["score"] == pytest.approx(15)
-    assert subs["3.2"]["score"] == pytest.approx(25)
-    assert subs["3.1"]["score"] == pytest.approx(10)
-    assert subs["3.3"]["score"] == 0
-    dims = {d["id"]: d for d in sc.dim_scores}
-    assert dims["5"]["max"] == 15 and dims["5"]["achievable_max"] == 12
+    assert subs["2.1"].score == pytest.approx(15)
+    assert subs["2.1"].earned_leaf_points == pytest.approx(14.26)
+    assert subs["2.2"].score == pytest.approx(15)
+    assert subs["3.2"].score == pytest.approx(25)
+    assert subs["3.1"].score == pytest.approx(10)
+    assert subs["3.3"].score == 0
+    dims = {d.id: d for d in sc.dim_scores}
+    assert dims["5"].max == 15 and dims["5"].achievable_max == 12
     assert sc.total_max == 98
 
 
 def test_provisional_flags_propagate(tmp_path: Path) -> None:
     sc = rate(tmp_path, answers_for(H, "四级甲等"), up_to="四级甲等")
-    data = build_score_json(sc, load_results([tmp_path / "run"]), None, {"name": "conformance"}, [], "zh")
-    assert data["level_provisional"] and data["provisional"] and data["total_provisional"]
-    dims = {d["id"]: d for d in data["dimensions"]}
-    assert dims["2"]["provisional"] and dims["5"]["provisional"]
-    assert not dims["3"]["provisional"] and not dims["4"]["provisional"]
-    subs = {s["id"]: s for d in data["dimensions"] for s in d["sub_indices"]}
-    assert subs["2.1"]["provisional"] and subs["5.1"]["provisional"] and subs["5.2"]["provisional"]
-    assert not subs["4.1"]["provisional"] and not subs["3.2"]["provisional"]
-    inds = {i["code"]: i for i in data["indicators"]}
-    assert inds["5.1.2.5"]["provisional"] and not inds["5.1.2.4"]["provisional"]
-    assert all(g["provisional"] for g in data["gaps"])
-    assert all(m["provisional"] for g in data["gaps"] for m in g["missing"])
+    data = build_score_json(sc, load_results([tmp_path / "run"]), None, STAMP, [], "zh")
+    assert data.level_provisional and data.provisional and data.total_provisional
+    dims = {d.id: d for d in data.dimensions}
+    assert dims["2"].provisional and dims["5"].provisional
+    assert not dims["3"].provisional and not dims["4"].provisional
+    subs = {s.id: s for d in data.dimensions for s in d.sub_indices}
+    assert subs["2.1"].provisional and subs["5.1"].provisional and subs["5.2"].provisional
+    assert not subs["4.1"].provisional and not subs["3.2"].provisional
+    inds = {i.code: i for i in data.indicators}
+    assert inds["5.1.2.5"].provisional and not inds["5.1.2.4"].provisional
+    assert all(g.provisional for g in data.gaps)
+    assert all(m.provisional for g in data.gaps for m in g.missing)
     text = console_summary(data, "zh")
     assert "达到等级：四级甲等（暂定）" in text and "（暂定）" in text.split("总分")[1].splitlines()[0]
-    en = console_summary(build_score_json(sc, RunInputs(), None, {"name": "conformance"}, [], "en"), "en")
+    en = console_summary(build_score_json(sc, RunInputs(), None, STAMP, [], "en"), "en")
     assert "Level reached: Level 4A (provisional)" in en
 
 
@@ -148,8 +149,8 @@ def test_definition_without_provisional_inputs_is_not_flagged(tmp_path: Path) ->
     q = load_questionnaire(write_questionnaire(tmp_path / "q.yaml", d, level_answers(
         d, {i.code: (3, 1.0, 1.0) for i in d.items})), d)
     sc, _ = score(d, RunInputs(), q)
-    data = build_score_json(sc, RunInputs(), q, {"name": "conformance"}, [], "zh")
-    assert data["level"] == "3" and not data["provisional"] and not data["level_provisional"]
+    data = build_score_json(sc, RunInputs(), q, STAMP, [], "zh")
+    assert data.level == "3" and not data.provisional and not data.level_provisional
     assert "暂定" not in console_summary(data, "zh")
 
 
@@ -176,7 +177,7 @@ def test_smart_service_boundaries(tmp_path: Path, level: int) -> None:
     below[basic.code] = (level - 1, 1.0, 1.0)
     sc = smart(tmp_path / "below", below)
     assert got(sc) == str(level - 1)
-    assert basic.code in [r["code"] for r in sc.gaps[0].missing]
+    assert basic.code in [r.code for r in sc.gaps[0].missing]
     # a ratio basic item under 80 % application does not count as reaching the level
     # (it stays a selectable item, >= 50 %, at the levels where it is not basic)
     ratio_basic = [i for i in S.items if str(level) in i.basic_levels and i.application == "ratio"]
@@ -199,7 +200,7 @@ def test_smart_service_selectable_count_boundary(tmp_path: Path) -> None:
     for c in selectable3[:3]:
         values[c] = (3, 1.0, 1.0)
     sc = smart(tmp_path / "3", values)
-    assert got(sc) == "2" and sc.gaps[0].missing[-1]["kind"] == "selectable"
+    assert got(sc) == "2" and sc.gaps[0].missing[-1].kind == "selectable"
     values[selectable3[3]] = (3, 1.0, 1.0)
     assert got(smart(tmp_path / "4", values)) == "3"
 
@@ -219,7 +220,7 @@ def test_smart_service_minimum_total_boundary(tmp_path: Path) -> None:
     sc = smart(tmp_path / "below", values)
     assert sc.total == pytest.approx(40.96) and got(sc) != "4"
     gap4 = next(g for g in sc.gaps if g.level.id == "4")
-    assert [r["code"] for r in gap4.missing] == ["total"]
+    assert [r.code for r in gap4.missing] == ["total"]
 
 
 # ------------------------------------------------------------------------ EMR application rating
@@ -245,7 +246,7 @@ def test_emr_boundaries(tmp_path: Path, level: int) -> None:
     below = {c: (level if n < reach - 1 else level - 1, 1.0, 1.0) for n, c in enumerate(codes)}
     sc = emr(tmp_path / "below", below)
     assert got(sc) == str(level - 1)
-    assert {r["kind"] for r in sc.gaps[0].missing} & {"selectable", "basic_count", "total"}
+    assert {r.kind for r in sc.gaps[0].missing} & {"selectable", "basic_count", "total"}
 
 
 def test_emr_minimum_total_boundary(tmp_path: Path) -> None:
@@ -257,7 +258,7 @@ def test_emr_minimum_total_boundary(tmp_path: Path) -> None:
     assert sc.total == pytest.approx(110) and got(sc) == "4"
     values[codes[26]] = (6, 0.99, 1.0)                          # 109.94
     sc = emr(tmp_path / "below", values)
-    assert got(sc) == "3" and [r["code"] for r in sc.gaps[0].missing] == ["total"]
+    assert got(sc) == "3" and [r.code for r in sc.gaps[0].missing] == ["total"]
     assert sc.gaps[0].level.id == "4"
 
 
@@ -291,13 +292,13 @@ def test_emr_exact_when_classification_is_known(tmp_path: Path) -> None:
     q = load_questionnaire(write_questionnaire(tmp_path / "q2.yaml", E, level_answers(E, values)), exact)
     sc = score(exact, RunInputs(), q)[0]
     assert got(sc) == "0"
-    assert codes[0] in [r["code"] for r in sc.gaps[0].missing]
+    assert codes[0] in [r.code for r in sc.gaps[0].missing]
 
 
 def test_regional_level_cannot_be_rated() -> None:
     d = get_definition("regional-2020")
     sc, _ = score(d, RunInputs(), None)
     assert sc.level is None and not sc.determinable and sc.gaps == []
-    data = build_score_json(sc, RunInputs(), None, {"name": "conformance"}, [], "en")
-    assert data["provisional"] and data["dimensions"][0]["max"] is None
+    data = build_score_json(sc, RunInputs(), None, STAMP, [], "en")
+    assert data.provisional and data.dimensions[0].max is None
     assert "level cannot be rated" in console_summary(data, "en")

@@ -98,9 +98,9 @@ def test_missing_answers_are_listed_as_unanswered_gaps(tmp_path: Path) -> None:
     q = load_questionnaire(write_questionnaire(tmp_path / "q.yaml", H, answers), H)
     sc, _ = score(H, RunInputs(), q)
     gap3 = next(g for g in sc.gaps if g.level.id == "三级")
-    rows = {r["code"]: r for r in gap3.missing}
-    assert rows["4.1.1.1"]["status"] == "unanswered" and "not answered" not in rows["4.1.1.1"]["reason"]
-    assert "问卷未作答" in rows["4.3.2.2"]["reason"]
+    rows = {r.code: r for r in gap3.missing}
+    assert rows["4.1.1.1"].status == "unanswered" and "not answered" not in rows["4.1.1.1"].reason
+    assert "问卷未作答" in rows["4.3.2.2"].reason
 
 
 def test_unknown_item_codes(tmp_path: Path) -> None:

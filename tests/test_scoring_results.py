@@ -10,12 +10,20 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.model.folder import RunFolder, sha256_file
+from conformance.model.io import datasets_json
 from conformance.scoring.definition import get_definition
 from conformance.scoring.engine import score
-from conformance.scoring.manifest import sha256_file
 from conformance.scoring.results import ResultsError, load_results
 
-from .test_scoring_support import TOOL, answers_for, write_questionnaire, write_run
+from .test_scoring_support import (
+    TOOL,
+    answers_for,
+    datasets_results,
+    verdict,
+    write_questionnaire,
+    write_run,
+)
 
 H = get_definition("hospital-2020")
 
@@ -66,15 +74,14 @@ def test_performance_bands_are_recorded(tmp_path: Path) -> None:
     assert reg.band == "lt1s" and query.band == "1to3s" and access.band == "gt10s"
     assert reg.points == 0 and reg.status == "recorded" and "median 120 ms → within 1 s" in reg.reasons[0]
     assert result_of(sc, "3.3.2.1").reasons[0].startswith("not measured")
-    assert sc.sub_scores["3.3"]["score"] == 0
+    assert sc.sub_scores["3.3"].score == 0
 
 
 def test_dataset_result_overrides_the_questionnaire(tmp_path: Path) -> None:
     folder = write_run(tmp_path / "run", H)
-    (folder / "datasets.json").write_text(json.dumps({"tool": TOOL, "datasets": [
-        {"id": "WS445.1.1", "verdict": "完全覆盖且符合"},
-        {"name": "基本健康信息子集", "verdict": "部分符合"},
-        {"id": "WS445.6.1", "verdict": "无此数据"}]}, ensure_ascii=False), encoding="utf-8")
+    RunFolder(folder).write("datasets", datasets_results(
+        verdict("full", id="WS445.1.1"), verdict("partial", id="X-2", name="基本健康信息子集"),
+        verdict("none", id="WS445.6.1")))
     answers = answers_for(H, "五级甲等")
     answers["2.1.6.1"] = {"answer": "no_business"}
     q = write_questionnaire(tmp_path / "q.yaml", H, answers)
@@ -82,7 +89,9 @@ def test_dataset_result_overrides_the_questionnaire(tmp_path: Path) -> None:
     sc, notes = score(H, load_results([folder]), load_questionnaire(q, H))
     assert result_of(sc, "2.1.1.1").source == "datasets" and result_of(sc, "2.1.1.1").status == "met"
     assert result_of(sc, "2.1.1.2").status == "not_met"
-    assert result_of(sc, "2.1.6.1").status == "no_business"          # absent + no business claimed
+    # an untouched "无此数据" (no records, no documents) leaves the item to the questionnaire
+    assert result_of(sc, "2.1.6.1").status == "no_business"
+    assert result_of(sc, "2.1.6.1").source == "questionnaire"
     assert result_of(sc, "2.1.1.3").source == "questionnaire"        # no result for it
     assert ("q.contradicts_auto", {"code": "2.1.1.2", "answer": "conformant", "auto": "partial"}) in notes
     assert sc.level is None  # 2.1.1.2 is required from 一级
@@ -94,13 +103,14 @@ def test_dataset_result_in_the_validate_dataset_shape(tmp_path: Path) -> None:
     ds = tmp_path / "ds.json"
     ds.write_text(json.dumps({"tool": TOOL, "documents": [], "datasets": [
         {"id": "X-1", "name": "x", "verdict": "部分符合", "verdict_key": "partial", "records": 10,
-         "documents": 0, "assessment_item": "2.1.2.1"},
+         "documents": 0, "assessment_item": "2.1.2.1", "element_list": "WS 445; element list: x"},
         {"id": "WS445.1.2", "name": "基本健康信息", "verdict": "无此数据", "verdict_key": "none",
          "records": 0, "documents": 0}]}, ensure_ascii=False), encoding="utf-8")
     from conformance.scoring.questionnaire import load_questionnaire
     q = load_questionnaire(write_questionnaire(tmp_path / "q.yaml", H, answers_for(H, "二级")), H)
     sc, _ = score(H, load_results([], ds), q)
     assert result_of(sc, "2.1.2.1").source == "datasets" and result_of(sc, "2.1.2.1").status == "not_met"
+    assert result_of(sc, "2.1.2.1").evidence[0]["element_list"] == "WS 445; element list: x"
     assert result_of(sc, "2.1.1.2").source == "questionnaire" and result_of(sc, "2.1.1.2").status == "met"
     assert sc.level.id == "一级"
 
@@ -183,10 +193,15 @@ def test_mixed_versions_and_rulesets_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content,expect", [
-    ("{not json", "not valid JSON (line 1, column 2"),
+    ("{not json", "line 1, column 2: not valid JSON"),
     ('{"cases": []}', "no 'tool' stamp"),
-    ('{"tool": {"name": "conformance", "version": "x"}, "cases": [{"kind": "smoke", "result": "pass"}]}',
-     "cases[0].kind must be positive, negative or workflow"),
+    ('{"tool": {"name": "conformance", "version": ""}, "cases": []}', "no 'tool' stamp"),
+    ('{"tool": {"name": "conformance", "version": "x"}, "cases": [{"id": "c", "kind": "smoke", '
+     '"result": "pass"}]}', "cases[0].kind must be positive, negative or workflow"),
+    ('{"tool": {"name": "conformance", "version": "x"}, "cases": [{"id": "c", "result": "passed"}]}',
+     "$.cases[0].result"),
+    ('{"tool": {"name": "conformance", "version": "x"}, "cases": [{"kind": "positive"}]}',
+     "missing required field `id`"),
 ])
 def test_malformed_results_are_refused(tmp_path: Path, content: str, expect: str) -> None:
     folder = tmp_path / "run"
@@ -195,6 +210,31 @@ def test_malformed_results_are_refused(tmp_path: Path, content: str, expect: str
     with pytest.raises(ResultsError) as exc:
         load_results([folder])
     assert expect in exc.value.render("en")
+
+
+def test_dataset_verdicts_must_agree_with_their_key(tmp_path: Path) -> None:
+    """A verdict word that contradicts verdict_key (a file not written by validate-dataset, say
+    without verdict_key at all) is refused rather than read as 无此数据."""
+    ds = tmp_path / "ds.json"
+    ds.write_text(json.dumps({"tool": TOOL, "datasets": [
+        {"id": "WS445.1.1", "verdict": "完全覆盖且符合", "records": 3}]}, ensure_ascii=False),
+        encoding="utf-8")
+    with pytest.raises(ResultsError) as exc:
+        load_results([], ds)
+    assert "verdict '完全覆盖且符合' disagrees with verdict_key 'none'" in exc.value.render("en")
+    datasets_json.dump(datasets_results(verdict("full", id="WS445.1.1")), ds)
+    assert load_results([], ds).datasets[0].verdict == "conformant"
+
+
+def test_interrupted_run_is_a_warning(tmp_path: Path) -> None:
+    folder = write_run(tmp_path / "run", H)
+    run = RunFolder(folder)
+    results = run.results
+    results.complete = False
+    run.write("results", results)
+    inp = load_results([folder])
+    assert [k for k, _ in inp.warnings] == ["r.no_manifest", "r.incomplete"]
+    assert inp.targets == ["embedded"]
 
 
 def test_empty_or_missing_folder(tmp_path: Path) -> None:

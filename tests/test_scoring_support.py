@@ -1,20 +1,37 @@
 """Helpers for the scoring tests: answers that reach exactly a given level, and the run-folder
-files (validate.json, results.json, perf.json) the bindings read. Built from the definitions
-themselves, so a changed definition changes the fixtures, not the tests."""
+files (validate.json, results.json, perf.json, datasets.json) the bindings read — typed, written
+through the artifact codecs as the commands write them. Built from the definitions themselves,
+so a changed definition changes the fixtures, not the tests."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conformance import __version__
+from conformance.model import (
+    Band,
+    CaseResult,
+    CheckResult,
+    DatasetsResults,
+    DatasetVerdict,
+    DocumentRecord,
+    Finding,
+    PerfResults,
+    RunResults,
+    Status,
+    ToolStamp,
+    ValidateResults,
+)
+from conformance.model.datasets import VERDICT_WORDS
+from conformance.model.folder import RunFolder
 from conformance.scoring.definition import get_definition
 from conformance.scoring.model import Definition, Item
 
-TOOL = {"name": "conformance", "version": __version__, "ruleset": "wst-cda-2026.11"}
+STAMP = ToolStamp(name="conformance", version=__version__, ruleset="wst-cda-2026.11")
+TOOL = {"name": STAMP.name, "version": STAMP.version, "ruleset": STAMP.ruleset}
 
 
 def _idx(d: Definition, level: str | None) -> int:
@@ -111,8 +128,8 @@ def level_answers(d: Definition, level_numbers: dict[str, tuple[int, float, floa
     return out
 
 
-def validate_json(d: Definition, failing: tuple[str, ...] = (),
-                  missing: tuple[str, ...] = ()) -> dict[str, Any]:
+def validate_results(d: Definition, failing: tuple[str, ...] = (),
+                     missing: tuple[str, ...] = ()) -> ValidateResults:
     docs = []
     for item in d.items:
         if item.binding is None or item.binding.source != "documents":
@@ -122,15 +139,14 @@ def validate_json(d: Definition, failing: tuple[str, ...] = (),
                 continue
             for n in (1, 2):
                 bad = key in failing and n == 2
-                findings = [{"rule": "x.rule", "severity": "error"}] if bad else []
-                docs.append({"path": f"docs/{key}-{n}.xml", "document_type": key, "valid": not bad,
-                             "layers": {}, "findings": findings})
-    return {"tool": TOOL, "lang": "zh", "documents": docs,
-            "summary": {"documents": len(docs)}}
+                findings = [Finding("x.rule", "error", "schema", "m", "test")] if bad else []
+                docs.append(DocumentRecord(path=f"docs/{key}-{n}.xml", document_type=key,
+                                           valid=not bad, findings=findings))
+    return ValidateResults(tool=STAMP, lang="zh", documents=docs)
 
 
-def results_json(d: Definition, up_to: str | None = None, failing: tuple[str, ...] = (),
-                 no_negative: tuple[str, ...] = ()) -> dict[str, Any]:
+def run_results(d: Definition, up_to: str | None = None, failing: tuple[str, ...] = (),
+                no_negative: tuple[str, ...] = ()) -> RunResults:
     """Positive and negative cases for every service item required at or below `up_to` (all when
     None); the first binding key is the service code."""
     cap = 10 ** 6 if up_to is None else d.level_index(up_to)
@@ -143,33 +159,42 @@ def results_json(d: Definition, up_to: str | None = None, failing: tuple[str, ..
         svc = item.binding.keys[0]
         kinds = ["positive"] if svc in no_negative else ["positive", "negative"]
         for kind in kinds:
-            res = "fail" if svc in failing and kind == "negative" else "pass"
-            cases.append({"id": f"{svc}-{'T01' if kind == 'positive' else 'F01'}", "service": svc,
-                          "kind": kind, "result": res,
-                          "checks": [{"id": "ack", "result": res, "message": ""}]})
-    cases.append({"id": "WF-identity", "service": None, "kind": "workflow", "result": "pass", "checks": []})
-    return {"tool": TOOL, "target": "embedded", "profile": "hospital", "cases": cases,
-            "summary": {"pass": len(cases), "fail": 0, "error": 0, "skip": 0}}
+            res = Status.FAIL if svc in failing and kind == "negative" else Status.PASS
+            cases.append(CaseResult(id=f"{svc}-{'T01' if kind == 'positive' else 'F01'}",
+                                    service=svc, kind=kind, result=res,
+                                    checks=[CheckResult(id="ack", result=res)]))
+    cases.append(CaseResult(id="WF-identity", kind="workflow", result=Status.PASS))
+    return RunResults(tool=STAMP, target={"name": "embedded"}, profile="hospital", cases=cases)
 
 
-def perf_json() -> dict[str, Any]:
-    return {"tool": TOOL, "bands": [
-        {"item": "3.3.1.1", "service": "PatientInfoRegister", "median_ms": 120.0, "band": "<1s"},
-        {"item": None, "service": "PatientInfoQuery", "median_ms": 1500.0, "band": "1-3s"},
-        {"item": "3.3.3.2", "service": "DocumentAccess", "median_ms": 12000.0, "band": ">10s"}],
-        "steps": [], "thresholds": []}
+def perf_results() -> PerfResults:
+    """Bands as `conformance perf --bands` writes them (an entry without its item is matched by
+    its service)."""
+    return PerfResults(tool=STAMP, bands=[
+        Band(item="3.3.1.1", service="PatientInfoRegister", median_ms=120.0, band="<1s"),
+        Band(item="", service="PatientInfoQuery", median_ms=1500.0, band="1-3s"),
+        Band(item="3.3.3.2", service="DocumentAccess", median_ms=12000.0, band=">10s")])
+
+
+def verdict(key: str, *, records: int | None = None, **kw: Any) -> DatasetVerdict:
+    """A data-set verdict as `validate-dataset` writes it (records: none for 'none')."""
+    n = (0 if key == "none" else 5) if records is None else records
+    kw.setdefault("id", kw.get("name", "X"))
+    return DatasetVerdict(verdict=VERDICT_WORDS[key], verdict_key=key, records=n, **kw)
+
+
+def datasets_results(*verdicts: DatasetVerdict) -> DatasetsResults:
+    return DatasetsResults(tool=STAMP, datasets=list(verdicts))
 
 
 def write_run(folder: Path, d: Definition, *, up_to: str | None = None, perf: bool = False,
               **kw: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "validate.json").write_text(json.dumps(validate_json(
-        d, kw.get("failing_docs", ()), kw.get("missing_docs", ())), ensure_ascii=False), encoding="utf-8")
-    (folder / "results.json").write_text(json.dumps(results_json(
-        d, up_to, kw.get("failing_services", ()), kw.get("no_negative", ())), ensure_ascii=False),
-        encoding="utf-8")
+    run = RunFolder.create(folder)
+    run.write("validate", validate_results(d, kw.get("failing_docs", ()), kw.get("missing_docs", ())))
+    run.write("results", run_results(d, up_to, kw.get("failing_services", ()),
+                                     kw.get("no_negative", ())))
     if perf:
-        (folder / "perf.json").write_text(json.dumps(perf_json()), encoding="utf-8")
+        run.write("perf", perf_results())
     return folder
 
 

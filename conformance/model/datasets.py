@@ -11,6 +11,9 @@ import msgspec
 from .common import UNSET, Record, ToolStamp, UnsetType
 from .findings import DocumentRecord, Summary
 
+# the verdict of the assessment's data-set test, by ``verdict_key``
+VERDICT_WORDS = {"full": "完全覆盖且符合", "partial": "部分符合", "none": "无此数据"}
+
 
 class ElementRef(Record, kw_only=True):
     id: str
@@ -41,6 +44,7 @@ class DatasetVerdict(Record, kw_only=True):
     verdict: str                     # 完全覆盖且符合 | 部分符合 | 无此数据
     verdict_en: str | None = None
     verdict_key: str = "none"        # full | partial | none
+    element_list: str | UnsetType = UNSET      # where the data set's element list comes from
     provisional: bool = False
     inputs: int = 0
     records: int = 0

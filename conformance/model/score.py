@@ -48,7 +48,7 @@ class DimensionScore(Record, kw_only=True):
     name: str | None = None
     name_en: str | None = None
     score: float = 0.0
-    max: float = 0.0
+    max: float | None = None           # null: the index system does not state it
     achievable_max: float | None = None
     provisional: bool = False
     note: str | None = None
@@ -89,13 +89,18 @@ class ItemResult(Record, kw_only=True):
 
 
 class GapItem(Record, kw_only=True):
+    """One row of a gap list. Item rows of the all-required rule carry ``group``,
+    ``required_level``, ``status`` and ``source``; rows of the basic/selectable rule carry
+    ``kind`` (total | basic | basic_count | selectable)."""
+
     code: str
     text: str | None = None
-    group: str | None = None
-    required_level: str | None = None
+    group: str | None | UnsetType = UNSET
+    required_level: str | None | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
     points: float | None = None
-    status: str | None = None
-    source: str | None = None
+    status: str | None | UnsetType = UNSET
+    source: str | None | UnsetType = UNSET
     reason: str | None = None
     needed: str | None = None
     provisional: bool = False

@@ -1,2 +1,3 @@
 """Maturity scoring: assessment definitions (standards/assessment/), questionnaires, bindings from
-validate / run / perf results to items, level rules and gap analysis."""
+validate / run / perf / data-set results to items, rule types and level rules (``rules``), and
+gap analysis. In-process entry point: ``api.score_folder``."""

@@ -1,60 +1,44 @@
-"""CLI: `conformance init`, `conformance score`, `conformance manifest` (registered as a plugin)."""
+"""CLI: `conformance init`, `conformance score`, `conformance manifest` (registered as a plugin).
+Each command builds its options, runs the engine (``scoring.api``) and maps the outcome to an
+exit code: 0, 1 (below --min-level; a folder that does not verify), 2 (a ConformanceError)."""
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from .. import __version__
+from ..errors import ConformanceError
+from ..model.folder import RunFolder
+from ..model.io import score_json
 from ..output import open_output
-from .definition import DefinitionError, default_for_profile, get_definition, load_definition, shipped_ids
-from .engine import score as run_score
-from .manifest import MANIFEST, update_manifest, verify_manifest, write_manifest
+from .api import resolve_definition, score_folder, tool_stamp
 from .messages import m
-from .model import Definition
-from .questionnaire import Questionnaire, QuestionnaireError, load_questionnaire, write_template
-from .report import build_score_json, console_summary
-from .results import FILES, ResultsError, RunInputs, load_results
-from .yamlutil import YamlProblem, load_file
+from .questionnaire import write_template
+from .report import console_summary
+from .results import FILES
 
 LANGS = click.Choice(["zh", "en"])
 
 
-def _fail(msg: str, code: int = 2) -> None:
+def _fail(msg: str, code: int = 2) -> NoReturn:
     click.echo(msg, err=True)
     sys.exit(code)
 
 
-def tool_stamp() -> dict[str, Any]:
-    ruleset = None
-    try:
-        from ..catalog import load_catalog
-
-        ruleset = load_catalog().ruleset
-    except Exception:  # noqa: BLE001 - the stamp is informative; a broken catalog is reported by validate
-        ruleset = None
-    return {"name": "conformance", "version": __version__, "ruleset": ruleset}
-
-
-def _definition(assessment: str | None, index_system: str | None, profile: str | None,
-                questionnaire: str | None) -> Definition:
-    if assessment:
-        return load_definition(assessment)
-    if index_system:
-        return get_definition(index_system)
-    if questionnaire:
+def _errors_exit_2(fn: Callable[..., None]) -> Callable[..., None]:
+    """A ConformanceError is printed in the command's language and exits with its code."""
+    @wraps(fn)
+    def run(*args: Any, **kw: Any) -> None:
         try:
-            data, _ = load_file(Path(questionnaire))
-            ident = data.get("assessment") if isinstance(data, dict) else None
-        except YamlProblem:
-            ident = None  # reported properly when the questionnaire is loaded
-        if isinstance(ident, str) and ident in shipped_ids():
-            return get_definition(ident)
-    return get_definition(default_for_profile(profile or "hospital"))
+            fn(*args, **kw)
+        except ConformanceError as exc:
+            _fail(exc.render(kw.get("lang", "zh")), exc.exit_code)
+    return run
 
 
 def register(main: click.Group) -> None:
@@ -69,13 +53,11 @@ def register(main: click.Group) -> None:
                   help="Questionnaire file to write (YAML).")
     @click.option("--force", is_flag=True, help="Overwrite an existing file.")
     @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @_errors_exit_2
     def init_cmd(profile: str, index_system: str | None, assessment: str | None, out: str, force: bool,
                  lang: str) -> None:
         """写出自评问卷模板。Write the self-assessment questionnaire for an index system."""
-        try:
-            d = _definition(assessment, index_system, profile, None)
-        except DefinitionError as exc:
-            _fail(exc.render(lang))
+        d = resolve_definition(assessment=assessment, index_system=index_system, profile=profile)
         if Path(out).exists() and not force:
             _fail(m("c.exists", lang, path=out))
         text, asked, auto = write_template(d, lang)
@@ -84,7 +66,7 @@ def register(main: click.Group) -> None:
             with open_output(out) as fh:
                 fh.write(text)
         except OSError as exc:
-            _fail(f"{out}: {exc}")
+            _fail(f"{out}: {exc.strerror or exc}")
         click.echo(m("c.init_written", lang, path=out, n=asked, auto=auto))
 
     @main.command("score")
@@ -107,85 +89,54 @@ def register(main: click.Group) -> None:
     @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                   help="Console output: summary text or the score.json object.")
     @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @_errors_exit_2
     def score_cmd(run_dirs: tuple[str, ...], results: tuple[str, ...], self_assessment: str | None,
                   assessment: str | None, index_system: str | None, profile: str | None,
                   datasets: str | None, out_dir: str | None, min_level: str | None, fmt: str,
                   lang: str) -> None:
         """按测评指标体系评分并给出差距分析。Score results against an index system, with the gaps."""
-        folders = [Path(p) for p in (*results, *run_dirs)]
-        try:
-            d = _definition(assessment, index_system, profile, self_assessment)
-        except DefinitionError as exc:
-            _fail(exc.render(lang))
-        want = None
-        if min_level:
-            want = d.find_level(min_level)
-            if want is None:
-                _fail(m("c.bad_min_level", lang, got=min_level, name=d.id,
-                        allowed=", ".join(lv.id for lv in d.levels)))
-        tool = tool_stamp()
-        try:
-            inputs = load_results(folders, Path(datasets) if datasets else None, tool) \
-                if folders or datasets else RunInputs()
-        except ResultsError as exc:
-            _fail(exc.render(lang))
-        q: Questionnaire | None = None
-        if self_assessment:
-            try:
-                q = load_questionnaire(self_assessment, d)
-            except QuestionnaireError as exc:
-                _fail(exc.render(lang))
-        sc, notes = run_score(d, inputs, q, lang)
-        warnings = [m(k, lang, **v) for k, v in [*inputs.warnings, *(q.warnings if q else []), *notes]]
-        data = build_score_json(sc, inputs, q, tool, warnings, lang, want.id if want else None)
-        target_dir = Path(out_dir) if out_dir else (folders[0] if len(folders) == 1 else None)
-        written = None
-        if target_dir is not None:
-            try:
-                target_dir.mkdir(parents=True, exist_ok=True)
-                target = target_dir / "score.json"
-                with open_output(str(target)) as fh:
-                    json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-                    fh.write("\n")
-                update_manifest(target_dir, [target], tool)
-                written = target
-            except OSError as exc:
-                _fail(f"{target_dir}: {exc}")
+        d = resolve_definition(assessment=assessment, index_system=index_system, profile=profile,
+                               questionnaire=self_assessment)
+        outcome = score_folder([RunFolder(p) for p in (*results, *run_dirs)], d, self_assessment,
+                               datasets=Path(datasets) if datasets else None,
+                               out=Path(out_dir) if out_dir else None, min_level=min_level,
+                               lang=lang)
+        sc = outcome.score
         if fmt == "json":
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            click.echo(score_json.dumps(sc).decode("utf-8"), nl=False)
         else:
-            click.echo(console_summary(data, lang))
-            click.echo(m("c.written", lang, path=written) if written else m("c.no_out", lang))
+            click.echo(console_summary(sc, lang))
+            click.echo(m("c.written", lang, path=outcome.written) if outcome.written
+                       else m("c.no_out", lang))
+        want = outcome.min_level
         if want is not None:
-            got = sc.level.index if (sc.level is not None and sc.determinable) else -1
-            label = sc.level.label(lang) if sc.level else m("none_level", lang)
-            if got < want.index:
-                click.echo(m("c.min_level_fail", lang, got=label, want=want.label(lang)), err=True)
-                sys.exit(1)
-            click.echo(m("c.min_level_ok", lang, got=label, want=want.label(lang)), err=True)
+            label = sc.level_name if sc.level is not None else m("none_level", lang)
+            key = "c.min_level_fail" if outcome.exit_code else "c.min_level_ok"
+            click.echo(m(key, lang, got=label, want=want.label(lang)), err=True)
+        if outcome.exit_code:
+            sys.exit(outcome.exit_code)
 
     @main.command("manifest")
     @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
     @click.option("--verify", is_flag=True, help="Only check the folder against its manifest.json.")
     @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @_errors_exit_2
     def manifest_cmd(run_dir: str, verify: bool, lang: str) -> None:
         """封存或校验运行目录（manifest.json 中的 SHA-256）。Seal or verify a run folder."""
-        folder = Path(run_dir)
+        folder = RunFolder(run_dir)
         if verify:
-            present = [n for n in FILES if (folder / n).is_file()]
-            ver = verify_manifest(folder, present)
+            ver = folder.verify([n for n in FILES if (folder.path / n).is_file()])
             if not ver.present:
-                _fail(m("r.no_manifest", lang, folder=str(folder)), 1)
+                _fail(m("r.no_manifest", lang, folder=str(folder.path)), 1)
             if ver.problems:
                 _fail("\n".join(m(k, lang, **v) for k, v in ver.problems), 1)
-            click.echo(m("c.verified", lang, folder=folder, n=len(ver.checked)))
+            click.echo(m("c.verified", lang, folder=folder.path, n=len(ver.checked)))
             return
         try:
-            path = write_manifest(folder, tool_stamp())
+            folder.seal(tool_stamp())
         except OSError as exc:
-            _fail(f"{folder}: {exc}")
-        n = len(json.loads(path.read_text(encoding="utf-8"))["artifacts"])
-        click.echo(m("c.sealed", lang, folder=folder, n=n))
+            _fail(f"{folder.path}: {exc.strerror or exc}")
+        click.echo(m("c.sealed", lang, folder=folder.path, n=len(folder.manifest.artifacts)))
 
 
-__all__ = ["MANIFEST", "register", "tool_stamp"]
+__all__ = ["register"]

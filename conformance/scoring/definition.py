@@ -1,28 +1,29 @@
 """Load and validate assessment definitions (standards/assessment/*.yaml or a user's own file).
 
-Structure is checked with a JSON Schema (jsonschema), meaning with code: references between
-items, sub-indices and levels, rule-specific fields, the stated sub-totals against the item
-points. Every problem is reported with file, line and what is wrong — all of them at once, so an
-assessor fixing a hand-written scheme does not go round in circles."""
+Structure is checked with a JSON Schema (jsonschema) assembled from the common item fields and
+the fragments of every rule type and level rule (``scoring.rules``); meaning with code:
+references between items, sub-indices and levels, rule-specific fields (each rule type compiles
+its own), the stated sub-totals against the item points. Every problem is reported with file,
+line and what is wrong — all of them at once, so an assessor fixing a hand-written scheme does
+not go round in circles."""
 
 from __future__ import annotations
 
 import difflib
 import hashlib
 import math
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from ..errors import ConformanceError
 from ..resources import standards_dir
+from ..yamlio import LineDict, LineList, YamlError, load_file
+from .bindings import SOURCES
 from .messages import m
 from .model import (
-    BINDING_SOURCES,
-    LEVEL_RULES,
-    RULES,
     STATUSES,
     Band,
     Binding,
@@ -33,204 +34,146 @@ from .model import (
     Item,
     Level,
     LevelRule,
-    Option,
     SubIndex,
 )
-from .yamlutil import LineDict, LineList, YamlProblem, load_file
+from .problems import ItemScope, Problem, Problems, where
+from .rules import item_fields, level_rule_fields, level_rule_types, rule_types
+from .rules.base import FIELDS, STRS
 
 SCHEMA_ID = "conformance-assessment/1"
 EPS = 1e-6
 
 _TEXT = {"anyOf": [{"type": "string"},
                    {"type": "object", "additionalProperties": {"type": "string"}}]}
-_NUM = {"type": "number"}
-_STRS = {"type": "array", "items": {"type": "string"}}
-_FIELD = {"type": "object", "required": ["id", "label"], "additionalProperties": False,
-          "properties": {"id": {"type": "string", "minLength": 1}, "label": {"type": "string"},
-                         "type": {"enum": ["number", "ratio", "integer", "text", "boolean"]},
-                         "unit": {"type": "string"}}}
-_LEVEL_MAP_NUM = {"type": "object", "additionalProperties": _NUM}
 
-ITEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["code", "text", "rule"],
-    "additionalProperties": False,
-    "properties": {
-        "code": {"type": "string", "minLength": 1},
-        "number": {"type": "integer"},
-        "dimension": {"type": "string"},
-        "sub_index": {"type": "string"},
-        "group": {"type": "string"},
-        "text": {"type": "string", "minLength": 1},
-        "text_en": {"type": "string"},
-        "rule": {"enum": list(RULES)},
-        "points": {"type": ["number", "null"], "minimum": 0},
-        "level": {"type": ["string", "null"]},
-        "status": {"enum": list(STATUSES)},
-        "source": _STRS,
-        "note": {"type": "string"},
-        "subject": {"enum": ["data", "document", "service"]},
-        "optional_business": {"type": "boolean"},
-        "options": {"type": "array", "minItems": 1, "items": {"anyOf": [
-            {"type": "string", "minLength": 1},
-            {"type": "object", "required": ["id", "label"], "additionalProperties": False,
-             "properties": {"id": {"type": "string", "minLength": 1}, "label": {"type": "string"},
-                            "label_en": {"type": "string"}, "level": {"type": ["string", "null"]},
-                            "points": {"type": "number", "minimum": 0}}}]}},
-        "other": {"type": "boolean"},
-        "exclusive": _STRS,
-        "thresholds": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
-        "level_points": _LEVEL_MAP_NUM,
-        "points_per_option": {"type": "number", "minimum": 0},
-        "level_requires": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"options": _STRS,
-                           "fields": {"type": "object", "additionalProperties": {
-                               "type": "object", "additionalProperties": False,
-                               "properties": {"min": _NUM}}}}}},
-        "option_requirements": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False, "required": ["label"],
-            "properties": {"label": {"type": "string"}, "min": _NUM, "confirm": {"type": "boolean"}}}},
-        "fields": {"type": "array", "items": _FIELD},
-        "details": {"type": "array", "items": _FIELD},
-        "tiers": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["level", "points"], "additionalProperties": False,
-            "properties": {"level": {"type": "string"}, "points": _NUM,
-                           "max": _LEVEL_MAP_NUM, "min": _LEVEL_MAP_NUM}}},
-        "record": {"enum": ["band", "number", "text"]},
-        "label": {"type": "string"},
-        "application": {"enum": ["ratio", "applied"]},
-        "data_quality": {"enum": ["ratio", "none"]},
-        "application_basis": {"type": "string"},
-        "data_quality_basis": {"type": "string"},
-        "basic_levels": {"anyOf": [{"type": "null"},
-                                   {"type": "array", "items": {"type": ["string", "integer"]}}]},
-        "binding": {"type": "object", "required": ["source"], "additionalProperties": False,
-                    "properties": {"source": {"enum": list(BINDING_SOURCES)},
-                                   "document_types": _STRS, "services": _STRS, "datasets": _STRS,
-                                   "names": _STRS, "fallback": {"enum": ["questionnaire"]}}},
-        "evidence_hint": {"type": "string"},
-        "evidence_required": {"type": "boolean"},
-    },
+# the fields every item may have, whatever its rule
+COMMON_ITEM_FIELDS: dict[str, Any] = {
+    "code": {"type": "string", "minLength": 1},
+    "number": {"type": "integer"},
+    "dimension": {"type": "string"},
+    "sub_index": {"type": "string"},
+    "group": {"type": "string"},
+    "text": {"type": "string", "minLength": 1},
+    "text_en": {"type": "string"},
+    "rule": {"type": "string"},            # the enum of rule type names is added when assembled
+    "points": {"type": ["number", "null"], "minimum": 0},
+    "level": {"type": ["string", "null"]},
+    "status": {"enum": list(STATUSES)},
+    "source": STRS,
+    "note": {"type": "string"},
+    "details": FIELDS,
+    "evidence_hint": {"type": "string"},
+    "evidence_required": {"type": "boolean"},
 }
+BINDING = "binding"                       # allowed on the items of rule types that bind
+LEVEL_RULE_COMMON = ("type", "status", "description", "source")
 
-DEFINITION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["schema", "id", "name", "profile", "status", "levels", "level_rule",
-                 "dimensions", "items"],
-    "additionalProperties": False,
-    "properties": {
-        "schema": {"type": "string"},
-        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]*$"},
-        "name": {"type": "string", "minLength": 1},
-        "name_en": {"type": "string"},
-        "profile": {"enum": ["hospital", "regional"]},
-        "edition": {"type": ["string", "integer"]},
-        "status": {"enum": list(STATUSES)},
-        "note": {"type": "string"},
-        "default_source": _STRS,
-        "sources": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["title"],
-            "properties": {"title": {"type": "string"}, "kind": {"type": "string"},
-                           "url": {"type": "string"}, "path": {"type": "string"},
-                           "commit": {"type": "string"}, "note": {"type": "string"},
-                           "status": {"enum": list(STATUSES)}}}},
-        "known_gaps": _STRS,
-        "levels": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["id"], "additionalProperties": False,
-            "properties": {"id": {"type": ["string", "integer"]}, "name": {"type": "string"},
-                           "en": {"type": "string"}, "description": {"type": "string"}}}},
-        "level_rule": {
-            "type": "object", "required": ["type", "status", "description"],
-            "properties": {"type": {"enum": list(LEVEL_RULES)}, "status": {"enum": list(STATUSES)},
-                           "description": _TEXT, "source": _STRS}},
-        "bands": {"type": "array", "items": {
-            "type": "object", "required": ["id", "label"], "additionalProperties": False,
-            "properties": {"id": {"type": "string"}, "label": {"type": "string"},
-                           "label_en": {"type": "string"}, "max_ms": {"type": ["number", "null"]}}}},
-        "dimensions": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["id", "name"], "additionalProperties": False,
-            "properties": {
-                "id": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
-                "max": {"type": ["number", "null"], "minimum": 0},
-                "missing_points": {"type": "number", "minimum": 0},
-                "status": {"enum": list(STATUSES)}, "note": {"type": "string"},
-                "sub_indices": {"type": "array", "items": {
-                    "type": "object", "required": ["id", "name"], "additionalProperties": False,
-                    "properties": {
-                        "id": {"type": "string"}, "name": {"type": "string"},
-                        "name_en": {"type": "string"},
-                        "max": {"type": ["number", "null"], "minimum": 0},
-                        "leaf_sum": {"type": "number", "minimum": 0},
-                        "normalize": {"enum": ["proportional"]},
-                        "status": {"enum": list(STATUSES)}, "note": {"type": "string"}}}}}}},
-        "items": {"type": "array", "items": ITEM_SCHEMA},
-        # performance thresholds judged by `conformance perf` (conformance/perf/thresholds.py)
-        "performance": {"type": "object", "properties": {"thresholds": {"type": "array"}}},
-        "consistency": {"type": "array", "items": {
-            "type": "object", "required": ["type", "message"],
-            "properties": {"type": {"enum": ["excludes", "count_not_more"]}, "message": _TEXT}}},
-    },
-}
 
-# Rule-specific fields: what each rule needs, and what it accepts beyond the common ones.
-_COMMON = {"code", "number", "dimension", "sub_index", "group", "text", "text_en", "rule", "points",
-           "level", "status", "source", "note", "binding", "evidence_hint", "evidence_required",
-           "details"}
-_RULE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "conformance": ({"points", "level", "subject"}, {"optional_business"}),
-    "yes_no": ({"points", "level"}, {"label"}),
-    "choice": ({"points", "options"}, set()),
-    "checklist": ({"points", "options"}, {"other", "exclusive", "thresholds", "level_points",
-                                          "points_per_option", "level_requires",
-                                          "option_requirements", "fields"}),
-    "measures": ({"points", "fields", "tiers"}, set()),
-    "record": ({"record"}, {"label"}),
-    "level_score": (set(), {"application", "data_quality", "application_basis",
-                            "data_quality_basis", "basic_levels"}),
-}
-_WHAT = {w: {"zh": zh, "en": w} for w, zh in (
-    ("level", "等级"), ("source", "来源"), ("dimension", "维度"), ("sub-index", "子指标"),
-    ("item", "指标"), ("item code", "指标编号"), ("option", "选项"), ("field", "字段"))}
+@cache
+def item_schema() -> dict[str, Any]:
+    """The JSON Schema of one item: the common fields, the binding, and every rule type's
+    fields (which of them a rule needs or accepts is checked when compiling)."""
+    props = {**COMMON_ITEM_FIELDS, "rule": {"enum": sorted(rule_types())},
+             BINDING: {"type": "object", "required": ["source"], "additionalProperties": False,
+                       "properties": {"source": {"enum": list(SOURCES)},
+                                      "document_types": STRS, "services": STRS, "datasets": STRS,
+                                      "names": STRS, "fallback": {"enum": ["questionnaire"]}}}}
+    for key, frag in item_fields().items():
+        if key in props and props[key] != frag:
+            raise RuntimeError(f"a rule type redefines the common item field {key!r}")
+        props[key] = frag
+    return {"type": "object", "required": ["code", "text", "rule"], "additionalProperties": False,
+            "properties": props}
+
+
+@cache
+def definition_schema() -> dict[str, Any]:
+    """The JSON Schema of an assessment definition file (assembled from the registry)."""
+    return {
+        "type": "object",
+        "required": ["schema", "id", "name", "profile", "status", "levels", "level_rule",
+                     "dimensions", "items"],
+        "additionalProperties": False,
+        "properties": {
+            "schema": {"type": "string"},
+            "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]*$"},
+            "name": {"type": "string", "minLength": 1},
+            "name_en": {"type": "string"},
+            "profile": {"enum": ["hospital", "regional"]},
+            "edition": {"type": ["string", "integer"]},
+            "status": {"enum": list(STATUSES)},
+            "note": {"type": "string"},
+            "default_source": STRS,
+            "sources": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["title"],
+                "properties": {"title": {"type": "string"}, "kind": {"type": "string"},
+                               "url": {"type": "string"}, "path": {"type": "string"},
+                               "commit": {"type": "string"}, "note": {"type": "string"},
+                               "status": {"enum": list(STATUSES)}}}},
+            "known_gaps": STRS,
+            "levels": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["id"], "additionalProperties": False,
+                "properties": {"id": {"type": ["string", "integer"]}, "name": {"type": "string"},
+                               "en": {"type": "string"}, "description": {"type": "string"}}}},
+            "level_rule": {
+                "type": "object", "required": ["type", "status", "description"],
+                "additionalProperties": False,
+                "properties": {"type": {"enum": sorted(level_rule_types())},
+                               "status": {"enum": list(STATUSES)}, "description": _TEXT,
+                               "source": STRS, **level_rule_fields()}},
+            "bands": {"type": "array", "items": {
+                "type": "object", "required": ["id", "label"], "additionalProperties": False,
+                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                               "label_en": {"type": "string"},
+                               "max_ms": {"type": ["number", "null"]}}}},
+            "dimensions": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["id", "name"], "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "name_en": {"type": "string"},
+                    "max": {"type": ["number", "null"], "minimum": 0},
+                    "missing_points": {"type": "number", "minimum": 0},
+                    "status": {"enum": list(STATUSES)}, "note": {"type": "string"},
+                    "sub_indices": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "name"], "additionalProperties": False,
+                        "properties": {
+                            "id": {"type": "string"}, "name": {"type": "string"},
+                            "name_en": {"type": "string"},
+                            "max": {"type": ["number", "null"], "minimum": 0},
+                            "leaf_sum": {"type": "number", "minimum": 0},
+                            "normalize": {"enum": ["proportional"]},
+                            "status": {"enum": list(STATUSES)}, "note": {"type": "string"}}}}}}},
+            "items": {"type": "array", "items": item_schema()},
+            # performance thresholds judged by `conformance perf` (conformance/perf/thresholds.py)
+            "performance": {"type": "object", "properties": {"thresholds": {"type": "array"}}},
+            "consistency": {"type": "array", "items": {
+                "type": "object", "required": ["type", "message"],
+                "properties": {"type": {"enum": ["excludes", "count_not_more"]}, "message": _TEXT}}},
+        },
+    }
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(definition_schema())
+
+
 _TYPE_ZH = {"string": "文本", "number": "数字", "integer": "整数", "array": "列表", "object": "映射",
             "boolean": "布尔值", "null": "空"}
 
 
-class DefinitionError(Exception):
-    """An assessment definition is missing or malformed. `problems` are (file, line, {zh, en})."""
+class DefinitionError(ConformanceError):
+    """An assessment definition is missing or malformed. ``problems`` are (file, line, {zh, en})."""
 
-    def __init__(self, problems: list[tuple[str, int, dict[str, str]]]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "zh") -> str:
-        rows = [_where(f, line) + (msg.get(lang) or msg["zh"]) for f, line, msg in self.problems]
+        rows = [where(f, line) + (msg.get(lang) or msg["zh"]) for f, line, msg in self.problems]
         if len(rows) == 1:
             return rows[0]
         return "\n".join([m("def.invalid", lang, n=len(rows)), *("  " + r for r in rows)])
-
-
-def _where(file: str, line: int) -> str:
-    """'file:line: ' — or nothing when the message already says where (YAML errors)."""
-    if not file:
-        return ""
-    return f"{file}:{line}: " if line else f"{file}: "
-
-
-@dataclass
-class _Ctx:
-    file: str
-    data: Any
-    problems: list[tuple[str, int, dict[str, str]]]
-
-    def add(self, line: int, msg_key: str, **kw: Any) -> None:
-        def local(lang: str) -> dict[str, Any]:
-            what = kw.get("what")
-            if isinstance(what, str) and what in _WHAT:
-                return {**kw, "what": _WHAT[what][lang]}
-            return kw
-        self.problems.append((self.file, line,
-                              {lang: m(msg_key, lang, **local(lang)) for lang in ("zh", "en")}))
 
 
 def _line_at(data: Any, path: list[Any]) -> int:
@@ -266,8 +209,8 @@ def _path_text(data: Any, path: list[Any]) -> str:
     return out or "(top)"
 
 
-def _schema_problems(ctx: _Ctx) -> None:
-    validator = jsonschema.Draft202012Validator(DEFINITION_SCHEMA)
+def _schema_problems(ctx: Problems) -> None:
+    validator = _validator()
     errors = sorted(validator.iter_errors(ctx.data), key=lambda e: (list(map(str, e.absolute_path))))
     seen: set[tuple[str, str]] = set()
     for err in errors:
@@ -301,7 +244,7 @@ def _schema_problems(ctx: _Ctx) -> None:
                     allowed=", ".join(map(str, err.validator_value)))
         elif kind in ("minimum", "exclusiveMinimum"):
             ctx.add(line, "def.min", path=where, limit=err.validator_value, got=inst)
-        elif kind in ("minItems", "minLength"):
+        elif kind in ("minItems", "minLength", "minProperties"):
             ctx.add(line, "def.empty", path=where)
         elif kind == "pattern":
             ctx.add(line, "def.pattern", path=where, got=inst, pattern=err.validator_value)
@@ -321,7 +264,8 @@ def _fmt(x: float) -> str:
     return f"{x:.6f}".rstrip("0").rstrip(".")
 
 
-def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
+
+def _compile(ctx: Problems, raw: bytes) -> Definition | None:
     d: LineDict = ctx.data
     file = ctx.file
     # levels --------------------------------------------------------------------------------
@@ -336,18 +280,7 @@ def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
         seen_lv[ident] = line
         levels.append(Level(ident, len(levels), lv.get("name", ident), lv.get("en", ""),
                             lv.get("description", "")))
-    level_ids = [lv.id for lv in levels]
-    known_levels = ", ".join(level_ids)
-
-    def check_level(value: Any, line: int, path: str) -> str | None:
-        if value is None:
-            return None
-        sval = str(value)
-        if sval not in seen_lv:
-            ctx.add(line, "def.ref", path=path, what="level", key=sval, known=known_levels)
-            return None
-        return sval
-
+    by_id = {lv.id: lv for lv in levels}
     default_source = tuple(d.get("default_source", ()))
     sources = dict(d.get("sources", {}))
     for src in default_source:
@@ -385,6 +318,8 @@ def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
     # items -----------------------------------------------------------------------------------
     items: list[Item] = []
     codes: dict[str, int] = {}
+    kinds = rule_types()
+    common = set(COMMON_ITEM_FIELDS)
     for i, it in enumerate(d["items"]):
         line = d["items"].line_of(i)
         code = it["code"]
@@ -394,11 +329,12 @@ def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
             continue
         codes[code] = line
         rule = it["rule"]
-        need, extra = _RULE_FIELDS[rule]
-        for key in sorted(need):
+        kind = kinds[rule]
+        accepted = common | kind.needs | kind.accepts | ({BINDING} if kind.binds else set())
+        for key in sorted(kind.needs):
             if key not in it:
                 ctx.add(line, "def.rule_field", path=path, rule=rule, key=key)
-        for key in sorted(set(it) - _COMMON - need - extra):
+        for key in sorted(set(it) - accepted):
             ctx.add(it.line_of(key), "def.rule_extra", path=path, rule=rule, key=key)
         # where the item belongs
         sub_id = it.get("sub_index")
@@ -419,134 +355,52 @@ def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
         elif any(dd.id == dim_id and dd.sub_indices for dd in dims):
             ctx.add(line, "def.required", path=path, key="sub_index")
             continue
-        level = check_level(it.get("level"), it.line_of("level"), f"{path}.level")
+        scope = ItemScope(ctx, it, path, line, by_id, bands)
+        level = scope.check_level(it.get("level"), it.line_of("level"), f"{path}.level")
         src = tuple(it.get("source", default_source))
         for s in src:
             if s not in sources:
                 ctx.add(it.line_of("source"), "def.ref", path=f"{path}.source", what="source",
                         key=s, known=", ".join(sources) or "-")
-        options: list[Option] = []
-        opt_ids: set[str] = set()
-        for k, o in enumerate(it.get("options", [])):
-            oline = it["options"].line_of(k)
-            opt = Option(o, o) if isinstance(o, str) else Option(
-                o["id"], o["label"], o.get("label_en", ""),
-                check_level(o.get("level"), oline, f"{path}.options[{o['id']}].level"),
-                float(o.get("points", 0.0)))
-            if opt.id in opt_ids:
-                ctx.add(oline, "def.dup", what=f"option of {code}", key=opt.id, first=oline)
-                continue
-            opt_ids.add(opt.id)
-            options.append(opt)
-        if rule == "choice" and not any(o.level for o in options):
-            ctx.add(line, "def.rule_field", path=f"{path}.options", rule=rule, key="level")
-
-        def opt_refs(values: Any, where: str, kline: int,
-                     opt_ids: set[str] = opt_ids) -> tuple[str, ...]:
-            out = []
-            for v in values or ():
-                if v not in opt_ids:
-                    ctx.add(kline, "def.ref", path=where, what="option", key=v,
-                            known=", ".join(sorted(opt_ids))[:300])
-                else:
-                    out.append(v)
-            return tuple(out)
-
-        def level_map(key: str, cast: Any, it: LineDict = it, path: str = path) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for lk, v in (it.get(key) or {}).items():
-                lid = check_level(lk, it[key].line_of(lk), f"{path}.{key}")
-                if lid is not None:
-                    out[lid] = cast(v)
-            return out
-
-        thresholds = level_map("thresholds", int)
-        level_points = level_map("level_points", float)
-        requires: dict[str, dict[str, Any]] = {}
-        for lk, spec in (it.get("level_requires") or {}).items():
-            lid = check_level(lk, it["level_requires"].line_of(lk), f"{path}.level_requires")
-            if lid is None:
-                continue
-            req = {"options": opt_refs(spec.get("options"), f"{path}.level_requires.{lk}.options",
-                                       spec.line_of("options") if isinstance(spec, LineDict) else line),
-                   "fields": dict(spec.get("fields", {}))}
-            requires[lid] = req
-        fields = [FieldSpec(f["id"], f["label"], f.get("type", "number"), f.get("unit", ""))
-                  for f in it.get("fields", [])]
-        field_ids = {f.id for f in fields}
-        for req in requires.values():
-            for fid in req["fields"]:
-                if fid not in field_ids:
-                    ctx.add(it.line_of("level_requires"), "def.ref", path=f"{path}.level_requires",
-                            what="field", key=fid, known=", ".join(sorted(field_ids)) or "-")
-        optreq = {}
-        for ok, spec in (it.get("option_requirements") or {}).items():
-            if opt_refs([ok], f"{path}.option_requirements", it.line_of("option_requirements")):
-                optreq[ok] = dict(spec)
-        tiers = []
-        for k, tier in enumerate(it.get("tiers", [])):
-            tline = it["tiers"].line_of(k)
-            lid = check_level(tier["level"], tline, f"{path}.tiers.level")
-            for bound in ("max", "min"):
-                for fid in tier.get(bound, {}):
-                    if fid not in field_ids:
-                        ctx.add(tline, "def.ref", path=f"{path}.tiers.{bound}", what="field",
-                                key=fid, known=", ".join(sorted(field_ids)) or "-")
-            if lid is not None:
-                tiers.append({"level": lid, "points": float(tier["points"]),
-                              "max": dict(tier.get("max", {})), "min": dict(tier.get("min", {}))})
-        basic_levels = None
-        if it.get("basic_levels") is not None:
-            basic_levels = tuple(x for x in (check_level(v, it.line_of("basic_levels"),
-                                                         f"{path}.basic_levels")
-                                             for v in it["basic_levels"]) if x is not None)
         binding = None
-        if "binding" in it:
-            b = it["binding"]
+        if BINDING in it and kind.binds:
+            b = it[BINDING]
             keys = tuple(b.get("document_types", ()) or b.get("services", ()) or b.get("datasets", ()))
             binding = Binding(b["source"], keys, tuple(b.get("names", ())), b.get("fallback"))
-            if not keys and not binding.names and b["source"] != "performance":
-                ctx.add(it.line_of("binding"), "def.rule_field", path=f"{path}.binding",
+            if b["source"] not in kind.binds:
+                ctx.add(b.line_of("source"), "def.enum", path=f"{path}.binding.source",
+                        got=b["source"], allowed=", ".join(kind.binds))
+            elif not keys and not binding.names and b["source"] != "performance":
+                ctx.add(it.line_of(BINDING), "def.rule_field", path=f"{path}.binding",
                         rule=b["source"], key="document_types/services/datasets")
-        top = _top_points(rule, it, options, level_points, tiers)
-        if top is not None and it.get("points") is not None and not _close(top, float(it["points"])):
-            ctx.add(it.line_of("points"), "def.sum", what=f"item {code} (best answer)",
-                    key=code, got=_fmt(top), want=_fmt(float(it["points"])))
-        if rule == "record" and it.get("record") == "band" and not bands:
-            ctx.add(line, "def.rule_field", path=path, rule="record: band", key="bands (top level)")
-        if rule == "checklist" and not thresholds and it.get("points_per_option") is None:
-            ctx.add(line, "def.rule_field", path=path, rule=rule, key="thresholds")
-        if rule == "checklist" and thresholds and not level_points and it.get("points_per_option") is None:
-            ctx.add(line, "def.rule_field", path=path, rule=rule, key="level_points")
         item = Item(
             code=code, dimension=dim_id, sub_index=sub_id, text=it["text"], rule=rule,
             points=it.get("points"), level=level, status=it.get("status", d["status"]),
             source=src, group=it.get("group", ""), text_en=it.get("text_en", ""),
             note=it.get("note", ""), subject=it.get("subject", ""),
-            optional_business=bool(it.get("optional_business", False)), options=options,
-            other=bool(it.get("other", False)),
-            exclusive=opt_refs(it.get("exclusive"), f"{path}.exclusive", it.line_of("exclusive")),
-            thresholds=thresholds, level_points=level_points,
-            points_per_option=it.get("points_per_option"), level_requires=requires,
-            option_requirements=optreq, fields=fields, tiers=tiers, record=it.get("record"),
-            label=it.get("label", ""),
+            optional_business=bool(it.get("optional_business", False)),
             details=[FieldSpec(f["id"], f["label"], f.get("type", "text"), f.get("unit", ""))
                      for f in it.get("details", [])],
-            application=it.get("application", "ratio"),
-            data_quality=it.get("data_quality", "ratio"),
-            application_basis=it.get("application_basis", ""),
-            data_quality_basis=it.get("data_quality_basis", ""),
-            basic_levels=basic_levels, binding=binding,
-            evidence_hint=it.get("evidence_hint", ""),
+            binding=binding, evidence_hint=it.get("evidence_hint", ""),
             evidence_required=bool(it.get("evidence_required", False)),
             number=it.get("number"), line=line)
+        kind.compile(scope, item)
+        top = kind.top_points(item)
+        if top is not None and it.get("points") is not None and not _close(top, float(it["points"])):
+            ctx.add(it.line_of("points"), "def.sum", what=f"item {code} (best answer)",
+                    key=code, got=_fmt(top), want=_fmt(float(it["points"])))
         items.append(item)
     # level rule ----------------------------------------------------------------------------------
     lr = d["level_rule"]
-    params = {k: v for k, v in lr.items() if k not in ("type", "status", "description", "source")}
+    params = {k: v for k, v in lr.items() if k not in LEVEL_RULE_COMMON}
     desc = lr["description"] if isinstance(lr["description"], dict) else {"zh": lr["description"]}
     rule = LevelRule(lr["type"], lr["status"], dict(desc), tuple(lr.get("source", ())), params)
-    _check_level_rule(ctx, rule, lr, seen_lv)
+    lkind = rule.kind
+    for key in sorted(lkind.needs - set(params)):
+        ctx.add(lr.line, "def.rule_field", path="level_rule", rule=rule.type, key=key)
+    for key in sorted(set(params) - set(lkind.fields)):
+        ctx.add(lr.line_of(key), "def.rule_extra", path="level_rule", rule=rule.type, key=key)
+    lkind.check(ctx, rule, lr, seen_lv)
     # consistency rules -----------------------------------------------------------------------------
     cons = []
     for k, c in enumerate(d.get("consistency", [])):
@@ -577,49 +431,10 @@ def _compile(ctx: _Ctx, raw: bytes) -> Definition | None:
         bands=bands, consistency=cons, path=file, sha256=hashlib.sha256(raw).hexdigest(), raw=d)
 
 
-def _top_points(rule: str, it: dict[str, Any], options: list[Option],
-                level_points: dict[str, float], tiers: list[dict[str, Any]]) -> float | None:
-    """The points of the best possible answer, which must equal the item's stated points."""
-    if rule == "choice":
-        return max((o.points for o in options), default=0.0)
-    if rule == "measures":
-        return max((t["points"] for t in tiers), default=0.0)
-    if rule == "checklist":
-        if it.get("points_per_option") is not None:
-            return None  # capped by `points` itself
-        return max(level_points.values(), default=0.0)
-    return None
-
-
-def _check_level_rule(ctx: _Ctx, rule: LevelRule, lr: LineDict, levels: dict[str, int]) -> None:
-    line = lr.line
-    if rule.type == "all_required":
-        return
-    table = rule.params.get("levels")
-    if not isinstance(table, dict) or not table:
-        ctx.add(line, "def.rule_field", path="level_rule", rule=rule.type, key="levels")
-        return
-    for key in ("basic", "selectable"):
-        spec = rule.params.get(key)
-        if not isinstance(spec, dict) or not all(
-                isinstance(spec.get(k), int | float) for k in ("application_min", "data_quality_min")):
-            ctx.add(line, "def.rule_field", path=f"level_rule.{key}", rule=rule.type,
-                    key="application_min, data_quality_min")
-    for lk, row in table.items():
-        lline = table.line_of(lk) if isinstance(table, LineDict) else line
-        if str(lk) not in levels:
-            ctx.add(lline, "def.ref", path="level_rule.levels", what="level", key=lk,
-                    known=", ".join(levels))
-            continue
-        for key in ("basic", "selectable_need", "min_total"):
-            if not isinstance(row, dict) or not isinstance(row.get(key), int | float):
-                ctx.add(lline, "def.rule_field", path=f"level_rule.levels.{lk}", rule=rule.type, key=key)
-
-
-def _check_sums(ctx: _Ctx, dims: list[Dimension], items: list[Item]) -> None:
+def _check_sums(ctx: Problems, dims: list[Dimension], items: list[Item]) -> None:
     leaf: dict[str, float] = {}
     for it in items:
-        if not it.scored or it.rule == "level_score":
+        if not it.scored or not it.rule_type.in_leaf_sums:
             continue
         key = it.sub_index or it.dimension
         leaf[key] = leaf.get(key, 0.0) + it.max_points()
@@ -650,9 +465,9 @@ def load_definition(path: str | Path) -> Definition:
     p = Path(path)
     try:
         data, raw = load_file(p)
-    except YamlProblem as exc:
+    except YamlError as exc:
         raise DefinitionError([("", 0, {"zh": str(exc), "en": str(exc)})]) from None
-    ctx = _Ctx(str(p), data, [])
+    ctx = Problems(str(p), data)
     if not isinstance(data, LineDict):
         ctx.add(1, "def.type", path="(top)", want="mapping", got=type(data).__name__)
         raise DefinitionError(ctx.problems)

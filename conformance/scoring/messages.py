@@ -104,11 +104,15 @@ STRINGS: dict[str, dict[str, str]] = {
                       "datasets.json）",
                 "en": "{path} holds no result file to score (validate.json, results.json, perf.json, "
                       "datasets.json)"},
-    "r.bad_json": {"zh": "{path}：不是有效的 JSON（第 {line} 行第 {col} 列：{msg}）",
-                   "en": "{path}: not valid JSON (line {line}, column {col}: {msg})"},
     "r.not_ours": {"zh": "{path}：缺少 tool 信息（应由本工具生成，含 tool.name/version/ruleset）",
                    "en": "{path}: no 'tool' stamp (expected a file written by this tool, with "
                          "tool.name/version/ruleset)"},
+    "r.artifact": {"zh": "{path}：无法评分：{msg}", "en": "{path}: cannot be scored: {msg}"},
+    "r.incomplete": {"zh": "{path} 来自中断的运行（complete: false），部分用例未运行或未完成，相关指标按"
+                           "无结果或不满足计；可用 `conformance run --resume` 补全",
+                     "en": "{path} is from an interrupted run (complete: false): cases not run or not "
+                           "finished leave their items without a result or not met; complete it with "
+                           "`conformance run --resume`"},
     "r.shape": {"zh": "{path}：结构不符合约定：{msg}", "en": "{path}: does not follow the contract: {msg}"},
     "r.mixed_version": {"zh": "拒绝混合版本的输入：{a} 由 {va} 生成，{b} 由 {vb} 生成。请用同一版本重新运"
                               "行",
@@ -218,6 +222,7 @@ STRINGS: dict[str, dict[str, str]] = {
                        "en": "Questionnaire written to {path} ({n} items to answer, {auto} scored "
                              "automatically from test results)"},
     "c.exists": {"zh": "{path} 已存在；使用 --force 覆盖", "en": "{path} exists; use --force to overwrite"},
+    "c.cannot_write": {"zh": "无法写入 {path}：{msg}", "en": "cannot write {path}: {msg}"},
     "c.sealed": {"zh": "已封存 {folder}：{n} 个文件写入 manifest.json",
                  "en": "Sealed {folder}: {n} files in manifest.json"},
     "c.verified": {"zh": "{folder}：{n} 个文件校验通过", "en": "{folder}: {n} files verified"},

@@ -1,16 +1,16 @@
 """The compiled form of an assessment definition (standards/assessment/*.yaml).
 
 Nothing here knows an index system by name: levels, items, rules, bindings and the level-rating
-rule all come from the definition file."""
+rule all come from the definition file; what a rule means comes from its rule type
+(``scoring.rules``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-RULES = ("conformance", "yes_no", "choice", "checklist", "measures", "record", "level_score")
-BINDING_SOURCES = ("documents", "services", "performance", "datasets")
-LEVEL_RULES = ("all_required", "basic_selectable")
+from .rules.base import LevelRuleType, RuleType, level_rule_type, rule_type
+
 STATUSES = ("seen", "transcribed", "vendor-consensus", "observed", "strict-xsd", "provisional")
 
 
@@ -124,6 +124,7 @@ class Item:
     evidence_hint: str = ""
     evidence_required: bool = False
     number: int | None = None
+    spec: Any = None                  # what a rule type compiles beyond the fields above
     line: int = 0
 
     @property
@@ -136,8 +137,12 @@ class Item:
         return self.binding is not None and self.binding.fallback is None
 
     @property
+    def rule_type(self) -> RuleType:
+        return rule_type(self.rule)
+
+    @property
     def scored(self) -> bool:
-        return self.rule != "record"
+        return self.rule_type.scored
 
     def option(self, ident: str) -> Option | None:
         for o in self.options:
@@ -146,9 +151,9 @@ class Item:
         return None
 
     def max_points(self, top_level: int = 0) -> float:
-        if self.rule == "level_score":
-            return float(top_level)
-        return float(self.points or 0.0)
+        """The most the item can earn (``top_level``: the numeric top level of the index system,
+        for the items scored by level)."""
+        return self.rule_type.max_points(self, top_level)
 
 
 @dataclass(slots=True)
@@ -162,6 +167,10 @@ class LevelRule:
     @property
     def provisional(self) -> bool:
         return self.status == "provisional"
+
+    @property
+    def kind(self) -> LevelRuleType:
+        return level_rule_type(self.type)
 
 
 @dataclass(slots=True)
