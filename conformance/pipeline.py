@@ -141,6 +141,8 @@ def assess(folder: RunFolder, opts: AssessOptions,
            on_stage: StageCallback | None = None) -> AssessOutcome:
     """Run every stage into ``folder``; a stage that cannot run stops the pipeline (the folder
     keeps what was done) and is the outcome's ``failed`` stage."""
+    from .scoring import api as scoring_api
+    from .scoring.report import console_summary
     from .validate import api as validate_api
 
     profile = get_profile(opts.profile)
@@ -169,16 +171,25 @@ def assess(folder: RunFolder, opts: AssessOptions,
     def stage_cli(args: list[str]) -> Callable[[], tuple[int, str]]:
         return lambda: invoke(args, quiet=opts.quiet)
 
-    score_args = ["score", "--results", run_dir, "--out", run_dir, "--profile", profile.id,
-                  "--lang", lang]
-    if questionnaire and Path(questionnaire).is_file():
-        score_args += ["--self-assessment", questionnaire]
-    if opts.datasets:
-        score_args += ["--datasets", str(folder.file("datasets"))]
-    if opts.assessment:
-        score_args += ["--assessment", opts.assessment]
-    if opts.min_level:
-        score_args += ["--min-level", opts.min_level]
+    def stage_seal() -> tuple[int, str]:
+        try:
+            folder.seal(scoring_api.tool_stamp())
+        except OSError as exc:
+            return 2, f"{folder.path}: {exc.strerror or exc}"
+        return 0, ""
+
+    def stage_score() -> tuple[int, str]:
+        # datasets.json is in the folder: read with the other results
+        q = questionnaire if questionnaire and Path(questionnaire).is_file() else None
+        try:
+            d = scoring_api.resolve_definition(assessment=opts.assessment, profile=profile.id,
+                                               questionnaire=q)
+            res = scoring_api.score_folder([folder], d, q, out=folder,
+                                           min_level=opts.min_level, lang=lang)
+        except ConformanceError as exc:
+            return exc.exit_code, exc.render(lang)
+        return res.exit_code, console_summary(res.score, lang)
+
     report_args = ["report", run_dir, "--lang", lang,
                    "--fail-on", opts.fail_on if opts.baseline else "never"]
     for fmt in opts.formats:
@@ -193,8 +204,8 @@ def assess(folder: RunFolder, opts: AssessOptions,
         "run": (stage_cli(["run", *target_args, "--profile", profile.id, "--out", run_dir,
                            "--lang", lang, "--no-progress"]), {0, 1}),
         "perf": (stage_perf, {0, 1}),
-        "seal": (stage_cli(["manifest", run_dir, "--lang", lang]), {0}),
-        "score": (stage_cli(score_args), {0, 1}),
+        "seal": (stage_seal, {0}),
+        "score": (stage_score, {0, 1}),
         "report": (stage_cli(report_args), {0, 1}),
     }
     for i, key in enumerate(keys, start=1):

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.model.folder import RunFolder
 
 
 def test_assess_produces_every_artifact(tmp_path: Path) -> None:
@@ -27,6 +28,9 @@ def test_assess_produces_every_artifact(tmp_path: Path) -> None:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     score = json.loads((out / "score.json").read_text(encoding="utf-8"))
     assert score["level"] and score["provisional"] is True
+    # scored in-process, the folder sealed, score.json added to the manifest
+    assert score["schema_version"] == 1 and score["inputs"]["targets"][0].startswith("embedded (")
+    assert RunFolder(out).verify(["score.json", "results.json"]).problems == []
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["summary"]["fail"] == 0 and results["summary"]["cases"] >= 219
     html = (out / "report.html").read_text(encoding="utf-8")
