@@ -19,6 +19,8 @@ class ElementRef(Record, kw_only=True):
     id: str
     name: str | None = None
     internal_id: str | None | UnsetType = UNSET
+    de: str | None | UnsetType = UNSET            # the WS 363 data element
+    located: bool | UnsetType = UNSET             # the project knows where it sits in a CDA
 
 
 class ElementCoverage(Record, kw_only=True):
@@ -35,6 +37,7 @@ class Ratio(Record, kw_only=True):
     numerator: int = 0
     denominator: int = 0
     value: float | None = None
+    provisional: bool | UnsetType = UNSET         # rests on provisional formats
 
 
 class DatasetVerdict(Record, kw_only=True):
@@ -44,6 +47,7 @@ class DatasetVerdict(Record, kw_only=True):
     verdict: str                     # 完全覆盖且符合 | 部分符合 | 无此数据
     verdict_en: str | None = None
     verdict_key: str = "none"        # full | partial | none
+    elements_status: str | UnsetType = UNSET   # status word of the element list (transcribed …)
     element_list: str | UnsetType = UNSET      # where the data set's element list comes from
     provisional: bool = False
     inputs: int = 0

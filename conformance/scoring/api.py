@@ -21,6 +21,7 @@ from ..catalog import load_catalog
 from ..errors import ConformanceError
 from ..model import Score, ToolStamp
 from ..model.folder import RunFolder
+from ..profiles import default_profile
 from ..yamlio import YamlError, load_file
 from .definition import default_for_profile, get_definition, load_definition, shipped_ids
 from .engine import score
@@ -93,7 +94,7 @@ def resolve_definition(*, assessment: str | Path | None = None, index_system: st
             ident = None  # reported properly when the questionnaire is loaded
         if isinstance(ident, str) and ident in shipped_ids():
             return get_definition(ident)
-    return get_definition(default_for_profile(profile or "hospital"))
+    return get_definition(default_for_profile(profile or default_profile().id))
 
 
 def score_folder(folders: Sequence[RunFolder | Path], definition: Definition,

@@ -515,9 +515,17 @@ def get_definition(ident: str) -> Definition:
 
 
 def default_for_profile(profile: str) -> str:
-    """The default index system of a profile: the shipped maturity scheme for it."""
-    candidates = [i for i in shipped_ids() if i.startswith(f"{profile}-")]
-    if not candidates:
+    """The default index system of a profile, as its manifest names it
+    (standards/profiles/<profile>.yaml ``default_index_system``)."""
+    from ..profiles import ProfileError, get_profile
+
+    try:
+        ident = get_profile(profile).default_index_system
+    except ProfileError as exc:
+        raise DefinitionError([(str(assessment_dir()), 0, {"zh": str(exc), "en": str(exc)})]) \
+            from None
+    if ident not in shipped_ids():
         raise DefinitionError([(str(assessment_dir()), 0, {
-            "zh": f"没有 {profile} 的测评定义", "en": f"no assessment definition for {profile}"})])
-    return sorted(candidates)[-1]
+            "zh": f"画像 {profile} 指定的默认测评定义 {ident} 不存在",
+            "en": f"the default index system {ident} of profile {profile} does not exist"})])
+    return ident
