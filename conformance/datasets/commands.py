@@ -18,6 +18,7 @@ from ..findings import Summary
 from ..i18n import lookup, t
 from ..inputs import InputError
 from ..output import open_output
+from ..profiles import profile_ids
 
 LANGS = click.Choice(["zh", "en"])
 _M = {
@@ -147,7 +148,7 @@ def register(main: click.Group) -> None:
         """数据集定义（WS 445 的 58 个子集，区域 EHR-DE-01…20）。Browse data-set definitions."""
 
     @datasets.command("list")
-    @click.option("--profile", type=click.Choice(["hospital", "regional", "all"]), default="all",
+    @click.option("--profile", type=click.Choice([*profile_ids(), "all"]), default="all",
                   show_default=True)
     @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
     @click.option("--lang", type=LANGS, default="zh")
@@ -234,7 +235,7 @@ def register(main: click.Group) -> None:
     @click.option("--show-info", is_flag=True, help="Also print info-level findings (text).")
     @click.option("--strict", is_flag=True,
                   help="Exit 1 unless every data set with data is 完全覆盖且符合.")
-    @click.option("--profile", type=click.Choice(["hospital", "regional"]), multiple=True,
+    @click.option("--profile", type=click.Choice(profile_ids()), multiple=True,
                   help="Report the verdicts of all data sets of this profile (default: the "
                        "profiles of the data found); one profile is also preferred when a "
                        "table's headers match data sets of both equally.")

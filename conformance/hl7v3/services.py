@@ -19,7 +19,14 @@ from ..resources import standards_dir
 from ..yamlio import read_yaml
 
 NS = {"hl7": HL7_NS, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
-PROFILES = ("hospital", "regional")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROFILES":   # the profiles standards/profiles/ defines
+        from ..profiles import profile_ids
+
+        return tuple(profile_ids())
+    raise AttributeError(name)
 KINDS = ("write", "query")
 WRITE_OPS = ("add", "update", "merge", "put")
 QUERY_OPS = ("query", "notifications", "time", "node_verify", "audit")
@@ -331,12 +338,17 @@ class ServiceCatalog:
     """One profile's services, compiled, with lookups by action code and by root element."""
 
     def __init__(self, profile: str, root: Path | None = None) -> None:
-        if profile not in PROFILES:
-            raise CatalogError(f"unknown profile {profile!r} (expected one of {', '.join(PROFILES)})")
+        from ..profiles import ProfileError, get_profile
+
+        try:
+            manifest = get_profile(profile)
+        except ProfileError as exc:
+            raise CatalogError(str(exc)) from None
         self.profile = profile
         self.root = root or standards_dir()
         folder = self.root / "services"
-        self.path = folder / f"{profile}.yaml"
+        self.path = (self.root / manifest.raw["standards"]["service_catalog"] if root
+                     else manifest.service_catalog)
         shapes_path = folder / "shapes.yaml"
         shapes_doc = _load(shapes_path) or {}
         self.shapes: dict[str, dict[str, Any]] = {
@@ -611,4 +623,6 @@ def load_services(profile: str, root: str | None = None) -> ServiceCatalog:
 
 
 def all_profiles(root: str | None = None) -> list[ServiceCatalog]:
-    return [load_services(p, root) for p in PROFILES]
+    from ..profiles import profile_ids
+
+    return [load_services(p, root) for p in profile_ids()]

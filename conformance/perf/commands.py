@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..i18n import t
+from ..profiles import default_profile, profile_ids
 from .messages import m
 from .units import UnitError, parse_counts, parse_duration, parse_think
 
@@ -39,7 +40,7 @@ def _think(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
               help="Platform SOAP endpoint URL (default: the embedded reference platform).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Target configuration YAML (as for `conformance run`).")
-@click.option("--profile", type=click.Choice(["hospital", "regional"]), default=None,
+@click.option("--profile", type=click.Choice(profile_ids()), default=None,
               help="Platform kind (default: from --config, else hospital).")
 @click.option("--bands", is_flag=True,
               help="Measure the 3.3 items (single service, sequential, repeated) and record the band "
@@ -199,7 +200,7 @@ def _where(run: Any) -> Path:
 @click.option("--target", "target_url", default=None, help="Platform SOAP endpoint URL.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Target configuration YAML (secrets from this machine's environment).")
-@click.option("--profile", type=click.Choice(["hospital", "regional"]), default=None)
+@click.option("--profile", type=click.Choice(profile_ids()), default=None)
 @click.option("--mix", "mix_path", type=click.Path(dir_okay=False), default=None,
               help="The same mix file as the master's (default: the shipped one).")
 @click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
@@ -259,7 +260,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
 @click.option("--db", required=True, help="SQLite file of the reference platform (as `serve --db`).")
 @click.option("--patients", type=click.IntRange(1), required=True,
               help="How many synthetic patients the base must hold (e.g. 500000).")
-@click.option("--profile", type=click.Choice(["hospital", "regional"]), default="hospital",
+@click.option("--profile", type=click.Choice(profile_ids()), default=None,
               show_default=True)
 @click.option("--lang", type=LANG, default="zh", show_default=True)
 def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
@@ -287,7 +288,8 @@ def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
                 bar.update(done - last[0])
                 last[0] = done
 
-            res = seed_patients(store, load_services(profile), patients, progress=progress)
+            res = seed_patients(store, load_services(profile or default_profile().id), patients,
+                                progress=progress)
     except (SeedError, CatalogError) as exc:
         click.echo(t("err.input", lang, msg=exc), err=True)
         sys.exit(EXIT_USAGE)

@@ -9,8 +9,9 @@ import click
 
 from ..catalog import CatalogError
 from ..i18n import t
+from ..profiles import profile_ids
 
-PROFILE = click.Choice(["hospital", "regional"])
+PROFILE = click.Choice(profile_ids())
 
 
 @click.command("serve")

@@ -16,6 +16,7 @@ from ..errors import ConformanceError
 from ..model.folder import RunFolder
 from ..model.io import score_json
 from ..output import open_output
+from ..profiles import profile_ids
 from .api import resolve_definition, score_folder, tool_stamp
 from .messages import m
 from .questionnaire import write_template
@@ -43,7 +44,7 @@ def _errors_exit_2(fn: Callable[..., None]) -> Callable[..., None]:
 
 def register(main: click.Group) -> None:
     @main.command("init")
-    @click.option("--profile", type=click.Choice(["hospital", "regional"]), default="hospital",
+    @click.option("--profile", type=click.Choice(profile_ids()), default=None,
                   show_default=True, help="Assessment profile (selects the default index system).")
     @click.option("--index-system", "index_system", default=None,
                   help="Index system id, e.g. hospital-2020, emr-application-2018, smart-service-2019.")
@@ -79,7 +80,7 @@ def register(main: click.Group) -> None:
                   help="Your own assessment definition file (validated; errors name file:line).")
     @click.option("--index-system", "index_system", default=None,
                   help="Shipped index system id (default: the questionnaire's, else the profile's).")
-    @click.option("--profile", type=click.Choice(["hospital", "regional"]), default=None)
+    @click.option("--profile", type=click.Choice(profile_ids()), default=None)
     @click.option("--datasets", "datasets", type=click.Path(dir_okay=False), default=None,
                   help="A data-set conformance result (JSON) for the 2.1 items.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import ConformanceError
+from ..profiles import profile_ids
 from ..resources import standards_dir
 from ..yamlio import LineDict, LineList, YamlError, load_file
 from .bindings import SOURCES
@@ -99,7 +100,7 @@ def definition_schema() -> dict[str, Any]:
             "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]*$"},
             "name": {"type": "string", "minLength": 1},
             "name_en": {"type": "string"},
-            "profile": {"enum": ["hospital", "regional"]},
+            "profile": {"enum": profile_ids()},
             "edition": {"type": ["string", "integer"]},
             "status": {"enum": list(STATUSES)},
             "note": {"type": "string"},
