@@ -18,6 +18,7 @@ from ..inputs import Task, read_task
 from ..resources import standards_dir
 from . import datatype, schema, template, vocabulary
 from .context import DocContext
+from .status import skipped
 
 CDA_ROOT = f"{{{HL7_NS}}}ClinicalDocument"
 
@@ -75,8 +76,7 @@ class Validator:
                 self._parse_finding(result, enc)
             self._parse_finding(result, p)
             layers["parse"] = "ran"
-            why = "skipped: the document could not be parsed" if lang == "en" else \
-                "skipped: 文档无法解析"
+            why = skipped(lang, "not_parsed")
             for layer in LAYERS[1:]:
                 layers[layer] = why
             return result
@@ -94,7 +94,7 @@ class Validator:
                 layers.update(hl7v3_validate.run_soap(ctx))
                 return result
             ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
-            why = f"skipped: root element {xmlsafe.local_name(root)} is not a CDA ClinicalDocument"
+            why = skipped(lang, "not_cda", root=xmlsafe.local_name(root))
             for layer in LAYERS[1:]:
                 layers[layer] = why
             return result
@@ -143,8 +143,7 @@ class Validator:
             result.io_error = p.rule == "PARSE.IO_ERROR"
             result.layers["parse"] = "ran"
             for layer in LAYERS[1:]:
-                result.layers[layer] = "skipped: file not read" if self.options.lang == "en" \
-                    else "skipped: 文件未读取"
+                result.layers[layer] = skipped(self.options.lang, "not_read")
             return result
         # recorded SOAP evidence ("soap") is validated as it is: validate_bytes opens the
         # envelope and places findings in the file; "soap-document" is the CDA it carries

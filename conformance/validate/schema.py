@@ -14,6 +14,7 @@ from lxml import etree
 
 from ..catalog import HL7_NS
 from .context import DocContext
+from .status import skipped
 
 _NS_RE = re.compile(r"\{[^}]*\}")
 _EL_RE = re.compile(r"Element '([^']+)'")
@@ -112,7 +113,7 @@ class SchemaValidator:
 
 def run(ctx: DocContext, schema: SchemaValidator | None, why_not: str | None) -> str:
     if schema is None:
-        return f"skipped: {why_not or 'no schema'}"
+        return skipped(ctx.lang, "schema_unavailable", detail=why_not or "-")
     errors = schema.errors(ctx.root)
     by_line = _elements_by_line(ctx.root) if errors else {}
     for message, line, tag in errors:

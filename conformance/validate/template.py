@@ -9,6 +9,7 @@ from lxml import etree
 
 from ..catalog import HL7_NS, Assertion, DocumentTemplate, path_steps
 from .context import XSI_TYPE, DocContext
+from .status import ran
 
 _CODE = f"{{{HL7_NS}}}code"
 _TITLE = f"{{{HL7_NS}}}title"
@@ -166,7 +167,7 @@ def run(ctx: DocContext) -> str:
         ctx.report("CDA.DOCUMENT_TYPE_UNKNOWN", code_el if code_el is not None else ctx.root,
                    actual=(code_el.get("code") if code_el is not None else None) or "-",
                    detail=", ".join(tids) or "-")
-        return "ran (header only: document type not recognised)"
+        return ran(ctx.lang, "header_only")
     _check_title(ctx, doc)
     for i in range(n_family, len(selected)):
         if checked[i]:
