@@ -24,6 +24,10 @@ MAX_DEPTH_DEFAULT = 256
 # Locator indexes sibling positions once instead of counting them per finding.
 # benchmarks/bench_validate_scaling.py checks the time per element stays flat as documents grow.
 LARGE_DOCUMENT = 128 * 1024
+# A source line longer than this (a minified document, written as one line by code that builds
+# XML by concatenation) is not searched per finding: the Locator scans the text once and places
+# every element by its rank among the start tags.
+LONG_LINE = 4096
 
 _DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']", re.S)
 # Markup scanner used to find the exact offset of each start tag in document order.
@@ -357,6 +361,8 @@ class Locator:
         tag_re = _tag_re(local_name(el))
         for line_no in range(end_line, max(0, end_line - 50), -1):
             text = self.line_text(line_no)
+            if len(text) > LONG_LINE:
+                return None  # a minified document: one scan of the text answers every finding
             hits = [m.start() for m in tag_re.finditer(text)]
             if not hits:
                 continue
@@ -397,12 +403,22 @@ class Locator:
             return Location(xpath, el.sourceline, None)
         return Location(xpath, pos[0], pos[1])
 
-    def snippet(self, line: int | None, limit: int = 300) -> str | None:
-        """The source line of a finding (what the user sees in their editor), trimmed."""
+    def snippet(self, line: int | None, limit: int = 300, column: int | None = None) -> str | None:
+        """The source line of a finding (what the user sees in their editor), trimmed; of a
+        longer line (a minified document is one line), a window of `limit` characters that
+        starts a little before the column."""
         if not line:
             return None
-        s = self.line_text(line).strip()
-        return s if len(s) <= limit else s[:limit] + "…"
+        raw = self.line_text(line)
+        s = raw.strip()
+        if len(s) <= limit:
+            return s
+        if column is None:
+            return s[:limit] + "…"
+        at = column - 1 - (len(raw) - len(raw.lstrip()))  # the column in the trimmed line
+        start = max(0, min(at - limit // 5, len(s) - limit))
+        return ("…" if start else "") + s[start:start + limit] + (
+            "…" if start + limit < len(s) else "")
 
 
 def _attr_value(el: etree._Element, attr: str) -> str | None:
@@ -566,3 +582,75 @@ class ElementPaths:
             else:
                 ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
                 self._step[c] = f"*[local-name()='{local}' and namespace-uri()='{ns}'][{n}]"
+
+
+_NODE_STEP_RE = re.compile(r"^(?:([\w.\-]+):)?([\w.\-]+|\*)(?:\[(\d+)\])?$")
+
+
+class NodePaths:
+    """The nodes that libxml2 names by path (xmlGetNodePath, as lxml's error log entries carry
+    them: ``/*/*[10]/*/*[2]``, ``/x:y[2]``, ``…/@attr``), resolved in one document.
+
+    libxml2 writes an element of a default namespace as ``*``, counted among all its element
+    siblings; a prefixed or unqualified one by its name, counted among the siblings of that
+    name; the index is left out for an only child. A parent's children are listed once, so a
+    document with thousands of errors costs a lookup per level and error, not a count of the
+    siblings."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self._root = root
+        self._kids: dict[etree._Element, list[etree._Element]] = {}
+
+    def _children(self, parent: etree._Element) -> list[etree._Element]:
+        kids = self._kids.get(parent)
+        if kids is None:
+            kids = self._kids[parent] = [c for c in parent if isinstance(c.tag, str)]
+        return kids
+
+    def resolve(self, path: str | None) -> tuple[etree._Element | None, str | None]:
+        """The element a path names and, when the path ends at one of its attributes, that
+        attribute's name as the document writes it (``xsi:type``); (None, None) when the path
+        does not resolve in this tree."""
+        if not path or not path.startswith("/"):
+            return None, None
+        steps = path[1:].split("/")
+        attr = None
+        if steps and steps[-1].startswith("@"):
+            attr = steps.pop()[1:]
+        while steps and ("(" in steps[-1]):  # text(), comment(), processing-instruction()
+            steps.pop()
+        if not steps:
+            return None, None
+        el: etree._Element | None = None
+        for i, step in enumerate(steps):
+            m = _NODE_STEP_RE.match(step)
+            if m is None:
+                return None, None
+            prefix, name, n = m.groups()
+            index = int(n) if n else 1
+            if i == 0:
+                el = self._root
+                if not _step_matches(el, prefix, name) or index != 1:
+                    return None, None
+                continue
+            assert el is not None
+            kids = self._children(el)
+            if name != "*" or prefix:
+                kids = [c for c in kids if _step_matches(c, prefix, name)]
+            if not 0 < index <= len(kids):
+                return None, None
+            el = kids[index - 1]
+        if attr is not None and el is not None and ":" in attr:
+            prefix, _, local = attr.partition(":")
+            ns = el.nsmap.get(prefix)
+            attr = f"{prefix}:{local}" if ns is not None else local
+        return el, attr
+
+
+def _step_matches(el: etree._Element, prefix: str | None, name: str) -> bool:
+    tag = el.tag
+    if name == "*":
+        return tag.startswith("{") and not el.prefix if prefix is None else el.prefix == prefix
+    if prefix is None:
+        return tag == name
+    return el.prefix == prefix and tag.rpartition("}")[2] == name

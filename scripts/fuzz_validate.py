@@ -21,6 +21,7 @@ Exits 1 on any failure. A failure replays with `--only FILE:SEED` (and the same 
 from __future__ import annotations
 
 import argparse
+import bisect
 import re
 import sys
 import time
@@ -75,6 +76,50 @@ def soap_text(message: bytes, cdata: bool = False) -> bytes:
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def minify(data: bytes) -> bytes:
+    """The document written on one line, as code that builds XML by string concatenation
+    writes it (blank text between elements dropped; text and attributes as they were)."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(data, parser)
+    for el in root.iter():
+        if el.tail is not None and not el.tail.strip():
+            el.tail = None
+    return etree.tostring(root, encoding="UTF-8")
+
+
+def pretty(data: bytes) -> bytes | None:
+    """The same document indented, one element a line (None: it is not well-formed)."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def twin_problems(validator: Validator, data: bytes, path: str) -> list[str]:
+    """A minified document must get the findings of the same document indented, on the same
+    elements: the same rule, XPath and message, as often (in the indented one each element
+    has a line of its own, so a finding placed by its line cannot be on another element)."""
+    other = pretty(data)
+    if other is None:
+        return []
+    try:
+        a = validator.validate_bytes(data, path)
+        b = validator.validate_bytes(other, path)
+    except Exception:
+        return []  # problems() reports the crash
+    key = lambda f: (f.rule, f.xpath or "", f.message)  # noqa: E731
+    got, want = sorted(map(key, a.findings)), sorted(map(key, b.findings))
+    if got == want:
+        return []
+    extra = [k for k in got if k not in want][:3]
+    missing = [k for k in want if k not in got][:3]
+    dup = [k for k in set(got) if got.count(k) > want.count(k)][:3]
+    return [f"minified and indented differ: only minified {extra}, only indented {missing}, "
+            f"repeated {dup}"]
+
+
 def bare_message(data: bytes) -> bytes:
     """The HL7 V3 message inside a recorded SOAP envelope (the document itself otherwise)."""
     root = etree.fromstring(data)
@@ -93,12 +138,32 @@ def seeds_corpus(folder: str | None = None) -> list[Path]:
     return docs + msgs
 
 
+_MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<![^>]*>|</|<[^\s/>!?]", re.S)
+
+
+def start_tags(text_lines: list[str]) -> list[tuple[int, int]]:
+    """(line, column) of every start tag of a document, in document order (the k-th is the
+    k-th element's): found here independently of the validator's Locator."""
+    text = "\n".join(text_lines)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    out = []
+    for m in _MARKUP.finditer(text):
+        if m.group().startswith("<") and len(m.group()) == 2 and m.group() not in ("</",):
+            off = m.start()
+            i = bisect.bisect_right(line_starts, off) - 1
+            out.append((i + 1, off - line_starts[i] + 1))
+    return out
+
+
 def _misplaced(el: etree._Element, xpath: str, line: int, column: int | None,
-               text_lines: list[str], end_line: int | None = -1) -> str | None:
+               text_lines: list[str], end_line: int | None = -1,
+               starts: dict[etree._Element, tuple[int, int]] | None = None) -> str | None:
     """Why (line, column) is not the element's start tag, or the attribute in it (None: it is).
     libxml2's sourceline is the line where the start tag ends, so the tag starts on or above it
     (end_line=None: the element is in a message carried as text, its own lines do not apply;
-    its start tag may be escaped)."""
+    its start tag may be escaped). With `starts` (every element's start tag, in the file) the
+    place must be that element's own start tag, not another element's of the same name on the
+    same line (a minified document)."""
     if end_line is not None and not line <= el.sourceline:
         return f"line {line} is after the start tag of {xpath} (which ends on {el.sourceline})"
     if column is None:
@@ -110,7 +175,19 @@ def _misplaced(el: etree._Element, xpath: str, line: int, column: int | None,
     else:
         local = etree.QName(el).localname
         ok = re.match(r"(<|&lt;)([\w.-]+:)?" + re.escape(local) + r"[\s/>&]", text + " ")
-    return None if ok else f"line {line} column {column} reads {text[:40]!r}, not {xpath}"
+    if not ok:
+        return f"line {line} column {column} reads {text[:40]!r}, not {xpath}"
+    own = None if starts is None else starts.get(el)
+    if own is not None:
+        if "/@" not in xpath and (line, column) != own:
+            return (f"line {line} column {column} is not the start tag of {xpath}, which is at "
+                    f"line {own[0]} column {own[1]}")
+        if "/@" in xpath:  # in its own start tag: after its '<', before the next start tag
+            later = [p for p in starts.values() if p > own]
+            if not own < (line, column) or (later and (line, column) > min(later)):
+                return (f"line {line} column {column} is not in the start tag of {xpath} "
+                        f"(line {own[0]} column {own[1]})")
+    return None
 
 
 def problems(validator: Validator, data: bytes, path: str) -> list[str]:
@@ -132,6 +209,12 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
         root = None
     text_lines = as_utf8(data, root).decode("utf-8", "replace").split("\n") if root is not None \
         else []
+    starts: dict[etree._Element, tuple[int, int]] | None = None
+    if root is not None and result.findings:
+        tags = start_tags(text_lines)
+        elements = list(root.iter(etree.Element))
+        if len(tags) == len(elements):
+            starts = dict(zip(elements, tags, strict=True))
     for f in result.findings:
         if f.rule == "INTERNAL.ERROR":
             out.append(f"internal error: {f.message}")
@@ -149,14 +232,15 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
         if f.column is not None and f.column < 1:
             out.append(f"{f.rule}: column {f.column}")
         if root is not None and f.xpath and f.xpath.startswith("/"):
-            wrong = _check_place(root, f.xpath, f.line, f.column, text_lines)
+            wrong = _check_place(root, f.xpath, f.line, f.column, text_lines, starts)
             if wrong:
                 out.append(f"{f.rule}: {wrong}")
     return out
 
 
 def _check_place(root: etree._Element, xpath: str, line: int | None, column: int | None,
-                 text_lines: list[str]) -> str | None:
+                 text_lines: list[str],
+                 starts: dict[etree._Element, tuple[int, int]] | None = None) -> str | None:
     """What is wrong with a finding's place (None: nothing). A message carried as text in a
     SOAP envelope has the XPath '<carrier>/text() → <path in the message>': the carrier must be
     one element of the file, and the path one element of the message its text holds."""
@@ -181,8 +265,13 @@ def _check_place(root: etree._Element, xpath: str, line: int | None, column: int
     if found is None or len(found) != 1:
         return f"XPath {xpath} selects {found and len(found)} elements"
     if line is not None:
-        return _misplaced(found[0], xpath, line, column, text_lines)
+        return _misplaced(found[0], xpath, line, column, text_lines, starts=starts)
     return None
+
+
+def _byte_damaged(done: list[str]) -> bool:
+    """Whether a byte-level mutation was applied (the text is then not a tree's any more)."""
+    return any(d.startswith(("truncate", "flip", "insert", "re-encode")) for d in done)
 
 
 def main() -> int:
@@ -199,25 +288,37 @@ def main() -> int:
                     help="send each mutated document as the text of HIPMessageServer/message "
                          "in a SOAP envelope (escaped, or in CDATA for odd seeds), as captured "
                          "platform traffic carries messages")
+    ap.add_argument("--minify", action="store_true",
+                    help="write each document on one line before mutating it (as code that "
+                         "builds XML by concatenation does), and check that its findings are "
+                         "those of the same document indented, on the same elements")
     ap.add_argument("--only", help="replay one case: FILE:SEED")
     args = ap.parse_args()
 
     validator = Validator(ValidatorOptions(lang=args.lang))
     if args.only:
         name, _, seed = args.only.rpartition(":")
-        data, done = mutate(Path(name).read_bytes(), int(seed), steps=args.steps)
+        original = Path(name).read_bytes()
+        if args.minify:
+            original = minify(original)
+        data, done = mutate(original, int(seed), steps=args.steps)
         print("mutations:", "; ".join(done))
-        for p in problems(validator, data, name):
+        found = problems(validator, data, name)
+        if args.minify and not _byte_damaged(done):
+            found += twin_problems(validator, data, name)
+        for p in found:
             print(p)
         return 0
     corpus = seeds_corpus(args.corpus)
     failures = 0
     cases = 0
 
-    def check(data: bytes, path: Path, label: str) -> None:
+    def check(data: bytes, path: Path, label: str, twin: bool = False) -> None:
         nonlocal cases, failures
         cases += 1
         found = problems(validator, data, str(path))
+        if twin:
+            found += twin_problems(validator, data, str(path))
         if found:
             failures += 1
             print(f"FAIL {path}{label}")
@@ -235,11 +336,15 @@ def main() -> int:
                 continue  # not well-formed as it is: nothing to mutate
         if args.soap_text:
             original = bare_message(original)
+        if args.minify:
+            original = minify(original)
+            check(original, path, " (minified)", twin=True)
         for seed in range(args.seed, args.seed + args.per_seed):
             data, done = mutate(original, seed, steps=args.steps)
             if args.soap_text:
                 data = soap_text(data, cdata=bool(seed % 2))
-            check(data, path, f":{seed}  ({'; '.join(done)})")
+            check(data, path, f":{seed}  ({'; '.join(done)})",
+                  twin=args.minify and not args.soap_text and not _byte_damaged(done))
     dt = time.perf_counter() - t0
     print(f"{cases} mutated inputs from {len(corpus)} documents and messages, "
           f"{failures} failing, {cases / dt:.0f} inputs/s")

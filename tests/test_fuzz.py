@@ -161,3 +161,26 @@ def test_messages_carried_as_text_in_soap(validator) -> None:
     assert {"V3.ROOT_UNKNOWN", "V3.SOAP_NO_MESSAGE"} < rules
     assert any(r.startswith("V3.") and r not in ("V3.ROOT_UNKNOWN", "V3.SOAP_NO_MESSAGE")
                for r in rules)
+
+
+def test_minified_documents_get_the_findings_of_the_indented_ones(validator) -> None:
+    """Documents written on one line (code that builds XML by concatenation): each finding is
+    on the element it is about (the findings of the same document indented, where every
+    element has a line of its own), its line and column at that element's own start tag."""
+    from scripts.fuzz_validate import _byte_damaged, minify, twin_problems
+
+    failures = []
+    schema_findings = 0
+    for i, path in enumerate(CORPUS[::4]):
+        original = minify(path.read_bytes())
+        for seed in (i, i + 100):
+            mutated, done = mutate(original, seed, steps=3)
+            found = problems(validator, mutated, str(path))
+            if not _byte_damaged(done):
+                found += twin_problems(validator, mutated, str(path))
+                schema_findings += sum(f.rule == "SCHEMA.INVALID" for f in
+                                       validator.validate_bytes(mutated, "x").findings)
+            if found:
+                failures.append((path.name, seed, done, found))
+    assert failures == []
+    assert schema_findings >= 20  # the slice did put schema errors on one-line documents

@@ -178,7 +178,7 @@ def _place_in_file(ctx: DocContext, carrier: etree._Element, findings: list) -> 
         k = message_lines[f.line - 1] + (f.column or 1) - 1
         if 0 <= k < len(offsets):
             f.line, f.column = ctx.locator.line_col(offsets[k])
-            f.snippet = ctx.locator.snippet(f.line) if f.snippet else None
+            f.snippet = ctx.locator.snippet(f.line, column=f.column) if f.snippet else None
 
 
 def _no_schema(lang: str) -> str:

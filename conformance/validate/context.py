@@ -190,7 +190,7 @@ class DocContext:
             loc = self.locator.locate(el, attr)
             xpath, line, column = loc.xpath, loc.line, loc.column
             if snippet:
-                snip = self.locator.snippet(line)
+                snip = self.locator.snippet(line, column=column)
         elif path is not None and line is None:
             xpath = path
         finding = Finding(rule=rule_id, severity=severity, layer=layer or rule.layer,

@@ -13,9 +13,11 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..xmlsafe import NodePaths
 from .context import DocContext
 from .status import skipped
 
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _NS_RE = re.compile(r"\{[^}]*\}")
 _EL_RE = re.compile(r"Element '([^']+)'")
 _ZH_PATTERNS = [
@@ -43,7 +45,7 @@ class SchemaUnavailable(Exception):
 
 
 def _strip_ns(text: str) -> str:
-    return _NS_RE.sub("", text)
+    return _NS_RE.sub("", text.replace(f"{{{XSI_NS}}}", "xsi:"))
 
 
 def translate(message: str, lang: str) -> str:
@@ -93,21 +95,23 @@ class SchemaValidator:
                 raise SchemaUnavailable(
                     f"{entry}: cannot compile schema ({exc}; xmlschema: {exc2})") from None
 
-    def errors(self, root: etree._Element) -> list[tuple[str, int | None, str | None]]:
-        out: list[tuple[str, int | None, str | None]] = []
+    def errors(self, root: etree._Element) -> list[tuple[str, int | None, str | None, Any]]:
+        """(message, line, tag of the element named, where libxml2 says it is: the node's path,
+        or with xmlschema the element itself), in the order the engine reports them."""
+        out: list[tuple[str, int | None, str | None, Any]] = []
         if self._lxml is not None:
             if self._lxml.validate(root):
                 return out
             for e in self._lxml.error_log:
                 m = _EL_RE.match(e.message or "")
-                out.append((e.message or "", e.line, m.group(1) if m else None))
+                out.append((e.message or "", e.line, m.group(1) if m else None, e.path))
             return out
         for err in self._xs.iter_errors(root):
             elem = getattr(err, "elem", None)
             line = getattr(elem, "sourceline", None) if elem is not None else None
             tag = elem.tag if elem is not None else None
             out.append((f"Element '{tag}': {err.reason}" if tag else str(err.reason),
-                        line, tag))
+                        line, tag, elem if isinstance(elem, etree._Element) else None))
         return out
 
 
@@ -115,20 +119,72 @@ def run(ctx: DocContext, schema: SchemaValidator | None, why_not: str | None) ->
     if schema is None:
         return skipped(ctx.lang, "schema_unavailable", detail=why_not or "-")
     errors = schema.errors(ctx.root)
-    by_line = _elements_by_line(ctx.root) if errors else {}
-    for message, line, tag in errors:
-        el = _element_at(by_line, line, tag)
-        detail = translate(message, ctx.lang)
-        if el is not None:
-            ctx.report("SCHEMA.INVALID", el, detail=detail)
-        else:
-            ctx.report("SCHEMA.INVALID", None, detail=detail, line=line, column=None)
+    if errors:
+        placer = _Placer(ctx.root)
+        for message, line, tag, where in errors:
+            el, attr = placer.place(line, tag, where)
+            detail = translate(message, ctx.lang)
+            if el is not None:
+                ctx.report("SCHEMA.INVALID", el, attr=attr or _attribute_named(message, el),
+                           detail=detail)
+            else:
+                ctx.report("SCHEMA.INVALID", None, detail=detail, line=line, column=None)
     return "ran" if schema.engine == "lxml" else "ran (xmlschema)"
 
 
+_ATTR_RE = re.compile(r"^Element '[^']+', attribute '(?:\{([^}]*)\})?([^']+)'")
+
+
+def _attribute_named(message: str, el: etree._Element) -> str | None:
+    """The attribute an error is about (``Element 'x', attribute 'y': …``), as the document
+    writes its name, when the element has it: the finding then points at the attribute."""
+    m = _ATTR_RE.match(message)
+    if m is None:
+        return None
+    ns, local = m.groups()
+    if not ns:
+        return local if el.get(local) is not None else None
+    if el.get(f"{{{ns}}}{local}") is None:
+        return None
+    prefix = next((p for p, uri in el.nsmap.items() if uri == ns and p), None)
+    return f"{prefix}:{local}" if prefix else None
+
+
+class _Placer:
+    """Which element each schema error is about. A line holding one element of the error's
+    name is answered by one index of the lines (built once per document: a walk per error was
+    quadratic, 8,000 errors in a 3 MB document took 31 s); a line holding several (a minified
+    document, written on one line) or none is answered by the node's path libxml2 gives."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self._by_line: dict[int, list[etree._Element]] | None = None
+        self._paths: NodePaths | None = None
+
+    def place(self, line: int | None, tag: str | None,
+              where: Any) -> tuple[etree._Element | None, str | None]:
+        if isinstance(where, etree._Element):  # xmlschema names the element itself
+            return where, None
+        if line is not None and tag is not None:
+            if self._by_line is None:
+                self._by_line = _elements_by_line(self.root)
+            want = tag if tag.startswith("{") or ":" in tag else f"{{{HL7_NS}}}{tag}"
+            same = [el for el in self._by_line.get(line) or () if el.tag == want]
+            if len(same) == 1:
+                return same[0], None
+        if where:
+            if self._paths is None:
+                self._paths = NodePaths(self.root)
+            el, attr = self._paths.resolve(where)
+            if el is not None:
+                return el, attr
+        if self._by_line is None:
+            self._by_line = _elements_by_line(self.root)
+        return _element_at(self._by_line, line, tag), None
+
+
 def _elements_by_line(root: etree._Element) -> dict[int, list[etree._Element]]:
-    """The elements of each source line, in document order: one walk for all the errors of a
-    document (a walk per error was quadratic: 8,000 errors in a 3 MB document took 31 s)."""
+    """The elements of each source line, in document order."""
     out: dict[int, list[etree._Element]] = {}
     for el in root.iter(etree.Element):
         out.setdefault(el.sourceline, []).append(el)
