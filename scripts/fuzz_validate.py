@@ -21,6 +21,7 @@ Exits 1 on any failure. A failure replays with `--only FILE:SEED` (and the same 
 from __future__ import annotations
 
 import argparse
+import base64
 import bisect
 import re
 import sys
@@ -118,6 +119,14 @@ def twin_problems(validator: Validator, data: bytes, path: str) -> list[str]:
     dup = [k for k in set(got) if got.count(k) > want.count(k)][:3]
     return [f"minified and indented differ: only minified {extra}, only indented {missing}, "
             f"repeated {dup}"]
+
+
+def registration(document: bytes, seed: int) -> bytes:
+    """A 电子病历文档注册 request carrying `document` (the project's own message template)."""
+    from conformance.hl7v3.builder import MessageBuilder
+
+    return MessageBuilder("hospital").build_request(
+        "DocumentRegiste", {"index": seed % 50 + 1, "document": document})
 
 
 def bare_message(data: bytes) -> bytes:
@@ -240,12 +249,17 @@ def problems(validator: Validator, data: bytes, path: str) -> list[str]:
 
 def _check_place(root: etree._Element, xpath: str, line: int | None, column: int | None,
                  text_lines: list[str],
-                 starts: dict[etree._Element, tuple[int, int]] | None = None) -> str | None:
+                 starts: dict[etree._Element, tuple[int, int]] | None = None,
+                 in_text: bool = False) -> str | None:
     """What is wrong with a finding's place (None: nothing). A message carried as text in a
     SOAP envelope has the XPath '<carrier>/text() → <path in the message>': the carrier must be
-    one element of the file, and the path one element of the message its text holds."""
+    one element of the file, and the path one element of the message its text holds. A CDA
+    document carried base64-encoded in an attribute has '<carrier>/@value → <path in the
+    document>': the path must be one element of the decoded document, and the place that of
+    the carrying attribute. in_text: the root is a message carried as text (its places are
+    in the escaped text of the file)."""
     outer, arrow, inner = xpath.partition(" → ")
-    if arrow:
+    if arrow and outer.endswith("/text()"):
         carriers = select(root, outer.removesuffix("/text()"))
         if carriers is None or len(carriers) != 1:
             return f"carrier of {xpath} selects {carriers and len(carriers)} elements"
@@ -253,18 +267,29 @@ def _check_place(root: etree._Element, xpath: str, line: int | None, column: int
         # longer applies to text the SOAP layer decoded)
         message = etree.fromstring(text_as_utf8("".join(carriers[0].itertext())),
                                    etree.XMLParser(resolve_entities=False, no_network=True))
-        found = select(message, inner)
-        if found is None or len(found) != 1:
-            return f"{xpath} selects {found and len(found)} elements in the carried message"
         # its place in the file: after the carrier's start tag
-        if line is not None and line < carriers[0].sourceline:
+        if not in_text and line is not None and line < carriers[0].sourceline:
             return f"line {line} is before the carrier of {xpath}"
-        return _misplaced(found[0], inner, line, column, text_lines,
-                          end_line=None) if line is not None else None
+        return _check_place(message, inner, line, column, text_lines, in_text=True)
+    if arrow:  # a document carried in an attribute
+        carriers = select(root, outer)
+        if carriers is None or len(carriers) != 1 or "/@" not in outer:
+            return f"carrier of {xpath} selects {carriers and len(carriers)} elements"
+        attr = outer.rpartition("/@")[2].rpartition(":")[2]
+        value = next((v for k, v in carriers[0].attrib.items()
+                      if k.rpartition("}")[2] == attr), "")
+        document = etree.fromstring(base64.b64decode("".join(value.split())),
+                                    etree.XMLParser(resolve_entities=False, no_network=True))
+        found = select(document, inner)
+        if found is None or len(found) != 1:
+            return f"{xpath} selects {found and len(found)} elements in the carried document"
+        xpath = outer  # placed at the carrying attribute
     found = select(root, xpath)
     if found is None or len(found) != 1:
         return f"XPath {xpath} selects {found and len(found)} elements"
     if line is not None:
+        if in_text:
+            return _misplaced(found[0], xpath, line, column, text_lines, end_line=None)
         return _misplaced(found[0], xpath, line, column, text_lines, starts=starts)
     return None
 
@@ -292,6 +317,11 @@ def main() -> int:
                     help="write each document on one line before mutating it (as code that "
                          "builds XML by concatenation does), and check that its findings are "
                          "those of the same document indented, on the same elements")
+    ap.add_argument("--carried", action="store_true",
+                    help="carry each mutated CDA document base64-encoded in a 电子病历文档注册 "
+                         "message (RCMR_IN000002UV02), as the platform receives it: its findings "
+                         "are placed at the carrying attribute (messages of the corpus are left "
+                         "out); with --soap-text that message travels as SOAP text")
     ap.add_argument("--only", help="replay one case: FILE:SEED")
     args = ap.parse_args()
 
@@ -302,6 +332,10 @@ def main() -> int:
         if args.minify:
             original = minify(original)
         data, done = mutate(original, int(seed), steps=args.steps)
+        if args.carried:
+            data = registration(data, int(seed))
+        if args.soap_text:
+            data = soap_text(data if args.carried else bare_message(data), cdata=bool(int(seed) % 2))
         print("mutations:", "; ".join(done))
         found = problems(validator, data, name)
         if args.minify and not _byte_damaged(done):
@@ -310,6 +344,9 @@ def main() -> int:
             print(p)
         return 0
     corpus = seeds_corpus(args.corpus)
+    if args.carried:
+        corpus = [p for p in corpus
+                  if etree.QName(etree.parse(str(p)).getroot()).localname == "ClinicalDocument"]
     failures = 0
     cases = 0
 
@@ -334,17 +371,20 @@ def main() -> int:
                 mutate(original, 0)
             except etree.XMLSyntaxError:
                 continue  # not well-formed as it is: nothing to mutate
-        if args.soap_text:
+        if args.soap_text and not args.carried:
             original = bare_message(original)
         if args.minify:
             original = minify(original)
             check(original, path, " (minified)", twin=True)
         for seed in range(args.seed, args.seed + args.per_seed):
             data, done = mutate(original, seed, steps=args.steps)
+            if args.carried:
+                data = registration(data, seed)
             if args.soap_text:
                 data = soap_text(data, cdata=bool(seed % 2))
             check(data, path, f":{seed}  ({'; '.join(done)})",
-                  twin=args.minify and not args.soap_text and not _byte_damaged(done))
+                  twin=args.minify and not (args.soap_text or args.carried)
+                  and not _byte_damaged(done))
     dt = time.perf_counter() - t0
     print(f"{cases} mutated inputs from {len(corpus)} documents and messages, "
           f"{failures} failing, {cases / dt:.0f} inputs/s")

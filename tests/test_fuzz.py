@@ -184,3 +184,23 @@ def test_minified_documents_get_the_findings_of_the_indented_ones(validator) -> 
                 failures.append((path.name, seed, done, found))
     assert failures == []
     assert schema_findings >= 20  # the slice did put schema errors on one-line documents
+
+
+def test_documents_carried_in_registrations(validator) -> None:
+    """Damaged documents carried base64-encoded in a 电子病历文档注册 message, bare and as SOAP
+    text: each finding of the document is placed at the carrying attribute, its path in the
+    document after the arrow."""
+    from scripts.fuzz_validate import registration, soap_text
+
+    failures = []
+    arrows = 0
+    for i, path in enumerate([p for p in CORPUS if "documents" in p.parts][::9]):
+        mutated, done = mutate(path.read_bytes(), i)
+        for data in (registration(mutated, i), soap_text(registration(mutated, i), bool(i % 2))):
+            found = problems(validator, data, str(path))
+            if found:
+                failures.append((path.name, i, done, found))
+            arrows += sum(" → /ClinicalDocument" in (f.xpath or "")
+                          for f in validator.validate_bytes(data, "x").findings)
+    assert failures == []
+    assert arrows >= 10

@@ -44,6 +44,8 @@ CASES = {
     "V3.PAYLOAD_REQUIRED": lambda: _req("OrderInfoAdd").replace(ORDER_ROOT, 'root="9"'),
     "V3.QUERY_PARAMETER": lambda: _req("OrganizationInfoQuery").replace(ORG_ROOT, 'root="9"'),
     "V3.SERVICE_AMBIGUOUS": lambda: _req("OrderInfoAdd").replace(ORDER_ROOT, 'root="9"'),
+    "V3.DOCUMENT_BASE64": lambda: re.sub(r'(<originalText value=")[^"]*"', r'\1%%%"',
+                                         _req("DocumentRegiste")),
     "V3.ROOT_UNKNOWN": lambda: '<ZZZZ_IN000000UV01 xmlns="urn:hl7-org:v3"/>',
     "V3.ACK_MISSING": lambda: re.sub(r"<acknowledgement .*</acknowledgement>", "", _ack(), flags=re.S),
     "V3.ACK_CODE": lambda: _ack(code="OK"),

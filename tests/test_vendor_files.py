@@ -118,6 +118,126 @@ def test_snippet_of_a_long_line_is_a_window_around_the_column() -> None:
     assert Locator(short, parse_bytes(short)).snippet(2, column=3) == "<b/>"
 
 
+# ---------------------------------------------------------------- 2. documents carried in messages
+def _variants(b) -> dict[str, tuple[dict, str]]:
+    """Registrations of one patient's 住院病案首页 (document written by the project's
+    synthesizer), each with one defect of its own: name → (template variables, expected ack)."""
+    import base64
+
+    good = b.document_bytes("C0032", 3)
+
+    def edited(change) -> bytes:
+        root = etree.fromstring(good)
+        change(root)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+    def drop(tag):
+        return lambda r: r.remove(r.find(f"{H}{tag}"))
+
+    def vendor_element(r):
+        etree.SubElement(r.find(f"{H}recordTarget/{H}patientRole"), f"{H}vendorNote")
+
+    def empty_title(r):
+        r.find(f"{H}title").text = ""
+
+    message = b.build_request("PatientInfoRegister", {"index": 4})
+    docs = {
+        "conformant": ({"document": good}, "AA"),
+        "warning-only": ({"document": edited(empty_title)}, "AA"),
+        "header-element-missing": ({"document": edited(drop("effectiveTime"))}, "AE"),
+        "schema-invalid": ({"document": edited(vendor_element)}, "AE"),
+        "not-base64": ({"document_b64": "这不是 Base64!"}, "AE"),
+        "not-xml": ({"document_b64": base64.b64encode(b"plain text").decode()}, "AE"),
+        "a-message-not-a-document": ({"document": message}, "AE"),
+        "no-document": ({"document_b64": ""}, "AE"),
+    }
+    return {name: ({"index": 3, "key": f"DOC-{i}", "doc_code": "C0032", **v}, ack)
+            for i, (name, (v, ack)) in enumerate(docs.items())}
+
+
+def test_validate_and_the_platform_agree_on_registrations(tmp_path: Path) -> None:
+    import json
+
+    import requests
+    from click.testing import CliRunner
+
+    from conformance.cli import main
+    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+    from conformance.platform.server import EmbeddedPlatform
+
+    from .platform_helpers import ack_of, ack_text, call
+
+    b = MessageBuilder("hospital")
+    variants = _variants(b)
+    acks = {}
+    with EmbeddedPlatform(profile="hospital") as url:
+        assert ack_of(call(url, b, "PatientInfoRegister", {"index": 3})[1]) == "AA"
+        for name, (v, _) in variants.items():
+            message = b.build_request("DocumentRegiste", v)
+            (tmp_path / f"{name}.xml").write_bytes(message)
+            r = requests.post(url, data=soap_envelope(message, action="DocumentRegiste"),
+                              headers=soap_headers("1.1"), timeout=30)
+            _, el = unwrap_soap(r.content)
+            acks[name] = (ack_of(el), ack_text(el))
+    out = CliRunner().invoke(main, ["validate", "--format", "json", str(tmp_path)])
+    report = {Path(d["path"]).stem: d for d in json.loads(out.output)["documents"]}
+    for name, (_, expected) in variants.items():
+        ack, text = acks[name]
+        assert ack == expected, (name, text)
+        assert report[name]["valid"] == (ack == "AA"), (name, text, report[name]["findings"])
+    # the document's findings are placed in the message file, at the carrying attribute
+    carrier = "/RCMR_IN000002UV02/controlActProcess[1]/subject[1]/clinicalDocument[1]/" \
+        "storageCode[1]/originalText[1]/@value"
+    missing = next(f for f in report["header-element-missing"]["findings"]
+                   if f["severity"] == "error")
+    assert missing["xpath"].startswith(carrier + " → /ClinicalDocument")
+    text = (tmp_path / "header-element-missing.xml").read_text("utf-8").split("\n")
+    assert text[missing["line"] - 1][missing["column"] - 1:].startswith("value=")
+    assert report["header-element-missing"]["layers"]["schema"] == "ran (所载 CDA 文档)"
+    rules = {n: {f["rule"] for f in d["findings"] if f["severity"] == "error"}
+             for n, d in report.items()}
+    assert rules["not-base64"] == {"V3.DOCUMENT_BASE64"}
+    assert "PARSE.NOT_WELL_FORMED" in rules["not-xml"]
+    assert "CDA.ROOT_UNKNOWN" in rules["a-message-not-a-document"]
+    assert "V3.PAYLOAD_REQUIRED" in rules["no-document"]
+    assert not rules["warning-only"] and any(
+        f["severity"] == "warning" for f in report["warning-only"]["findings"])
+
+
+def test_documents_in_query_responses_are_validated(validator: Validator) -> None:
+    import base64
+
+    from conformance.hl7v3.builder import MessageBuilder
+    from conformance.platform.engine import Platform
+
+    b = MessageBuilder("hospital")
+    platform = Platform("hospital")
+    try:
+        assert platform.handle(b.build_request("PatientInfoRegister", {"index": 5})).ack == "AA"
+        v = {"index": 5, "key": "DOC-Q", "doc_code": "C0032", "document": b.document_bytes(
+            "C0032", 5)}
+        assert platform.handle(b.build_request("DocumentRegiste", v)).ack == "AA"
+        for action in ("DocumentRetrieve", "DocumentAccess"):
+            out = platform.handle(b.build_request(action, {"index": 5, "key": "DOC-Q"}))
+            assert out.ack == "AA"
+            r = validator.validate_bytes(out.response, "response.xml")
+            assert r.valid, [(f.rule, f.message) for f in r.findings]
+            assert r.layers["schema"] == "ran (所载 CDA 文档)"
+    finally:
+        platform.close()
+    # the same response carrying a document without effectiveTime: its error is the response's
+    root = etree.fromstring(out.response)
+    carrier = next(root.iter(f"{H}originalText"))
+    doc = etree.fromstring(base64.b64decode(carrier.get("value")))
+    doc.remove(doc.find(f"{H}effectiveTime"))
+    carrier.set("value", base64.b64encode(etree.tostring(doc)).decode())
+    r = validator.validate_bytes(etree.tostring(root), "response.xml")
+    errors = [f for f in r.findings if f.severity == "error"]
+    assert errors and all(" → /ClinicalDocument" in f.xpath for f in errors)
+    assert errors[0].xpath.startswith(f"/{etree.QName(root).localname}/controlActProcess[1]/"
+                                      "subject[1]/clinicalDocument[1]/")
+
+
 # ---------------------------------------------------------------- 4. no internals in messages
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -17,6 +17,8 @@ from lxml import etree
 from ..catalog import HL7_NS
 from ..validate.context import DocContext
 from ..validate.datatype import ts_problem
+from ..validate.status import ran
+from . import carried
 from .services import Service, all_profiles, read_id
 
 H = f"{{{HL7_NS}}}"
@@ -68,7 +70,11 @@ def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
         _acknowledgement(ctx, root, local, bool(responses))
     else:
         _payload(ctx, root, local, requests, action)
-    return {"schema": _no_schema(lang), "template": "ran", "vocabulary": "ran", "datatype": "ran"}
+    statuses = {"schema": _no_schema(lang), "template": "ran", "vocabulary": "ran",
+                "datatype": "ran"}
+    if carried.check_message(ctx, root):
+        statuses["schema"] = ran(lang, "carried_document")
+    return statuses
 
 
 SOAP_ENVELOPES = frozenset({"{http://schemas.xmlsoap.org/soap/envelope/}Envelope",
@@ -124,7 +130,8 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
         ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=f"{p.detail} (line {p.line} of the "
                    "message text)" if ctx.lang == "en" else f"{p.detail}（消息文本第 {p.line} 行）")
         return skipped
-    inner_ctx = DocContext(ctx.catalog, ctx.lang, data, inner, ctx.result)
+    inner_ctx = DocContext(ctx.catalog, ctx.lang, data, inner, ctx.result,
+                           validate_carried=ctx.validate_carried)
     first_new = len(ctx.result.findings)
     statuses = run(inner_ctx, action) if handles(inner) else _unknown(inner_ctx, inner)
     _place_in_file(ctx, carrier, ctx.result.findings[first_new:])

@@ -18,7 +18,6 @@ a timeout) gets the answer the first one got, kept in the store with it (table e
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import hashlib
 import logging
@@ -29,6 +28,7 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..catalog import HL7_NS, load_catalog
+from ..hl7v3 import carried
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
 from .messages import msg
@@ -302,14 +302,13 @@ class Platform:
         return text
 
     def _document(self, root: etree._Element, svc: Service) -> bytes:
+        # read, decoded and validated as `conformance validate` does (hl7v3/carried.py)
         b64 = first_value(svc.doc_content, root) or ""
-        try:
-            data = base64.b64decode("".join(b64.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise Reject("AE", self.t("bad_base64")) from None
-        if not data:
+        data = carried.decode(b64)
+        if data is None:
             raise Reject("AE", self.t("bad_base64"))
-        result = self.validator.validate_bytes(data, "storageCode/originalText/@value")
+        result = self.validator.validate_bytes(data, "storageCode/originalText/@value",
+                                               cda_only=True)
         if not result.valid:
             errors = [f for f in result.findings if f.severity == "error"]
             summary = "; ".join(f"{f.rule}: {f.message}" for f in errors[:3])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -50,6 +51,8 @@ class DocContext:
     family_prefix: str = "WST500"
     family_standard: str = ""
     family_status: str = "seen"
+    # validates a CDA document carried in this one (an HL7 V3 message's base64 attribute)
+    validate_carried: Callable[[bytes, str], DocumentResult] | None = None
     _locator: Locator | None = None
     _statements: list[Statement] | None = field(default=None)
     cache: dict[str, Any] = field(default_factory=dict)

@@ -58,7 +58,12 @@ class Validator:
         return self.catalog.ruleset
 
     # ------------------------------------------------------------------ one document
-    def validate_bytes(self, data: bytes, path: str) -> DocumentResult:
+    def validate_bytes(self, data: bytes, path: str, *, cda_only: bool = False,
+                       carried: bool = True) -> DocumentResult:
+        """One document or message. cda_only: a CDA document is expected (one carried in an
+        HL7 V3 message): any other root is CDA.ROOT_UNKNOWN, never validated as a message.
+        carried=False: a CDA document an HL7 V3 message carries is decoded but not validated
+        with the message (a run folder lists it as a document of its own)."""
         result = DocumentResult(path=path)
         lang = self.options.lang
         layers = result.layers
@@ -80,17 +85,21 @@ class Validator:
             for layer in LAYERS[1:]:
                 layers[layer] = why
             return result
-        ctx = DocContext(self.catalog, lang, data, root, result)
+        ctx = DocContext(self.catalog, lang, data, root, result,
+                         validate_carried=self._validate_carried if carried and not cda_only
+                         else None)
         if enc is not None:
             self._parse_finding(result, self._tolerated_encoding(data) or enc)
         layers["parse"] = "ran"
         if root.tag != CDA_ROOT:
             from ..hl7v3 import validate as hl7v3_validate
 
-            if hl7v3_validate.handles(root):  # an HL7 V3 interaction message (issue 3)
+            if cda_only:
+                pass  # a carried document must be one
+            elif hl7v3_validate.handles(root):  # an HL7 V3 interaction message (issue 3)
                 layers.update(hl7v3_validate.run(ctx))
                 return result
-            if root.tag in hl7v3_validate.SOAP_ENVELOPES:  # a captured request or response
+            elif root.tag in hl7v3_validate.SOAP_ENVELOPES:  # a captured request or response
                 layers.update(hl7v3_validate.run_soap(ctx))
                 return result
             ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
@@ -120,6 +129,9 @@ class Validator:
         return xmlsafe.ParseProblem("PARSE.ENCODING_DECLARED", f"declared encoding {name}", 1, 1,
                                     actual=name)
 
+    def _validate_carried(self, data: bytes, path: str) -> DocumentResult:
+        return self.validate_bytes(data, path, cda_only=True)
+
     def _parse_finding(self, result: DocumentResult, p: xmlsafe.ParseProblem) -> None:
         rule = self.catalog.rules[p.rule]
         from ..catalog import render
@@ -146,13 +158,18 @@ class Validator:
                 result.layers[layer] = skipped(self.options.lang, "not_read")
             return result
         # recorded SOAP evidence ("soap") is validated as it is: validate_bytes opens the
-        # envelope and places findings in the file; "soap-document" is the CDA it carries
-        if task.kind == "soap-document":
+        # envelope and places findings in the file; the CDA document its message carries is
+        # the task "soap-document", listed as a document of its own
+        carried = True
+        if task.kind == "soap":
+            carried = False
+        elif task.kind == "soap-document":
             data = _document_in_evidence(data)
             if data is None:
                 return None
         try:
-            return self.validate_bytes(data, task.display)
+            return self.validate_bytes(data, task.display, carried=carried,
+                                       cda_only=task.kind == "soap-document")
         except Exception as exc:  # a bug must not stop the batch: report it on the document
             result = DocumentResult(path=task.display)
             result.findings.append(_internal_error(exc))
@@ -198,23 +215,15 @@ class Validator:
 
 
 def _document_in_evidence(data: bytes) -> bytes | None:
-    """The CDA document that the HL7 V3 message of recorded SOAP evidence carries, if any."""
-    import base64
-    import binascii
-
+    """The CDA document that the HL7 V3 message of recorded SOAP evidence carries, if any
+    (read where the catalog says; one that does not decode is reported on the evidence)."""
     from ..harness.transport import unwrap
+    from ..hl7v3 import carried
 
     reply = unwrap(data)
     if reply.message is None:
         return None
-    values = reply.message.xpath("//*[local-name()='storageCode']/*[local-name()='originalText']"
-                                 "/@value")
-    if not values:
-        return None
-    try:
-        return base64.b64decode("".join(str(values[0]).split()), validate=True)
-    except (binascii.Error, ValueError):
-        return str(values[0]).encode("utf-8")
+    return carried.first_document(reply.message)
 
 
 def _internal_error(exc: Exception):

@@ -19,7 +19,7 @@ LAYER_TEXTS: dict[str, dict[str, str]] = {
                            "en": "no CDA schema: {detail}"},
     "header_only": {"zh": "仅检查文档头：未识别文档类型",
                     "en": "header only: document type not recognised"},
-    "carried_not_decoded": {"zh": "所载文档无法解码", "en": "the carried document could not be decoded"},
+    "carried_document": {"zh": "所载 CDA 文档", "en": "the CDA document carried"},
 }
 
 
