@@ -140,12 +140,17 @@ def _variants(b) -> dict[str, tuple[dict, str]]:
     def empty_title(r):
         r.find(f"{H}title").text = ""
 
+    def de_code_system(r):  # a data element named in a code system that is not the catalog
+        next(el for el in r.iter(f"{H}code") if (el.get("code") or "").startswith("DE")).set(
+            "codeSystem", "2.16.156.10011.2.2.9")
+
     message = b.build_request("PatientInfoRegister", {"index": 4})
     docs = {
         "conformant": ({"document": good}, "AA"),
         "warning-only": ({"document": edited(empty_title)}, "AA"),
         "header-element-missing": ({"document": edited(drop("effectiveTime"))}, "AE"),
         "schema-invalid": ({"document": edited(vendor_element)}, "AE"),
+        "data-element-code-system": ({"document": edited(de_code_system)}, "AE"),
         "not-base64": ({"document_b64": "这不是 Base64!"}, "AE"),
         "not-xml": ({"document_b64": base64.b64encode(b"plain text").decode()}, "AE"),
         "a-message-not-a-document": ({"document": message}, "AE"),
@@ -236,6 +241,28 @@ def test_documents_in_query_responses_are_validated(validator: Validator) -> Non
     assert errors and all(" → /ClinicalDocument" in f.xpath for f in errors)
     assert errors[0].xpath.startswith(f"/{etree.QName(root).localname}/controlActProcess[1]/"
                                       "subject[1]/clinicalDocument[1]/")
+
+
+# ---------------------------------------------------------------- 3. data-element code systems
+def test_a_data_element_code_in_any_other_code_system_is_an_error(validator: Validator) -> None:
+    root = _prescription()
+    de_codes = [el for el in root.iter(f"{H}code")
+                if el.get("codeSystem") == "2.16.156.10011.2.2.1"]
+    assert len(de_codes) >= 3
+    systems = ["2.16.156.10011.2.2.9", "2.16.156.10011.2.2.2", "1.2.3.4"]  # unknown, typo, other
+    for el, cs in zip(de_codes, systems, strict=False):
+        el.set("codeSystem", cs)
+    # a code of an unknown value-set system that is not a data element stays advisory
+    value = next(el for el in root.iter(f"{H}value") if el.get("codeSystem"))
+    value.set("codeSystem", "2.16.156.10011.2.3.9999")
+    r = validator.validate_bytes(etree.tostring(root), "de.xml")
+    de = [f for f in r.findings if f.rule == "VOCAB.DE_CODE_SYSTEM"]
+    assert sorted(f.actual for f in de) == sorted(systems)
+    assert all(f.severity == "error" and f.xpath.endswith("/@codeSystem") for f in de)
+    assert all(f.expected == "2.16.156.10011.2.2.1" for f in de)
+    unknown = [f for f in r.findings if f.rule == "VOCAB.CODE_SYSTEM_UNKNOWN"]
+    assert [f.actual for f in unknown] == ["2.16.156.10011.2.3.9999"]
+    assert unknown[0].severity == "info"
 
 
 # ---------------------------------------------------------------- 4. no internals in messages

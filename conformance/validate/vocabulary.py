@@ -78,11 +78,14 @@ def _verdicts(ctx: DocContext, cs: str, code: str | None, dn: str | None,
     if code is None:
         if not null and cs:
             out.append(("VOCAB.CODE_MISSING", {"detail": cs}))
-    elif cs == c["de_cs"] or (cs in c["typos"] and c["de_like"].search(code)):
+    elif cs == c["de_cs"] or (cs in c["typos"] and c["de_like"].search(code)) \
+            or c["de_re"].match(code):
+        # a data-element identifier (DEaa.bb.ccc.dd) belongs to the data-element catalog
+        # whatever other system is named: a known typo of it or any other is the same error
         if cs != c["de_cs"]:
-            out.append(("VOCAB.DE_CODE_SYSTEM", {"attr": "codeSystem", "expected": c["de_cs"],
-                                                 "actual": cs, "detail": code,
-                                                 "sources": ("notes-6.6",)}))
+            out.append(("VOCAB.DE_CODE_SYSTEM", {
+                "attr": "codeSystem", "expected": c["de_cs"], "actual": cs, "detail": code,
+                "sources": ("notes-6.6",) if cs in c["typos"] else ("notes-1.4", "notes-3.1")}))
         if not c["de_re"].match(code):
             out.append(("VOCAB.DE_MALFORMED", {"attr": "code", "actual": code,
                                                "sources": ("notes-1.4",)}))
