@@ -238,7 +238,14 @@ def read_task(task: Task, max_bytes: int) -> bytes:
         raise
     except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError,
             ValueError, EOFError) as exc:
-        raise ParseProblem("PARSE.IO_ERROR", f"{type(exc).__name__}: {exc}", None, None) from None
+        raise ParseProblem("PARSE.IO_ERROR", _io_detail(exc), None, None) from None
+
+
+def _io_detail(exc: BaseException) -> str:
+    """What went wrong reading, without Python's exception class names."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or "unreadable"
 
 
 def _unreadable_archive(task: Task) -> bytes:

@@ -292,3 +292,112 @@ def test_layer_statuses_speak_the_output_language(validator: Validator,
     assert schema.run(ctx, None, "-") == "skipped: 无法使用 CDA 模式：-"
     for key, texts in LAYER_TEXTS.items():
         assert set(texts) == {"zh", "en"} and _CJK.search(texts["zh"]), key
+
+
+_TUPLE_REPR = re.compile(r"[(\[]\s*['\"(]|['\"]\s*,\s*['\"]|\(\s*\)|\[\s*\]")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+_VALUE_SETS = {
+    "none": dict.fromkeys(("expected", "actual", "detail", "name", "path"), None),
+    "empty": dict.fromkeys(("expected", "actual", "detail", "name", "path"), ""),
+    "blank": dict.fromkeys(("expected", "actual", "detail", "name", "path"), "  "),
+    "sequence": {"expected": ("A1", "B2"), "actual": ["x", "y"], "detail": ("d",),
+                 "name": ("n1", "n2"), "path": "a/b"},
+    "usual": {"expected": "2.16.156.10011.2.2.1", "actual": "DE02.01.039.00",
+              "detail": "C0032", "name": "patient name", "path": "recordTarget/patientRole"},
+}
+
+
+def test_every_rule_message_renders_without_internals(catalog) -> None:
+    """Every rule of the registry (CDA, WS/T 500 and 483 families, HL7 V3), with values that
+    are missing, empty, blank, sequences or usual, in both languages: no None, no Python
+    representation of a tuple or list, no placeholder left, Chinese in zh (the templates are;
+    values here are ASCII), no Chinese in en, and an empty value called empty."""
+    from conformance.findings import DocumentResult
+    from conformance.validate.context import DocContext
+
+    root = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"><id value=""/>'
+                            b'</ClinicalDocument>')
+    el = root[0]
+    problems = []
+    for lang in ("zh", "en"):
+        ctx = DocContext(catalog, lang, etree.tostring(root), root, DocumentResult(path="x"))
+        for rule_id, rule in sorted(catalog.rules.items()):
+            template = rule.message[lang]
+            for case, values in _VALUE_SETS.items():
+                f = ctx.report(rule_id, el, attr="value", **values)
+                m = f.message
+                where = (lang, rule_id, case, m)
+                if "None" in m or _TUPLE_REPR.search(m) or _PLACEHOLDER.search(m):
+                    problems.append(where)
+                if (lang == "zh") != bool(_CJK.search(m)):
+                    problems.append(where)
+                if case in ("empty", "blank") and "{actual}" in template and \
+                        ("空值" if lang == "zh" else "empty") not in m:
+                    problems.append(where)
+                for text in (f.actual, f.expected):
+                    if text is not None and (_TUPLE_REPR.search(text) or text == "None"):
+                        problems.append((lang, rule_id, case, text))
+    assert problems == []
+
+
+def test_findings_of_real_defects_show_no_internals(validator: Validator,
+                                                    validator_en: Validator) -> None:
+    from conformance.hl7v3.builder import MessageBuilder
+
+    b = MessageBuilder("hospital")
+    message = b.build_request("PatientInfoRegister", {"index": 2, "message_id": "M-2"}).decode()
+    no_root = re.sub(r'<id root="2\.16\.156\.10011\.2\.5\.1\.1" extension="M-2"/>',
+                     '<id extension=""/>', message, count=1)
+    bad_time = re.sub(r'<creationTime value="\d+"/>', '<creationTime value="20241301120000"/>',
+                      message)
+    empty_body = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+                  b"<s:Body/></s:Envelope>")
+    root = _prescription()
+    de = next(el for el in root.iter(f"{H}code") if (el.get("code") or "").startswith("DE"))
+    de.set("codeSystem", "")
+    root.find(f"{H}effectiveTime").set("value", "20240230")
+    cases = {"no-root": no_root.encode(), "bad-time": bad_time.encode(),
+             "empty-body": empty_body, "empty-code-system": etree.tostring(root),
+             "broken": b'<ClinicalDocument xmlns="urn:hl7-org:v3"><title></ClinicalDocument>',
+             "not-cda": b'<report xmlns="urn:example"/>'}
+    for name, data in cases.items():
+        for v in (validator, validator_en):
+            r = v.validate_bytes(data, name)
+            assert r.findings, name
+            for f in r.findings:
+                assert "None" not in f.message and not _TUPLE_REPR.search(f.message), f.message
+                if v is validator:
+                    assert _CJK.search(f.message), f.message
+                    assert not re.search(r"[A-Za-z]{3,} [a-z]{3,} [a-z]{3,}", f.message), f.message
+    zh = {n: [f.message for f in validator.validate_bytes(d, n).findings]
+          for n, d in cases.items()}
+    assert any('<id extension=""/>' in m for m in zh["no-root"])
+    assert any("20241301120000（月份 13 无效）" in m for m in zh["bad-time"])
+    assert any("Body 为空" in m for m in zh["empty-body"])
+    assert any("实际为 空值" in m for m in zh["empty-code-system"])
+    assert any("20240230" in m and "日 30 无效" in m for m in zh["empty-code-system"])
+    assert any("开始标签 title" in m for m in zh["broken"])
+    assert any('report xmlns="urn:example"' in m for m in zh["not-cda"])
+
+
+def test_text_report_header_and_unread_files(tmp_path: Path) -> None:
+    import io
+
+    from click.testing import CliRunner
+
+    from conformance.cli import main
+    from conformance.report.text import TextReporter
+
+    out = io.StringIO()
+    TextReporter(out, "zh").start({})
+    TextReporter(out, "zh").start({"tool": {"name": "conformance", "version": "1",
+                                            "ruleset": "r1"}})
+    assert out.getvalue() == "conformance\nconformance 1 · 规则集 r1\n"
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "locked.xml").write_bytes(b"<a/>")
+    (folder / "locked.xml").chmod(0)
+    r = CliRunner().invoke(main, ["validate", str(folder / "locked.xml")])
+    (folder / "locked.xml").chmod(0o644)
+    if "PARSE.IO_ERROR" in r.output:  # not when the tests run as root
+        assert "PermissionError" not in r.output and "Errno" not in r.output

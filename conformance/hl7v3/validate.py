@@ -16,7 +16,8 @@ from lxml import etree
 
 from ..catalog import HL7_NS
 from ..validate.context import DocContext
-from ..validate.datatype import ts_problem
+from ..validate.datatype import ts_problem, ts_text
+from ..validate.diagnostics import parse_detail
 from ..validate.status import ran
 from . import carried
 from .services import Service, all_profiles, read_id
@@ -96,7 +97,8 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
     first = None if body is None else next((c for c in body if isinstance(c.tag, str)), None)
     if first is None:
         ctx.report("V3.SOAP_NO_MESSAGE", body if body is not None else env, snippet=False,
-                   detail="Body" + (" is empty" if body is not None else " is missing"))
+                   detail=("Body is empty" if ctx.lang == "en" else "Body 为空") if body is not None
+                   else ("Body is missing" if ctx.lang == "en" else "缺少 Body"))
         return skipped
     if etree.QName(first).localname == "Fault":
         texts = [" ".join("".join(el.itertext()).split()) for el in first.iter()
@@ -128,7 +130,8 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
         inner = xmlsafe.parse_bytes(data, keep_blank_text=False)
     except xmlsafe.ParseProblem as p:
         ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=f"{p.detail} (line {p.line} of the "
-                   "message text)" if ctx.lang == "en" else f"{p.detail}（消息文本第 {p.line} 行）")
+                   "message text)" if ctx.lang == "en"
+                   else f"{parse_detail(p.detail, 'zh')}（消息文本第 {p.line} 行）")
         return skipped
     inner_ctx = DocContext(ctx.catalog, ctx.lang, data, inner, ctx.result,
                            validate_carried=ctx.validate_carried)
@@ -188,6 +191,13 @@ def _place_in_file(ctx: DocContext, carrier: etree._Element, findings: list) -> 
             f.snippet = ctx.locator.snippet(f.line, column=f.column) if f.snippet else None
 
 
+def _attrs(el: etree._Element, *names: str) -> str:
+    """The attributes of an element as written (a missing one left out, an empty one shown
+    empty): <id root="1.2" extension=""/> — never root="None"."""
+    shown = " ".join(f'{n}="{el.get(n)}"' for n in names if el.get(n) is not None)
+    return f"<{etree.QName(el).localname}{' ' + shown if shown else ''}/>"
+
+
 def _no_schema(lang: str) -> str:
     return ("skipped: no HL7 V3 message schema is bundled; structure is checked by rules"
             if lang == "en" else "skipped: 未内置 HL7 V3 消息模式，结构由规则检查")
@@ -199,7 +209,7 @@ def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: boo
     mid = root.find(f"{H}id")
     hit = read_id(root, w["message_id_root"], accept_no_root=False)
     if hit is None:
-        actual = "-" if mid is None else f'root="{mid.get("root")}" extension="{mid.get("extension") or ""}"'
+        actual = "-" if mid is None else _attrs(mid, "root", "extension")
         ctx.report("V3.MESSAGE_ID", mid if mid is not None else root, expected=w["message_id_root"],
                    actual=actual)
     else:
@@ -213,11 +223,11 @@ def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: boo
         problem = ts_problem(value)
         if problem or not _TS_RE.match(value):
             ctx.report("V3.CREATION_TIME", ct, attr="value", actual=value,
-                       detail=f"{value}" + (f" ({problem})" if problem else ""))
+                       detail=ts_text(value, problem, ctx.lang))
     iid = root.find(f"{H}interactionId")
     if iid is None or iid.get("root") != w["interaction_id_root"]:
         ctx.report("V3.INTERACTION_ID", iid if iid is not None else root, expected=w["interaction_id_root"],
-                   actual="-" if iid is None else f'root="{iid.get("root")}"')
+                   actual="-" if iid is None else _attrs(iid, "root"))
     if iid is not None and (iid.get("extension") or "") != local:
         ctx.report("V3.INTERACTION_ID_MISMATCH", iid, attr="extension", actual=iid.get("extension") or "",
                    expected=local)

@@ -21,8 +21,11 @@ class TextReporter:
         return click.style(text, **style) if self.color else text
 
     def start(self, meta: dict[str, Any]) -> None:
-        tool = meta.get("tool", {})
-        self.out.write(f"{tool.get('name')} {tool.get('version')} · ruleset {tool.get('ruleset')}\n")
+        tool = meta.get("tool") or {}
+        head = " ".join(str(tool[k]) for k in ("name", "version") if tool.get(k))
+        if tool.get("ruleset"):
+            head += f" · {t('ruleset', self.lang)} {tool['ruleset']}"
+        self.out.write((head or "conformance") + "\n")
 
     def document(self, doc: DocumentResult) -> None:
         mark = self._s("✔", fg="green") if doc.valid else self._s("✘", fg="red")

@@ -20,6 +20,39 @@ VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
+_NONE = {"zh": "无", "en": "none"}
+_EMPTY = {"zh": "空值", "en": "empty"}
+_SEP = {"zh": "、", "en": ", "}
+
+
+def shown(value: Any, lang: str) -> str:
+    """A value as a message shows it: nothing is 'none', an empty or blank text is 'empty'
+    (an empty code is called empty, not left out), a sequence is listed; never a Python
+    representation (None, a tuple)."""
+    lang = "en" if lang == "en" else "zh"
+    if value is None:
+        return _NONE[lang]
+    if isinstance(value, tuple | list | set | frozenset):
+        return _SEP[lang].join(shown(v, lang) for v in value) or _EMPTY[lang]
+    text = str(value)
+    return text if text.strip() else _EMPTY[lang]
+
+
+def render_message(template: str, values: dict[str, Any], lang: str) -> str:
+    """A rule's message with its placeholders filled as shown() shows the values."""
+    return render(template, {k: shown(v, lang) for k, v in values.items()
+                             if "{" + k + "}" in template})
+
+
+def field_text(value: Any) -> str | None:
+    """A finding's expected/actual field: text as found ("" stays ""), a sequence listed."""
+    if value is None:
+        return None
+    if isinstance(value, tuple | list | set | frozenset):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _value_before(code_el: etree._Element) -> bool:
     """Whether a <value> precedes the <code> (schema-invalid, but then it is the statement's
     first value, as find() would return)."""
@@ -179,7 +212,8 @@ class DocContext:
             name = name.get(self.lang) or name.get("zh")
         values = {"name": name, "path": path, "attr": attr, "expected": expected,
                   "actual": actual, "detail": detail}
-        message = render(rule.message.get(self.lang) or rule.message["zh"], values)
+        message = render_message(rule.message.get(self.lang) or rule.message["zh"], values,
+                                 self.lang)
         message += basis_suffix(status, provisional, self.lang)
         source = rule.source or self.family_standard
         if self.template is not None and rule.layer == "template":
@@ -198,8 +232,8 @@ class DocContext:
             xpath = path
         finding = Finding(rule=rule_id, severity=severity, layer=layer or rule.layer,
                           message=message, source=source, xpath=xpath or path, line=line,
-                          column=column, expected=None if expected is None else str(expected),
-                          actual=None if actual is None else str(actual),
+                          column=column, expected=field_text(expected),
+                          actual=field_text(actual),
                           provisional=provisional, snippet=snip)
         self.result.findings.append(finding)
         return finding

@@ -69,6 +69,25 @@ def ts_problem(value: str) -> tuple[str, str] | None:
     return None
 
 
+_TS_PARTS_ZH = {"month": "月份", "day": "日", "hour": "小时", "minute": "分钟", "second": "秒"}
+
+
+def ts_detail(detail: str, lang: str) -> str:
+    """ts_problem's detail ("month 13") as the output's language says it."""
+    if lang != "zh" or not detail:
+        return detail
+    part, _, number = detail.partition(" ")
+    return f"{_TS_PARTS_ZH.get(part, part)} {number} 无效".strip()
+
+
+def ts_text(value: str, problem: tuple[str, str] | None, lang: str) -> str:
+    """A time value with what is wrong with its calendar, for messages (never a tuple)."""
+    if problem is None or not problem[1]:
+        return value
+    said = ts_detail(problem[1], lang)
+    return f"{value}（{said}）" if lang == "zh" else f"{value} ({said})"
+
+
 _EMPTY_DQ = re.compile(rb'=""')  # sre's literal search beats `in` here (~40% on CDA text)
 
 
@@ -248,7 +267,8 @@ def _check_ts(ctx: DocContext, el: etree._Element, c: dict) -> None:
     if value:
         verdict = c["ts_verdict"][value]
         if verdict:
-            ctx.report(verdict[0], el, attr="value", actual=value, detail=verdict[1])
+            ctx.report(verdict[0], el, attr="value", actual=value,
+                       detail=ts_detail(verdict[1], ctx.lang))
 
 
 def _check_quantity(ctx: DocContext, el: etree._Element, xt: str,

@@ -17,7 +17,8 @@ from ..findings import LAYERS, DocumentResult
 from ..inputs import Task, read_task
 from ..resources import standards_dir
 from . import datatype, schema, template, vocabulary
-from .context import DocContext
+from .context import DocContext, render_message
+from .diagnostics import parse_detail
 from .status import skipped
 
 CDA_ROOT = f"{{{HL7_NS}}}ClinicalDocument"
@@ -102,7 +103,9 @@ class Validator:
             elif root.tag in hl7v3_validate.SOAP_ENVELOPES:  # a captured request or response
                 layers.update(hl7v3_validate.run_soap(ctx))
                 return result
-            ctx.report("CDA.ROOT_UNKNOWN", root, actual=root.tag, snippet=False)
+            ns = etree.QName(root).namespace
+            ctx.report("CDA.ROOT_UNKNOWN", root, snippet=False, actual=xmlsafe.local_name(root)
+                       + (f' xmlns="{ns}"' if ns else ""))
             why = skipped(lang, "not_cda", root=xmlsafe.local_name(root))
             for layer in LAYERS[1:]:
                 layers[layer] = why
@@ -134,11 +137,11 @@ class Validator:
 
     def _parse_finding(self, result: DocumentResult, p: xmlsafe.ParseProblem) -> None:
         rule = self.catalog.rules[p.rule]
-        from ..catalog import render
-
+        lang = self.options.lang
         expected = str(self.options.max_bytes) if p.rule == "PARSE.TOO_LARGE" else None
-        msg = render(rule.message.get(self.options.lang) or rule.message["zh"],
-                     {"detail": p.detail, "actual": p.actual, "expected": expected})
+        msg = render_message(rule.message.get(lang) or rule.message["zh"],
+                             {"detail": parse_detail(p.detail, lang), "actual": p.actual,
+                              "expected": expected}, lang)
         from ..findings import Finding
 
         result.findings.append(Finding(

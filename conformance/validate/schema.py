@@ -15,48 +15,18 @@ from lxml import etree
 from ..catalog import HL7_NS
 from ..xmlsafe import NodePaths
 from .context import DocContext
+from .diagnostics import schema_message
 from .status import skipped
 
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-_NS_RE = re.compile(r"\{[^}]*\}")
 _EL_RE = re.compile(r"Element '([^']+)'")
-_ZH_PATTERNS = [
-    (re.compile(r"^Element '([^']+)': This element is not expected\. Expected is(?: one of)? \( (.+) \)\.$"),
-     "元素 {0} 不应出现在此处，此处应为：{1}"),
-    (re.compile(r"^Element '([^']+)': This element is not expected\.$"),
-     "元素 {0} 不应出现在此处"),
-    (re.compile(r"^Element '([^']+)': Missing child element\(s\)\. Expected is(?: one of)? \( (.+) \)\.$"),
-     "元素 {0} 缺少子元素，应包含：{1}"),
-    (re.compile(r"^Element '([^']+)', attribute '([^']+)': The attribute '[^']+' is not allowed\.$"),
-     "元素 {0} 不允许有属性 {1}"),
-    (re.compile(r"^Element '([^']+)': The attribute '([^']+)' is required but missing\.$"),
-     "元素 {0} 缺少必需的属性 {1}"),
-    (re.compile(r"^Element '([^']+)': The type definition is abstract\.$"),
-     "元素 {0} 的类型是抽象类型，需要用 xsi:type 指定具体数据类型"),
-    (re.compile(r"^Element '([^']+)', attribute '([^']+)': (.+)$"),
-     "元素 {0} 的属性 {1} 取值无效：{2}"),
-    (re.compile(r"^Element '([^']+)': No matching global declaration available for the validation root\.$"),
-     "根元素 {0} 在模式中没有声明"),
-]
 
 
 class SchemaUnavailable(Exception):
     pass
 
 
-def _strip_ns(text: str) -> str:
-    return _NS_RE.sub("", text.replace(f"{{{XSI_NS}}}", "xsi:"))
-
-
 def translate(message: str, lang: str) -> str:
-    msg = _strip_ns(message.strip())
-    if lang != "zh":
-        return msg
-    for pat, tmpl in _ZH_PATTERNS:
-        m = pat.match(msg)
-        if m:
-            return tmpl.format(*m.groups())
-    return msg
+    return schema_message(message, lang)
 
 
 def find_entry_schema(folder: Path) -> Path:
