@@ -401,3 +401,119 @@ def test_text_report_header_and_unread_files(tmp_path: Path) -> None:
     (folder / "locked.xml").chmod(0o644)
     if "PARSE.IO_ERROR" in r.output:  # not when the tests run as root
         assert "PermissionError" not in r.output and "Errno" not in r.output
+
+
+# ---------------------------------------------------------------- 5. the platform's texts
+def _texts(platform, b, steps):
+    out = []
+    for action, message in steps:
+        o = platform.handle(message if isinstance(message, bytes) else
+                            b.build_request(action, message), action)
+        out.append((o.ack, o.detail))
+    return out
+
+
+def test_platform_acknowledgements_name_the_actual_problem() -> None:
+    from conformance.hl7v3.builder import MessageBuilder
+    from conformance.platform.engine import Platform
+
+    b = MessageBuilder("hospital")
+    reg = b.build_request("PatientInfoRegister", {"index": 7, "message_id": "M-7"}).decode()
+    wid = "2.16.156.10011.2.5.1.1"
+    pid = "2.16.156.10011.2.5.1.4"
+    order = b.build_request("OrderInfoAdd", {"index": 7}).decode()
+    cases = {
+        # a leading space in the message id's root is not a missing message id
+        "root-space": (reg.replace(f'root="{wid}"', f'root=" {wid}"', 1),
+                       "AE", ["“ 2.16.156.10011.2.5.1.1”", "空格"], ["缺少消息流水号"]),
+        "other-root": (reg.replace(f'root="{wid}"', 'root="1.2.3"', 1),
+                       "AE", ["“1.2.3”", wid], []),
+        "empty-extension": (reg.replace('extension="M-7"', 'extension=""', 1),
+                            "AE", ["extension 为空", "“”"], []),
+        "no-id": (re.sub(r'<id root="2\.16\.156\.10011\.2\.5\.1\.1"[^>]*/>', "", reg, count=1),
+                  "AE", ["没有 id 元素"], []),
+        # the patient id under another root: the root found is named
+        "patient-root": (reg.replace(f'root="{pid}"', 'root="2.16.156.10011.1.11"'),
+                         "AE", ["患者标识", "“2.16.156.10011.1.11”", pid], []),
+        "patient-empty": (re.sub(rf'(root="{re.escape(pid)}" extension=")[^"]*"', r'\1 "', reg),
+                          "AE", ["患者标识", "为空", "“ ”"], []),
+        "order-unknown-patient": (order, "AE", ["未注册"], []),
+        "not-xml": ("<PRPA_IN201311UV02 xmlns='urn:hl7-org:v3'><id></PRPA_IN201311UV02>", "AR",
+                    ["第 1 行", "开始标签 id"], ["Opening and ending"]),
+        "not-hl7": ('<PRPA_IN201311UV02 xmlns="urn:example"/>', "AR",
+                    ["PRPA_IN201311UV02", "urn:example"], ["{urn"]),
+    }
+    platform = Platform("hospital")
+    try:
+        for name, (message, ack, wanted, unwanted) in cases.items():
+            action = "OrderInfoAdd" if name.startswith("order") else "PatientInfoRegister"
+            out = platform.handle(message.encode(), action)
+            assert out.ack == ack, (name, out.detail)
+            for w in wanted:
+                assert w in out.detail, (name, w, out.detail)
+            for u in unwanted:
+                assert u not in out.detail, (name, u, out.detail)
+        # a registered patient without orders is not an unknown patient
+        assert platform.handle(reg.encode(), "PatientInfoRegister").ack == "AA"
+        by_patient = b.build_request("OrderInfoQuery", {"index": 7, "by": "patient"})
+        out = platform.handle(by_patient, "OrderInfoQuery")
+        assert out.ack == "AE" and "已登记" in out.detail and "未注册" not in out.detail, out.detail
+        stranger = b.build_request("OrderInfoQuery", {"index": 8, "by": "patient"})
+        out = platform.handle(stranger, "OrderInfoQuery")
+        assert out.ack == "AE" and "P00000008" in out.detail and "未注册" in out.detail
+        # of two alternative places, the one where a value was found is named
+        query = re.sub(rf'root="{re.escape(pid)}"', 'root="9.9"',
+                       b.build_request("PatientInfoQuery", {"index": 7}).decode())
+        out = platform.handle(query.encode(), "PatientInfoQuery")
+        assert out.ack == "AE" and "“9.9”" in out.detail, out.detail
+        # the carried document: where, and the value found
+        bad = b.build_request("DocumentRegiste", {"index": 7, "document_b64": "@@not base64@@"})
+        out = platform.handle(bad, "DocumentRegiste")
+        assert out.ack == "AE" and "storageCode/originalText/@value" in out.detail
+        assert "“@@not base64@@”" in out.detail
+        doc = etree.fromstring(b.document_bytes("C0001", 7))
+        doc.remove(doc.find(f"{H}effectiveTime"))
+        out = platform.handle(b.build_request("DocumentRegiste", {
+            "index": 7, "document": etree.tostring(doc)}), "DocumentRegiste")
+        assert out.ack == "AE" and "（/ClinicalDocument" in out.detail, out.detail
+    finally:
+        platform.close()
+    en = Platform("hospital", lang="en")
+    try:
+        out = en.handle(cases["root-space"][0].encode(), "PatientInfoRegister")
+        assert out.ack == "AE" and "stray spaces" in out.detail and not _CJK.search(out.detail)
+    finally:
+        en.close()
+
+
+def test_soap_faults_name_elements_as_written() -> None:
+    import requests
+
+    from conformance.platform.server import EmbeddedPlatform
+
+    with EmbeddedPlatform(profile="hospital") as url:
+        for body in (b"<Envelope><Body/></Envelope>", b'<x:Root xmlns:x="urn:example"/>',
+                     b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+                     b'<q:Call xmlns:q="urn:example"/></s:Body></s:Envelope>', b"<a><b></a>"):
+            r = requests.post(url, data=body, headers={"Content-Type": "text/xml"}, timeout=10)
+            text = r.content.decode("utf-8")
+            assert r.status_code == 400 and "None" not in text and "{urn" not in text, text
+            assert "Opening and ending" not in text and _CJK.search(text), text
+
+
+def test_every_platform_text_renders_in_both_languages() -> None:
+    from conformance.platform.messages import MESSAGES, msg
+
+    values = {k: "v" for k in ("detail", "line", "column", "root", "ns", "action", "actual",
+                               "expected", "what", "value", "version", "merged", "survivor",
+                               "n", "summary", "ct", "size", "limit", "el", "op", "method",
+                               "declared", "got", "found", "label", "where", "name", "attr",
+                               "path", "rule", "message", "service")}
+    for key, texts in MESSAGES.items():
+        assert set(texts) == {"zh", "en"}, key
+        zh, en = msg(key, "zh", **values), msg(key, "en", **values)
+        words = re.sub(r"\{\w+\}", "", texts["zh"])
+        # Chinese, unless the text is only the values it joins (a rule id, a place, a message)
+        assert _CJK.search(zh) or not re.search(r"[A-Za-z]", words), key
+        assert not _CJK.search(en), key
+        assert not _PLACEHOLDER.search(zh + en), key

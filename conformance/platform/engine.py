@@ -31,6 +31,8 @@ from ..catalog import HL7_NS, load_catalog
 from ..hl7v3 import carried
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
+from ..validate.diagnostics import parse_detail
+from . import explain
 from .messages import msg
 from .store import Store, Tx, now
 
@@ -101,15 +103,19 @@ class Platform:
             try:
                 root = xmlsafe.parse_bytes(data, max_bytes=self.max_message_bytes)
             except xmlsafe.ParseProblem as p:
-                raise Reject("AR", self.t("not_xml", detail=p.detail)) from None
+                raise Reject("AR", self.t("not_xml", detail=parse_detail(p.detail, self.lang),
+                                          line=p.line or 1, column=p.column or 1)) from None
             interaction = etree.QName(root).localname
             target_id = self._message_id(root, warnings)
             sender = first_value([_SENDER], root) or ""
             if etree.QName(root).namespace != HL7_NS:
-                raise Reject("AR", self.t("not_hl7", root=root.tag))
+                raise Reject("AR", self.t("not_hl7", root=etree.QName(root).localname,
+                                          ns=etree.QName(root).namespace
+                                          or self.t("no_namespace")))
             svc = self._service(root, action, warnings)
             if not target_id:
-                raise Reject("AE", self.t("no_message_id", root=self.services.wrapper["message_id_root"]))
+                raise Reject("AE", explain.message_id_problem(
+                    root, self.services.wrapper["message_id_root"], self.lang))
             self._device_forms(root, warnings)
             if svc.kind == "write":
                 digest = _digest(root, svc.action)
@@ -196,28 +202,30 @@ class Platform:
     def _write(self, svc: Service, root: etree._Element, target_id: str, sender: str,
                warnings: list[str], digest: str) -> Outcome:
         assert svc.key is not None and svc.record is not None
+        lang = self.lang
         key = self._value(svc.key, root, warnings)
-        missing = [] if key else [f"{svc.key.label(self.lang)} ({svc.key.paths[0]})"]
+        missing = [] if key else [explain.absent_spec(svc.key, root, lang)]
         merged = None
         if svc.merged is not None:
             merged = self._value(svc.merged, root, warnings)
             if not merged:
-                missing.append(f"{svc.merged.label(self.lang)} ({svc.merged.paths[0]})")
+                missing.append(explain.absent_spec(svc.merged, root, lang))
         for req in svc.required:
             if not self._value(req, root, warnings):
-                missing.append(f"{req.label(self.lang)} ({req.paths[0]})")
+                missing.append(explain.absent_spec(req, root, lang))
         refs: list[tuple[Any, str]] = []
         for ref in svc.references:
             v = self._value(ref, root, warnings)
             if v:
                 refs.append((ref, v))
             elif ref.required:
-                missing.append(f"{ref.label(self.lang)} ({ref.paths[0]})")
+                missing.append(explain.absent_spec(ref, root, lang))
         if missing:
             raise Reject("AE", self.t("missing", what="; ".join(missing)))
         found = svc.record(root)
         if not found:
-            raise Reject("AE", self.t("missing", what=svc.record_path))
+            raise Reject("AE", self.t("missing", what=explain.absent(
+                [svc.record_path or ""], svc.display_name(lang), root, lang)))
         record_el = copy.deepcopy(found[0])
         content: bytes | None = None
         code = first_value(svc.doc_code, root) if svc.doc_code else _child_code(record_el)
@@ -306,12 +314,16 @@ class Platform:
         b64 = first_value(svc.doc_content, root) or ""
         data = carried.decode(b64)
         if data is None:
-            raise Reject("AE", self.t("bad_base64"))
+            preview = b64 if len(b64) <= 24 else b64[:24] + "…"
+            raise Reject("AE", self.t("bad_base64", found=explain.quoted(preview, self.lang),
+                                      path=svc.doc_content[0].path.replace("hl7:", "")))
         result = self.validator.validate_bytes(data, "storageCode/originalText/@value",
                                                cda_only=True)
         if not result.valid:
             errors = [f for f in result.findings if f.severity == "error"]
-            summary = "; ".join(f"{f.rule}: {f.message}" for f in errors[:3])
+            summary = "; ".join(self.t("doc_error", rule=f.rule, message=f.message,
+                                       where=f.xpath or f"{f.line}:{f.column or 1}")
+                                for f in errors[:3])
             more = len(errors) - 3
             if more > 0:
                 summary += self.t("more", n=more)
@@ -327,7 +339,7 @@ class Platform:
         values = [(k, self._value(k, root, warnings)) for k in svc.query.keys]
         given = [(k, v) for k, v in values if v]
         if not given and not all(k.optional for k in svc.query.keys):
-            names = " / ".join(f"{k.label(self.lang)} ({k.paths[0]})" for k in svc.query.keys)
+            names = " / ".join(explain.absent_spec(k, root, self.lang) for k in svc.query.keys)
             raise Reject("AE", self.t("missing_query", what=names))
         code_filter = first_value(svc.query.filter_code, root) if svc.query.filter_code else None
         if code_filter:
@@ -338,14 +350,28 @@ class Platform:
                 text = self.t("found", n=len(records))
                 ack = "AA"
             else:
-                spec, value = given[0] if given else (svc.query.keys[0], "")
-                text = self.t("not_found", what=spec.label(self.lang), value=value)
+                text = self._nothing_found(tx, svc, given)
                 ack = "AE"
             tx.audit(svc.action, svc.request_root, target_id, sender, ack,
                      _with_warnings(text, warnings))
         self._log_warnings(svc.action, target_id, warnings)
         return self._answer(svc, ack, target_id, text, sender, records=records, query_id=query_id,
                             interaction=etree.QName(root).localname, warnings=warnings)
+
+    def _nothing_found(self, tx: Tx, svc: Service, given: list[tuple[Any, str]]) -> str:
+        """Why a query returns nothing: no such record, a patient that is not registered, or a
+        registered patient who has no records of this kind."""
+        service = svc.display_name(self.lang)
+        if not given:
+            return self.t("none_found", service=service)
+        spec, value = given[0]
+        if spec.by == "patient":
+            pent = str(svc.vars.get("patient_entity") or "patient")
+            if not tx.exists(pent, value):
+                return self.t("unknown_ref", what=spec.label(self.lang), value=value)
+            return self.t("patient_no_records", what=spec.label(self.lang), value=value,
+                          service=service)
+        return self.t("not_found", what=spec.label(self.lang), value=value)
 
     def _find(self, tx: Tx, svc: Service, given: list[tuple[Any, str]], code_filter: str | None,
               sender: str) -> list[str]:

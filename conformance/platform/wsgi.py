@@ -19,7 +19,9 @@ from lxml import etree
 from .. import xmlsafe
 from ..catalog import HL7_NS
 from ..hl7v3.builder import SOAP11_NS, SOAP12_NS, environment
+from ..validate.diagnostics import parse_detail
 from .engine import Platform
+from .explain import element_name
 from .faults import Decision, FaultInjector
 from .messages import msg
 
@@ -121,14 +123,17 @@ class PlatformApp:
         try:
             env = xmlsafe.parse_bytes(data, max_bytes=self.max_body)
         except xmlsafe.ParseProblem as p:
-            return (*self._fault(version, "Sender", msg("fault.not_xml", self.lang, detail=p.detail), 400),
+            said = parse_detail(p.detail, self.lang)
+            return (*self._fault(version, "Sender", msg("fault.not_xml", self.lang, detail=said), 400),
                     Decision())
         ns = etree.QName(env).namespace
         if etree.QName(env).localname != "Envelope":
-            return (*self._fault(version, "Sender", msg("fault.not_envelope", self.lang, root=env.tag), 400),
+            return (*self._fault(version, "Sender",
+                                 msg("fault.not_envelope", self.lang, root=element_name(env)), 400),
                     Decision())
         if ns not in (SOAP11_NS, SOAP12_NS):
-            return (*self._fault(version, "VersionMismatch", msg("fault.version", self.lang, ns=ns), 400),
+            shown = ns or msg("no_namespace", self.lang)
+            return (*self._fault(version, "VersionMismatch", msg("fault.version", self.lang, ns=shown), 400),
                     Decision())
         version = "1.2" if ns == SOAP12_NS else "1.1"
         body_el = env.find(f"{{{ns}}}Body")
@@ -145,7 +150,8 @@ class PlatformApp:
             message = etree.tostring(payload, encoding="utf-8")
             action = self._header_action(environ, version)
         else:
-            return (*self._fault(version, "Sender", msg("fault.body", self.lang, el=payload.tag, op=self.op),
+            return (*self._fault(version, "Sender", msg("fault.body", self.lang,
+                                                        el=element_name(payload), op=self.op),
                                  400), Decision())
         if decision.http500:
             info["action"] = action or "-"
