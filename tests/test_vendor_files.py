@@ -517,3 +517,13 @@ def test_every_platform_text_renders_in_both_languages() -> None:
         assert _CJK.search(zh) or not re.search(r"[A-Za-z]", words), key
         assert not _CJK.search(en), key
         assert not _PLACEHOLDER.search(zh + en), key
+
+
+def test_calendar_details_in_chinese_and_precision_untouched() -> None:
+    from conformance.validate.datatype import ts_detail, ts_problem, ts_text
+
+    assert ts_detail("month 13", "zh") == "月份 13 无效"
+    assert ts_detail("month 13", "en") == "month 13"
+    assert ts_detail("12", "zh") == "12"  # DT.TS_PRECISION's detail: a number of digits
+    assert ts_text("20240230", ts_problem("20240230"), "zh") == "20240230（日 30 无效）"
+    assert ts_text("2024-01-01", ts_problem("2024-01-01"), "en") == "2024-01-01"

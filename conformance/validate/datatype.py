@@ -74,10 +74,10 @@ _TS_PARTS_ZH = {"month": "月份", "day": "日", "hour": "小时", "minute": "�
 
 def ts_detail(detail: str, lang: str) -> str:
     """ts_problem's detail ("month 13") as the output's language says it."""
-    if lang != "zh" or not detail:
-        return detail
     part, _, number = detail.partition(" ")
-    return f"{_TS_PARTS_ZH.get(part, part)} {number} 无效".strip()
+    if lang != "zh" or part not in _TS_PARTS_ZH:
+        return detail
+    return f"{_TS_PARTS_ZH[part]} {number} 无效"
 
 
 def ts_text(value: str, problem: tuple[str, str] | None, lang: str) -> str:
