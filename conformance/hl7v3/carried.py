@@ -20,6 +20,8 @@ from functools import cache
 
 from lxml import etree
 
+from ..findings import DocumentResult
+from ..validate.context import DocContext
 from .services import NS, Service, all_profiles, to_xpath
 
 
@@ -115,7 +117,7 @@ def first_document(root: etree._Element) -> bytes | None:
     return decode(found[0][2]) if found else None
 
 
-def check_message(ctx, root: etree._Element) -> bool:
+def check_message(ctx: DocContext, root: etree._Element) -> bool:
     """The documents an HL7 V3 message carries, validated as CDA documents (see check)."""
     xpaths, request = message_paths(root)
     if not xpaths:
@@ -123,8 +125,8 @@ def check_message(ctx, root: etree._Element) -> bool:
     return check(ctx, root, xpaths, first_only=request, validate=ctx.validate_carried)
 
 
-def check(ctx, root: etree._Element, xpaths: Iterable[etree.XPath], first_only: bool,
-          validate: Callable[[bytes, str], object] | None) -> bool:
+def check(ctx: DocContext, root: etree._Element, xpaths: Iterable[etree.XPath], first_only: bool,
+          validate: Callable[[bytes, str], DocumentResult] | None) -> bool:
     """Validate the documents a message carries; their findings join the message's, placed at
     the carrying attribute (XPath `<carrier>/@value → <path in the document>`). A value that
     is not base64 is V3.DOCUMENT_BASE64; without `validate` the documents are only decoded.
