@@ -504,13 +504,9 @@ def test_soap_faults_name_elements_as_written() -> None:
 def test_every_platform_text_renders_in_both_languages() -> None:
     from conformance.platform.messages import MESSAGES, msg
 
-    values = {k: "v" for k in ("detail", "line", "column", "root", "ns", "action", "actual",
-                               "expected", "what", "value", "version", "merged", "survivor",
-                               "n", "summary", "ct", "size", "limit", "el", "op", "method",
-                               "declared", "got", "found", "label", "where", "name", "attr",
-                               "path", "rule", "message", "service")}
     for key, texts in MESSAGES.items():
         assert set(texts) == {"zh", "en"}, key
+        values = {k: "v" for k in re.findall(r"\{(\w+)\}", texts["zh"] + texts["en"])}
         zh, en = msg(key, "zh", **values), msg(key, "en", **values)
         words = re.sub(r"\{\w+\}", "", texts["zh"])
         # Chinese, unless the text is only the values it joins (a rule id, a place, a message)
