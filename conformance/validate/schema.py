@@ -122,58 +122,47 @@ def _attribute_named(message: str, el: etree._Element) -> str | None:
 
 class _Placer:
     """Which element each schema error is about. A line holding one element of the error's
-    name is answered by one index of the lines (built once per document: a walk per error was
-    quadratic, 8,000 errors in a 3 MB document took 31 s); a line holding several (a minified
-    document, written on one line) or none is answered by the node's path libxml2 gives."""
+    name is answered by one index of (line, name) built once per document (a walk per error was
+    quadratic: 8,000 errors in a 3 MB document took 31 s; so was a scan of a minified document's
+    one line per error); a line holding several (a minified document, written on one line) or
+    none is answered by the node's path libxml2 gives."""
 
     def __init__(self, root: etree._Element) -> None:
         self.root = root
-        self._by_line: dict[int, list[etree._Element]] | None = None
+        self._index: dict[tuple[int, str], list[etree._Element]] | None = None
+        self._first: dict[int, etree._Element] = {}
         self._paths: NodePaths | None = None
+
+    def _build(self) -> dict[tuple[int, str], list[etree._Element]]:
+        if self._index is None:
+            self._index = {}
+            for el in self.root.iter(etree.Element):
+                n = el.sourceline
+                self._index.setdefault((n, el.tag), []).append(el)
+                self._first.setdefault(n, el)
+        return self._index
+
+    def _on_line(self, line: int, tag: str) -> list[etree._Element]:
+        want = tag if tag.startswith("{") or ":" in tag else f"{{{HL7_NS}}}{tag}"
+        return self._build().get((line, want)) or []
 
     def place(self, line: int | None, tag: str | None,
               where: Any) -> tuple[etree._Element | None, str | None]:
         if isinstance(where, etree._Element):  # xmlschema names the element itself
             return where, None
-        if line is not None and tag is not None:
-            if self._by_line is None:
-                self._by_line = _elements_by_line(self.root)
-            want = tag if tag.startswith("{") or ":" in tag else f"{{{HL7_NS}}}{tag}"
-            same = [el for el in self._by_line.get(line) or () if el.tag == want]
-            if len(same) == 1:
-                return same[0], None
+        same = self._on_line(line, tag) if line is not None and tag is not None else []
+        if len(same) == 1:
+            return same[0], None
         if where:
             if self._paths is None:
                 self._paths = NodePaths(self.root)
             el, attr = self._paths.resolve(where)
             if el is not None:
                 return el, attr
-        if self._by_line is None:
-            self._by_line = _elements_by_line(self.root)
-        return _element_at(self._by_line, line, tag), None
-
-
-def _elements_by_line(root: etree._Element) -> dict[int, list[etree._Element]]:
-    """The elements of each source line, in document order."""
-    out: dict[int, list[etree._Element]] = {}
-    for el in root.iter(etree.Element):
-        out.setdefault(el.sourceline, []).append(el)
-    return out
-
-
-def _element_at(by_line: dict[int, list[etree._Element]], line: int | None,
-                tag: str | None) -> etree._Element | None:
-    """The element an error names: the first on its line with its tag, else the first there."""
-    if line is None:
-        return None
-    els = by_line.get(line)
-    if not els:
-        return None
-    want = tag
-    if want and not want.startswith("{") and ":" not in want:
-        want = f"{{{HL7_NS}}}{want}"
-    if want is not None:
-        for el in els:
-            if el.tag == want:
-                return el
-    return els[0]
+        # no usable path: the first element of that name on the line, else the line's first
+        if same:
+            return same[0], None
+        if line is None:
+            return None, None
+        self._build()
+        return self._first.get(line), None
