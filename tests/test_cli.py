@@ -267,4 +267,4 @@ def test_a_fifo_in_a_folder_is_skipped_with_a_finding_not_a_hang(tmp_path: Path)
     d = json.loads(out)
     assert d["summary"]["documents"] == 2 and code == 2
     pipe = next(x for x in d["documents"] if x["path"].endswith("pipe.xml"))
-    assert "not a regular file" in pipe["findings"][0]["message"]
+    assert "不是普通文件" in pipe["findings"][0]["message"]  # zh output: the reason in Chinese

@@ -82,6 +82,7 @@ _PARSE = [
     (r"not a readable zip archive \((.*)\)", "不是可读取的 zip 压缩包（{0}）"),
     (r"the archive could not be listed when the batch started; validate it again", "批量校验开始时无法列出该压缩包的内容，请重新校验"),
     (r"member expands beyond the limit", "解压后超过大小上限"),
+    (r"not a regular file \(a FIFO, socket or device\): skipped", "不是普通文件（FIFO、套接字或设备），已跳过"),
     (r"empty file", "文件为空"),
     (r"no root element", "没有根元素"),
     (r"(\d+) bytes(?: > (\d+))?", "{0} 字节"),
