@@ -74,12 +74,16 @@ def test_dates_stay_text() -> None:
     ["score", "--assessment", "{f}"],
     ["run", "--config", "{f}"],
     ["perf", "--mix", "{f}", "--users", "1"],
+    ["validate-dataset", "--mapping", "{f}", "{csv}"],
 ])
 def test_commands_refuse_a_bomb_in_a_user_file(tmp_path: Path, args: list[str]) -> None:
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(BOMB, encoding="utf-8")
     t0 = time.perf_counter()
-    result = CliRunner().invoke(main, [a.format(f=bomb) for a in args] + ["--lang", "en"])
+    csv = tmp_path / "t.csv"
+    csv.write_text("姓名,性别代码\n张三,1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, [a.format(f=bomb, csv=csv) for a in args]
+                                + ["--lang", "en"])
     assert time.perf_counter() - t0 < 20
     assert result.exit_code == 2, result.output
     assert "bomb.yaml:2:" in result.output and "expand to" in result.output

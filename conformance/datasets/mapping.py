@@ -34,15 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..errors import ConformanceError
+from ..yamlio import LineDict, LineList, YamlError, load_text, read_bytes
 from .definitions import DataSet, Definitions, Element, norm_de, norm_label
 
 IGNORE = "-"
 _DE_IN_TEXT = re.compile(r"DE\d{2}[._]?\d{2}[._]?\d{3}[._]?\d{2}", re.IGNORECASE)
 
 
-class MappingError(Exception):
+class MappingError(ConformanceError):
     """A mapping file that cannot be used (usage problem: exit code 2)."""
 
 
@@ -183,38 +183,33 @@ def index_of(ds: DataSet) -> Index:
 
 
 # ==================================================================== loading mapping files
-def _yaml_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Line number (1-based) of every mapping key, by its path of keys/indexes."""
+def _yaml_lines(data: Any) -> dict[tuple[str, ...], int]:
+    """Line number (1-based) of every mapping key and list item, by its path of keys/indexes
+    (from the one YAML reader's LineDict / LineList)."""
     out: dict[tuple[str, ...], int] = {}
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return out
 
     def walk(n: Any, path: tuple[str, ...]) -> None:
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = path + (str(k.value),)
-                out[key] = k.start_mark.line + 1
+        if isinstance(n, LineDict):
+            for k, v in n.items():
+                key = path + (str(k),)
+                out[key] = n.line_of(k)
                 walk(v, key)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
+        elif isinstance(n, LineList):
+            for i, v in enumerate(n):
                 key = path + (str(i),)
-                out[key] = v.start_mark.line + 1
+                out[key] = n.line_of(i)
                 walk(v, key)
 
-    if node is not None:
-        walk(node, ())
+    walk(data, ())
     return out
 
 
 def load_mapping(path: str, defs: Definitions) -> Mapping:
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise MappingError(f"{path}: cannot read the mapping file ({exc.strerror or exc})") \
-            from None
+        raw = read_bytes(p)
+    except YamlError as exc:
+        raise MappingError(f"{exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -226,15 +221,12 @@ def load_mapping(path: str, defs: Definitions) -> Mapping:
     if p.suffix.lower() in (".csv", ".tsv", ".txt"):
         return _load_csv_mapping(path, text, defs)
     try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise MappingError(f"{where}: YAML syntax error: {exc.problem}. Check indentation and "
-                           "quote values that contain ':' or '#'.") from None
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: YAML error: {exc}") from None
-    lines = _yaml_lines(text)
+        data = load_text(text, path)
+    except YamlError as exc:
+        hint = (" Check indentation and quote values that contain ':' or '#'."
+                if "syntax error" in str(exc) else "")
+        raise MappingError(f"{exc}.{hint}" if hint else str(exc)) from None
+    lines = _yaml_lines(data)
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file is a YAML mapping with 'columns' (and "
                            "optionally 'dataset' and 'tables'); see `conformance "
