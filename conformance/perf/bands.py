@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConformanceError
 from ..harness.model import Step
 from ..harness.runner import xpath_value
@@ -31,6 +29,7 @@ from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import load_services
 from ..model.perf import Band
 from ..resources import test_cases_dir
+from ..yamlio import read_yaml
 from .classify import classify
 from .mix import MixError, parse_steps
 from .workload import build_step, run_base
@@ -65,7 +64,11 @@ class BandPlan:
 
 
 def default_plan_path(profile: str) -> Path:
-    return test_cases_dir() / "perf" / f"{profile}-bands.yaml"
+    """The profile's --bands plan, as its manifest names it (standards/profiles/)."""
+    from ..profiles import get_profile
+
+    plan = get_profile(profile).perf_bands
+    return plan if plan is not None else test_cases_dir() / "perf" / f"{profile}-bands.yaml"
 
 
 def _text(v: Any) -> dict[str, str]:
@@ -78,10 +81,7 @@ def load_plan(path: str | Path | None, profile: str) -> BandPlan:
     p = Path(path) if path else default_plan_path(profile)
     if not p.is_file():
         raise PlanError(f"{p}: no --bands plan for profile {profile}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PlanError(f"{p}: YAML syntax error: {exc}") from None
+    data = read_yaml(p, PlanError)
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise PlanError(f"{p}: expected a mapping with plan, profile, assessment and items")
     if data.get("profile") != profile:

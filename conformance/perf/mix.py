@@ -116,7 +116,11 @@ _CASES: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
 
 def default_mix_path(profile: str) -> Path:
-    return test_cases_dir() / "perf" / f"{profile}-mix.yaml"
+    """The profile's load mix, as its manifest names it (standards/profiles/)."""
+    from ..profiles import get_profile
+
+    mix = get_profile(profile).perf_mix
+    return mix if mix is not None else test_cases_dir() / "perf" / f"{profile}-mix.yaml"
 
 
 def load_mix(path: str | Path | None = None, profile: str = "hospital",
