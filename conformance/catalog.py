@@ -302,11 +302,31 @@ def _status(value: Any, where: str, default: str) -> str:
     return status
 
 
+@dataclass
+class CompiledState:
+    """What the validator layers compile from a catalog on first use, per process (typed: one
+    field per layer's structure, instead of names stashed on the catalog). ``Validator.
+    precompile`` fills it before ``--jobs`` forks, so workers share it."""
+
+    vocabulary: dict[str, Any] | None = None         # data-element conventions (vocabulary)
+    vocabulary_verdicts: dict[Any, Any] = field(default_factory=dict)   # memo of code verdicts
+    bindings: dict[Any, Any] = field(default_factory=dict)      # value-set bindings per template
+    binding_ok: dict[Any, Any] = field(default_factory=dict)    # memo of binding verdicts
+    statement_code_systems: Any = None                # code systems of statements (context)
+    datatype: dict[str, Any] | None = None           # data-type checks (datatype)
+    header_plans: dict[Any, Any] = field(default_factory=dict)   # header step trees (template)
+    template_index: dict[Any, Any] = field(default_factory=dict)  # section/entry index
+    section_code_systems: frozenset[str] | None = None
+    source_texts: dict[tuple[str, ...], str] = field(default_factory=dict)
+    header_raw: Any = None                            # family headers as data (synth)
+
+
 class Catalog:
     """All standards knowledge the validator uses, compiled."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.compiled = CompiledState()
         self.sources: dict[str, dict[str, Any]] = {}
         self.rules: dict[str, Rule] = {}
         self.families: dict[str, Family] = {}
@@ -517,7 +537,7 @@ class Catalog:
     # ---------------------------------------------------------------- helpers
     def source_text(self, ids: tuple[str, ...] | list[str]) -> str:
         key = tuple(ids)
-        cache = self.__dict__.setdefault("_source_text_cache", {})
+        cache = self.compiled.source_texts
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = self._source_text(key)

@@ -337,8 +337,8 @@ def fam_code_system(fam: Any, cat: Catalog) -> str:
 
 
 def _family_raw(cat: Catalog, family: str) -> dict[str, Any]:
-    data = cat.__dict__.get("_header_raw")
+    data = cat.compiled.header_raw
     if data is None:
         data = load_yaml(cat.root / "cda" / "header.yaml")["families"]
-        cat.__dict__["_header_raw"] = data
+        cat.compiled.header_raw = data
     return data[family]

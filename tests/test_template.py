@@ -133,9 +133,9 @@ def test_precompile_builds_every_plan_before_workers_fork() -> None:
 
     v = Validator()
     v.precompile()
-    plans = v.catalog.__dict__["_header_plans"]
+    plans = v.catalog.compiled.header_plans
     assert {f"doc:{code}" for code in v.catalog.documents} <= set(plans)
-    assert set(v.catalog.__dict__["_template_index"]) == set(v.catalog.documents)
+    assert set(v.catalog.compiled.template_index) == set(v.catalog.documents)
     # the plan hands every assertion the node-set its own XPath selects
     synth = Synthesizer(v.catalog)
     for doc in list(v.catalog.documents.values())[::9]:
@@ -155,7 +155,7 @@ def test_header_plan_agrees_with_xpath_on_the_negative_fixtures() -> None:
 
     v = Validator()
     v.precompile()
-    plans = v.catalog.__dict__["_header_plans"]
+    plans = v.catalog.compiled.header_plans
     checked = 0
     for path in sorted((Path(__file__).parent / "fixtures" / "bad").glob("*.xml")):
         data = path.read_bytes()

@@ -139,14 +139,14 @@ class DocContext:
 
     def statement_code_systems(self) -> frozenset[str]:
         """Code systems whose codes key a statement (data elements, item codes, known typos)."""
-        wanted = self.catalog.__dict__.get("_statement_code_systems")
+        wanted = self.catalog.compiled.statement_code_systems
         if wanted is None:
             conv = self.catalog.conventions
             wanted = frozenset(
                 [conv["data_element"]["code_system"]]
                 + [i["oid"] for i in conv.get("item_code_systems") or []]
                 + [i["oid"] for i in conv.get("data_element_code_system_typos") or []])
-            self.catalog.__dict__["_statement_code_systems"] = wanted
+            self.catalog.compiled.statement_code_systems = wanted
         return wanted
 
     def statements(self) -> list[Statement]:

@@ -121,7 +121,7 @@ class _Memo(dict):
 
 
 def _compiled(ctx: DocContext) -> dict:
-    c = ctx.catalog.__dict__.get("_dt_compiled")
+    c = ctx.catalog.compiled.datatype
     if c is None:
         cat = ctx.catalog
         dt = cat.datatypes
@@ -176,7 +176,7 @@ def _compiled(ctx: DocContext) -> dict:
         }
         c["tags"] = tuple(c["ts_el"] | c["parts"] | c["ii_el"] | set(typed)
                           | {c["name"], c["telecom"], c["value"]})
-        ctx.catalog.__dict__["_dt_compiled"] = c
+        ctx.catalog.compiled.datatype = c
     return c
 
 

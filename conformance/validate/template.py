@@ -142,7 +142,7 @@ class _HeaderPlan:
 
 
 def _plan(ctx: DocContext, key: str, assertions: Callable[[], list[Assertion]]) -> _HeaderPlan:
-    cache = ctx.catalog.__dict__.setdefault("_header_plans", {})
+    cache = ctx.catalog.compiled.header_plans
     plan = cache.get(key)
     if plan is None:
         plan = cache[key] = _HeaderPlan(assertions())
@@ -296,7 +296,7 @@ class _TemplateIndex:
 
 
 def _index(ctx: DocContext, doc: DocumentTemplate) -> _TemplateIndex:
-    cache = ctx.catalog.__dict__.setdefault("_template_index", {})
+    cache = ctx.catalog.compiled.template_index
     idx = cache.get(doc.code)
     if idx is None:
         idx = cache[doc.code] = _TemplateIndex(
@@ -307,9 +307,9 @@ def _index(ctx: DocContext, doc: DocumentTemplate) -> _TemplateIndex:
 def _check_sections(ctx: DocContext, doc: DocumentTemplate) -> None:
     p = ctx.family_prefix
     idx = _index(ctx, doc)
-    allowed_cs = ctx.catalog.__dict__.get("_section_cs")
+    allowed_cs = ctx.catalog.compiled.section_code_systems
     if allowed_cs is None:
-        allowed_cs = ctx.catalog.__dict__["_section_cs"] = frozenset(
+        allowed_cs = ctx.catalog.compiled.section_code_systems = frozenset(
             c["oid"] for c in ctx.catalog.conventions.get("section_code_systems") or [])
     found: list[list[etree._Element]] = [[] for _ in doc.sections]
     spec_of: dict[etree._Element, int] = {}

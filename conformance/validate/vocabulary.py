@@ -46,7 +46,7 @@ def code_problem(vs: ValueSet, code: str, display: str | None = None
 
 
 def _compiled(ctx: DocContext) -> dict:
-    c = ctx.catalog.__dict__.get("_vocab_compiled")
+    c = ctx.catalog.compiled.vocabulary
     if c is None:
         conv = ctx.catalog.conventions
         de = conv["data_element"]
@@ -59,7 +59,7 @@ def _compiled(ctx: DocContext) -> dict:
             "doc_cs": conv.get("document_code_system"),
         }
         c["skip"] = c["items"] | {c["doc_cs"]}
-        ctx.catalog.__dict__["_vocab_compiled"] = c
+        ctx.catalog.compiled.vocabulary = c
     return c
 
 
@@ -107,9 +107,7 @@ def _verdicts(ctx: DocContext, cs: str, code: str | None, dn: str | None,
 
 def run(ctx: DocContext) -> str:
     reported_once: set[str] = set()
-    cache = ctx.catalog.__dict__.get("_vocab_raw_cache")
-    if cache is None:
-        cache = ctx.catalog.__dict__["_vocab_raw_cache"] = {}
+    cache = ctx.catalog.compiled.vocabulary_verdicts
     de_cs = _compiled(ctx)["de_cs"]
     for el in (_CODED_LARGE if len(ctx.data) > LARGE_DOCUMENT else _CODED)(ctx.root):
         cs = el.get("codeSystem")
@@ -141,7 +139,7 @@ def run(ctx: DocContext) -> str:
 def _bindings(ctx: DocContext) -> dict[str, tuple[frozenset[str], str]]:
     """data element → (allowed code systems, status). A template may bind one data element to
     different value sets in different places (西医/中医 diagnoses); any of them is accepted."""
-    tcache = ctx.catalog.__dict__.setdefault("_binding_cache", {})
+    tcache = ctx.catalog.compiled.bindings
     tkey = ctx.template.code if ctx.template is not None else None
     cached = tcache.get(tkey)
     if cached is not None:
@@ -170,7 +168,7 @@ def _matches(vcs: str, bound: str) -> bool:
 
 def _check_bindings(ctx: DocContext) -> None:
     bindings = _bindings(ctx)
-    ok_cache = ctx.catalog.__dict__.setdefault("_binding_ok", {})
+    ok_cache = ctx.catalog.compiled.binding_ok
     for st in ctx.statements():
         v = st.value_el
         if v is None:
