@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from .errors import ConformanceError
 from .resources import standards_dir
 from .yamlio import read_yaml
 
@@ -32,7 +33,7 @@ STATUS_WORDS = ("seen", "transcribed", "vendor-consensus", "strict-xsd", "observ
 # reported as warnings at most: a false error costs users more than a missed warning.
 WEAK_STATUSES = ("observed", "strict-xsd", "provisional")
 
-class CatalogError(Exception):
+class CatalogError(ConformanceError):
     """A standards data file is missing or malformed."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import xmlsafe
 from ..catalog import HL7_NS
+from ..errors import ConformanceError
 from ..inputs import InputError, Task, _zip_tasks, read_task
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl",
@@ -41,7 +42,7 @@ _SEEKABLE_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-class ReadError(Exception):
+class ReadError(ConformanceError):
     """A problem reading a table: becomes a finding (rule) on the file."""
 
     def __init__(self, rule: str, detail: str, line: int | None = None,

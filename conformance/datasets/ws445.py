@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_yaml
+from ..errors import ConformanceError
 from ..resources import standards_dir
 from .derive import Deriver, _dump
 
@@ -46,7 +47,7 @@ _DE = re.compile(r"^DE\d{2}\.\d{2}\.\d{3}\.\d{2}$")
 _PART = re.compile(r"^WS\s*445\.(\d{1,2})$")
 
 
-class TranscriptionError(Exception):
+class TranscriptionError(ConformanceError):
     """The transcription file cannot be used (names the file, line and problem)."""
 
 

@@ -23,6 +23,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from ..catalog import load_catalog
+from ..errors import ConformanceError
 from ..resources import standards_dir, test_cases_dir
 from .services import Service, ServiceCatalog, load_services
 
@@ -54,7 +55,7 @@ def environment() -> jinja2.Environment:
     return _ENV
 
 
-class BuildError(Exception):
+class BuildError(ConformanceError):
     """A message could not be built (unknown service, template error)."""
 
 

@@ -19,10 +19,12 @@ import re
 import threading
 from dataclasses import dataclass
 
+from ..errors import ConformanceError
+
 KINDS = ("http500", "drop", "slow", "wrong-ack", "bad-schema")
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(ConformanceError, ValueError):
     pass
 
 

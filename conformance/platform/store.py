@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..errors import ConformanceError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     entity TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT,
@@ -53,7 +55,7 @@ def now() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S")
 
 
-class StoreError(Exception):
+class StoreError(ConformanceError):
     """The database cannot be opened or used."""
 
 

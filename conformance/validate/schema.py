@@ -13,6 +13,7 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..errors import ConformanceError
 from ..xmlsafe import NodePaths
 from .context import DocContext
 from .diagnostics import schema_message
@@ -21,7 +22,7 @@ from .status import skipped
 _EL_RE = re.compile(r"Element '([^']+)'")
 
 
-class SchemaUnavailable(Exception):
+class SchemaUnavailable(ConformanceError):
     pass
 
 
