@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 from conformance.report.baseline import compare_runs, failures
-from conformance.report.model import load_run
+from conformance.report.model import open_run
 
 RUNS = Path(__file__).resolve().parent / "fixtures" / "runs"
 CURRENT, BASELINE = RUNS / "current", RUNS / "baseline"
@@ -93,7 +93,8 @@ def test_new_document_is_a_new_failure(tmp_path: Path) -> None:
     def add_doc(d):
         d["documents"].append({"path": "tests/fixtures/bad/new-one.xml", "document_type": "C0004",
                                "valid": False, "findings": [{"rule": "X.NEW", "severity": "error",
-                                                             "layer": "parse", "message": "m"}]})
+                                                             "layer": "parse", "message": "m",
+                                                             "source": "s"}]})
     edit(cur / "validate.json", add_doc)
     c = compare_runs(CURRENT, cur)
     assert [(x.key, x.kind) for x in c.regressions] == [
@@ -109,14 +110,14 @@ def test_areas_in_one_run_only_are_not_compared(tmp_path: Path) -> None:
 
 
 def test_failures_gate(tmp_path: Path) -> None:
-    run = load_run(CURRENT)
+    run = open_run(CURRENT)
     gate = failures(run)
     areas = {i.area for i in gate}
     assert areas == {"validate", "results", "perf"}  # indicators are not failures of the run
     assert any(i.key == "perf:p95-200" for i in gate)
     low = copy(CURRENT, tmp_path, "low")
     edit(low / "score.json", lambda d: d.update(min_level="四级甲等", min_level_met=False))
-    assert any(i.key == "score:min_level" for i in failures(load_run(low)))
+    assert any(i.key == "score:min_level" for i in failures(open_run(low)))
 
 
 # ------------------------------------------------------------------------------ CLI exit codes

@@ -48,15 +48,20 @@ def test_malformed_json_names_file_line_and_column(run: Path) -> None:
 
 
 def test_wrong_shape_is_explained(run: Path) -> None:
-    (run / "results.json").write_text('{"cases": {"a": 1}}', encoding="utf-8")
+    tool = '"tool": {"name": "conformance", "version": "0.1.0"}'
+    (run / "results.json").write_text(f'{{{tool}, "cases": {{"a": 1}}}}', encoding="utf-8")
     code, out = invoke("report", str(run), "--lang", "en")
-    assert code == 2 and '"cases" should be a list, found an object' in out
-    (run / "results.json").write_text('{"cases": [{"id": "x", "checks": "all good"}]}')
+    assert code == 2 and "results.json: not a valid results.json" in out
+    assert "Expected `array`, got `object` - at `$.cases`" in out and "conformance run" in out
+    (run / "results.json").write_text(f'{{{tool}, "cases": [{{"id": "x", "checks": "ok"}}]}}')
     code, out = invoke("report", str(run))
-    assert code == 2 and "cases[0].checks should be a list" in out
+    assert code == 2 and "at `$.cases[0].checks`" in out
     (run / "results.json").write_text("[]")
     code, out = invoke("report", str(run))
-    assert code == 2 and "should be a JSON object" in out
+    assert code == 2 and "Expected `object`, got `array`" in out and "Traceback" not in out
+    (run / "results.json").write_text('{"schema_version": 9, "cases": []}')
+    code, out = invoke("report", str(run))
+    assert code == 2 and "schema_version 9" in out and "upgrade conformance" in out
 
 
 def test_usage_errors(run: Path, tmp_path: Path) -> None:
@@ -111,8 +116,13 @@ def test_json_headline(run: Path) -> None:
     assert {s["service"] for s in d["services"]["by_service"]} >= {"PatientInfoUpdate"}
     assert d["performance"]["generator_saturated_at"] == [200]
     assert d["failures"] > 0 and d["run"]["absent"] == []
-    assert {i["file"] for i in d["run"]["inputs"]} == {"validate.json", "results.json",
-                                                      "perf.json", "score.json"}
+    assert {i["file"] for i in d["run"]["inputs"]} == {"validate.json", "datasets.json",
+                                                      "results.json", "perf.json", "score.json"}
+    assert d["datasets"]["summary"] == {"datasets": 58, "touched": 6, "full": 5, "partial": 1,
+                                        "none": 52, "provisional": True}
+    lab = next(x for x in d["datasets"]["by_dataset"] if x["id"] == "WS445.4.2")
+    assert lab["verdict"] == "部分符合" and lab["defects"]["coverage"] == 2
+    assert lab["format_conformance"] == {"numerator": 217, "denominator": 220, "value": 0.9864}
 
 
 # ------------------------------------------------------------------------------ JUnit
@@ -122,9 +132,10 @@ def test_junit_one_test_case_per_check(run: Path) -> None:
     results = json.loads((run / "results.json").read_text(encoding="utf-8"))
     validate = json.loads((run / "validate.json").read_text(encoding="utf-8"))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert set(suites) == {"conformance validate wst-cda-2026.11", "hospital-services", "workflows",
-                           "conformance perf", "conformance score"}
-    n_checks = sum(max(1, len(c["checks"])) for c in results["cases"])
+    assert set(suites) == {"conformance validate wst-cda-2026.11",
+                           "conformance validate-dataset wst-cda-2026.11", "hospital-services",
+                           "workflows", "conformance perf", "conformance score"}
+    n_checks = sum(len(c["checks"]) for c in results["cases"])  # as the run's junit.xml
     run_cases = [tc for name in ("hospital-services", "workflows")
                  for tc in suites[name].iter("testcase")]
     assert len(run_cases) == n_checks
@@ -132,7 +143,12 @@ def test_junit_one_test_case_per_check(run: Path) -> None:
         len(validate["documents"])
     ack = next(tc for tc in run_cases if tc.get("classname") == "EMR-PL-02-个人信息更新服务-F01"
                and tc.get("name") == "ack_code")
-    assert ack.find("failure") is not None and "AE|AR" in ack.find("failure").get("message")
+    assert ack.find("failure") is not None and "平台却返回 AA" in ack.find("failure").get("message")
+    datasets = list(suites["conformance validate-dataset wst-cda-2026.11"].iter("testcase"))
+    verdicts = [tc for tc in datasets if tc.get("classname") == "dataset"]
+    assert len(verdicts) == 6 and len(datasets) == 6 + 4  # the data sets with data + inputs
+    lab = next(tc for tc in verdicts if tc.get("name") == "WS445.4.2 检验记录")
+    assert lab.find("failure").get("message").startswith("部分符合（暂定）: 数据元覆盖 22/24（91.7%）")
     timeout = next(tc for tc in run_cases if tc.get("name") == "transport"
                    and tc.find("error") is not None)
     assert "读取超时" in timeout.find("error").get("message")

@@ -204,10 +204,10 @@ def test_exchanges_pretty_printed_and_collapsible(doc) -> None:
     assert "反向用例应被拒绝" in case.text_content() and "AE|AR" in case.text_content()
 
 
-def test_inline_exchange_and_transport_error(doc) -> None:
+def test_small_bodies_inlined_and_transport_error(doc) -> None:
     text = doc.get_element_by_id("services").text_content()
-    inline = next(el for el in doc.find_class("case") if "个人信息更新服务-T01" in el.text_content())
-    assert "MSG002T01" in inline.text_content()  # body kept inline in results.json
+    case = next(el for el in doc.find_class("case") if "个人信息更新服务-T01" in el.text_content())
+    assert "MSG002T01" in case.text_content()  # the request body, read from evidence/
     assert "read timeout after 10.0 s" in text
 
 
@@ -296,33 +296,70 @@ def test_hostile_content_is_escaped(tmp_path: Path) -> None:
     assert payload in doc.text_content()
 
 
+TOOL = {"name": "conformance", "version": "0.1.0"}
+
+
 def test_odd_but_valid_shapes_render(tmp_path: Path) -> None:
-    """Minimal artifacts, exchanges given as files, paths escaping the run folder, an
-    undeterminable level: all render, nothing outside the run folder is read."""
+    """Minimal valid artifacts (every optional part left out), evidence paths that escape the
+    run folder or are missing, a JSON body, an interrupted run with a case that recorded no
+    check, a threshold nothing was measured for, an undeterminable level, a dimension without a
+    maximum: all render, nothing outside the run folder is read."""
     run = tmp_path / "run"
     (run / "evidence").mkdir(parents=True)
     outside = tmp_path / "secret.xml"
     outside.write_text("<top-secret/>", encoding="utf-8")
-    (run / "evidence" / "ex1.json").write_text(json.dumps({
-        "url": "http://h/x", "action": "A", "status": 500,
-        "request": {"body": '{"a": [1, 2]}'}, "response": {"body_file": "../secret.xml"}}),
-        encoding="utf-8")
+    (run / "evidence" / "c1.request.json").write_text('{"a": [1, 2]}', encoding="utf-8")
     (run / "results.json").write_text(json.dumps({
-        "complete": False,
-        "cases": [{"id": "c1", "result": "fail", "exchanges": ["evidence/ex1.json",
-                                                               "evidence/missing.json"]},
-                  {"id": "c2", "checks": [{"id": "k", "result": "weird"}]}]}), encoding="utf-8")
-    (run / "perf.json").write_text("{}", encoding="utf-8")
+        "tool": TOOL, "complete": False,
+        "cases": [{"id": "c1", "result": "fail",
+                   "exchanges": [{"url": "http://h/x", "action": "A", "status": 500,
+                                  "request_file": "evidence/c1.request.json",
+                                  "response_file": "../secret.xml"},
+                                 {"url": "http://h/x", "response_file": "evidence/gone.xml"}]},
+                  {"id": "c2", "result": "interrupted",
+                   "checks": [{"id": "s1/k", "result": "interrupted"}]},
+                  {"id": "c3"}]}), encoding="utf-8")
+    (run / "perf.json").write_text(json.dumps({
+        "tool": TOOL, "steps": [{"rate": 50.0, "model": "open", "requests": 10, "tps": 9.5}],
+        "thresholds": [{"id": "p95@50/s", "metric": "p95_ms", "op": "<=", "limit": 500,
+                        "rate": 50.0, "actual": None, "passed": None,
+                        "result": "not_measured"}]}), encoding="utf-8")
     (run / "score.json").write_text(json.dumps({
-        "level": None, "determinable": False, "why_not_determinable": "问卷缺失",
-        "dimensions": [], "indicators": [{"code": "9.9"}], "gaps": []}), encoding="utf-8")
+        "tool": TOOL, "assessment": {"id": "x"}, "level": None, "determinable": False,
+        "why_not_determinable": "问卷缺失", "indicators": [{"code": "9.9"}],
+        # an index system without stated maxima (regional) writes null
+        "dimensions": [{"id": "1", "name": "维度一", "score": 0.0, "max": None}]}),
+        encoding="utf-8")
+    (run / "datasets.json").write_text(json.dumps({"tool": TOOL, "datasets": [
+        {"id": "DS.X", "verdict": "无此数据"}]}), encoding="utf-8")
     outcome = render_reports(run, ["html", "json", "junit", "sarif"], "zh")
     page = (run / "report.html").read_text(encoding="utf-8")
     assert "top-secret" not in page and "证据文件不在运行目录内" in page
+    assert "证据文件不存在" in page
     assert "无法判定等级" in page and "问卷缺失" in page
     assert 'id="incomplete"' in page and "conformance run --resume" in page
     assert '"a": [\n    1,' in lxml_html.fromstring(page).text_content()  # JSON pretty-printed
-    assert {i.key for i in outcome.failures} == {"results:case:c1", "results:c2:k"}
+    assert {i.key for i in outcome.failures} == {"results:case:c1", "results:c2:s1/k",
+                                                 "perf:p95@50/s"}
+    thresholds = lxml_html.fromstring(page).find_class("thresholds")[0].text_content()
+    assert "无法判定" in thresholds and "不通过" not in thresholds  # not measured ≠ failed
+    assert "@ 50/s" in thresholds
+    junit = (run / "report-junit.xml").read_text(encoding="utf-8")
+    assert '<skipped message=""/>' in junit and "<error" in junit
+
+
+def test_unusable_artifact_is_refused_with_its_json_path(tmp_path: Path) -> None:
+    """A result word no producer writes is not guessed at (it was read as "error" before)."""
+    from conformance.report.model import RunError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps({
+        "tool": TOOL, "cases": [{"id": "c2", "checks": [{"id": "k", "result": "weird"}]}]}),
+        encoding="utf-8")
+    with pytest.raises(RunError, match=r"\$\.cases\[0\]\.checks\[0\]\.result"):
+        render_reports(run, ["html"], "zh")
+    assert not (run / "report.html").exists()
 
 
 # ------------------------------------------------------------------------------ strings
@@ -339,13 +376,13 @@ def test_every_ui_string_exists_in_both_languages() -> None:
         used |= set(re.findall(r"\btr\(\"([a-z_.0-9]+)\"", text))
         used |= set(re.findall(r"\"((?:body|fonts)\.[a-z_]+)\"", text))
     dynamic = {f"{p}.{v}" for p, vs in {
-        "result": ("pass", "fail", "error", "skip", "none"),
+        "result": ("pass", "fail", "error", "skip", "interrupted", "none"),
         "status": ("met", "unmet", "na", "unanswered", "unknown", "record", "scored"),
         "severity": ("error", "warning", "info"), "kind": ("positive", "negative", "workflow"),
         "cmp.kind": ("new", "regressed", "fixed", "gone"),
         "cmp.dir": ("up", "down", "same", "changed"),
         "area": ("validate", "results", "perf", "score"),
-        "absent": ("validate", "results", "perf", "score")}.items() for v in vs}
+        "absent": ("validate", "datasets", "results", "perf", "score")}.items() for v in vs}
     prefixes = {k for k in used if k.endswith(".")}  # _('result.' ~ value): listed above
     assert prefixes <= {k.rsplit(".", 1)[0] + "." for k in dynamic}, prefixes
     missing = sorted(k for k in (used - prefixes) | dynamic if k not in STRINGS)
@@ -358,10 +395,10 @@ def test_every_ui_string_exists_in_both_languages() -> None:
 def test_every_mode_and_language_renders_with_a_baseline(lang: str, mode: str) -> None:
     from conformance.report.baseline import compare
     from conformance.report.html import build_context, render_html_string
-    from conformance.report.model import load_run
+    from conformance.report.model import open_run
 
-    run = load_run(RUNS / "current")
-    ctx = build_context(run, lang, mode, comparison=compare(load_run(RUNS / "baseline"), run),
+    run = open_run(RUNS / "current")
+    ctx = build_context(run, lang, mode, comparison=compare(open_run(RUNS / "baseline"), run),
                         font_warning="fonts.missing")
     page = render_html_string(ctx)
     assert 'id="comparison"' in page and 'id="font-warning"' in page

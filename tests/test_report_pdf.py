@@ -12,7 +12,7 @@ import pytest
 
 from conformance.report import pdf as pdf_mod
 from conformance.report.html import build_context, render_html_string
-from conformance.report.model import load_run
+from conformance.report.model import open_run
 from conformance.report.render import render_reports
 
 RUNS = Path(__file__).resolve().parent / "fixtures" / "runs"
@@ -103,7 +103,7 @@ def test_missing_cjk_font_is_reported(monkeypatch) -> None:
     pdf_mod.cjk_fonts.cache_clear()
     monkeypatch.setattr(pdf_mod, "cjk_fonts", lambda: ())
     assert pdf_mod.font_warning() == "fonts.missing"
-    run = load_run(RUNS / "validate-only")
+    run = open_run(RUNS / "validate-only")
     page = render_html_string(build_context(run, "zh", "pdf", font_warning=pdf_mod.font_warning()))
     assert 'id="font-warning"' in page and "未找到中文字体" in page
     monkeypatch.setattr(pdf_mod, "cjk_fonts", lambda: None)
@@ -121,7 +121,8 @@ def test_missing_font_warning_reaches_the_console(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(pdf_mod, "cjk_fonts", lambda: ())
     run = tmp_path / "run"
     run.mkdir()
-    (run / "perf.json").write_text('{"bands": [{"item": "3.3.1.1", "service": "个人信息注册", '
+    (run / "perf.json").write_text('{"tool": {"name": "conformance", "version": "0.1.0"}, '
+                                   '"bands": [{"item": "3.3.1.1", "service": "个人信息注册", '
                                    '"median_ms": 40, "band": "1秒以内"}]}', encoding="utf-8")
     r = CliRunner().invoke(main, ["report", str(run), "--format", "pdf", "--lang", "en"])
     assert r.exit_code == 0, r.output

@@ -1,14 +1,16 @@
 """Reporters of `validate-dataset`: the `validate` reporters (text, JSON contract, JUnit,
-SARIF) streaming one result per table or document, plus the per-data-set verdicts at the end."""
+SARIF) streaming one result per table or document, plus the per-data-set verdicts at the end
+(JSON, JUnit and SARIF through the one writer of each, fed typed ``model.DatasetVerdict``)."""
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
-from xml.sax.saxutils import escape, quoteattr
+
+import msgspec
 
 from ..findings import DocumentResult, Summary
 from ..i18n import t
+from ..model import DatasetVerdict as VerdictRecord
 from ..report.json_report import JsonReporter
 from ..report.junit import JunitReporter
 from ..report.sarif import SarifReporter
@@ -127,52 +129,33 @@ class DatasetTextReporter(TextReporter):
         self.finish(summary)
 
 
+def records(verdicts: list[DatasetVerdict], lang: str) -> list[VerdictRecord]:
+    """The verdicts as datasets.json holds them."""
+    return [msgspec.convert(v.to_dict(lang), VerdictRecord) for v in verdicts]
+
+
 class DatasetJsonReporter(JsonReporter):
+    lang = "zh"
+
     def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        lang = getattr(self, "lang", "zh")
-        self.out.write("\n],\n")
-        self.out.write('"datasets": ')
-        self.out.write(json.dumps([v.to_dict(lang) for v in verdicts], ensure_ascii=False))
-        self.out.write(",\n")
-        self.out.write(f'"summary": {json.dumps(summary.to_dict())}\n}}\n')
+        self.finish(summary, datasets=records(verdicts, self.lang))
 
 
 class DatasetJunitReporter(JunitReporter):
     def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        touched = [v for v in verdicts if v.key != "none"]
-        failures = 0
-        for v in touched:
-            d = v.to_dict(self.lang)
-            self.body.write(f"  <testcase classname={quoteattr('dataset')} "
-                            f"name={quoteattr(d['id'] + ' ' + d['name'])}>\n")
-            msg = f"{verdict_label(d, self.lang)}: {figures(d, self.lang)}, " \
-                  f"{_t('defects', self.lang)} {sum(d['defects'].values())}"
-            if d["verdict_key"] != "full":
-                failures += 1
-                self.body.write(f"    <failure type=\"verdict\" message={quoteattr(msg)}>"
-                                f"{escape(json.dumps(d, ensure_ascii=False))}</failure>\n")
-            else:
-                self.body.write(f"    <system-out>{escape(msg)}</system-out>\n")
-            self.body.write("  </testcase>\n")
-        s = Summary(**{k: getattr(summary, k) for k in summary.__dataclass_fields__})
-        s.documents += len(touched)
-        s.invalid += failures
-        self.finish(s)
+        self.datasets(records(verdicts, self.lang))
+        self.finish(summary)
 
 
 class DatasetSarifReporter(SarifReporter):
     def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        lang = self.lang
-        self.out.write('\n], "properties": ')
-        self.out.write(json.dumps({"summary": summary.to_dict(),
-                                   "datasets": [v.to_dict(lang) for v in verdicts]},
-                                  ensure_ascii=False))
-        self.out.write("}]}\n")
+        self.datasets(records(verdicts, self.lang))
+        self.finish(summary)
 
 
 def make_dataset_reporter(fmt: str, out: IO[str], lang: str, **opts: Any) -> Any:
     if fmt == "json":
-        r: Any = DatasetJsonReporter(out)
+        r = DatasetJsonReporter(out)
         r.lang = lang
         return r
     if fmt == "junit":

@@ -1,14 +1,19 @@
-"""Reporters: subscribe to the stream of document results and write one output format.
+"""Reporters and the report.
 
-Every reporter gets ``start(meta)``, ``document(result)`` per document, ``finish(summary)``;
-none holds the documents in memory, so a 100k-document batch stays flat.
+Streaming reporters of ``conformance validate`` (text, JSON = validate.json, JUnit, SARIF) get
+``start(meta)``, ``document(result)`` per document, ``finish(summary)``; none holds the
+documents in memory, so a 100k-document batch stays flat. The JUnit and SARIF reporters are
+thin adapters over the one JUnit writer (``junit.JunitWriter``) and the one SARIF writer
+(``sarif.SarifWriter``) that every producer feeds.
+
+The report of a run folder (HTML, PDF, JSON, JUnit, SARIF): ``render.render_reports``.
 """
 
 from __future__ import annotations
 
 from typing import IO, Any, Protocol
 
-from ..findings import DocumentResult, Summary
+from ..model import DocumentResult, Summary
 
 
 class Reporter(Protocol):

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Run, load_run
-from .views import _first, _num, display_paths, indicator_status
+from ..model import PerfResults, RunResults, Score, Status, ValidateResults
+from ..model.folder import RunFolder
+from .model import artifact, open_run
+from .views import display_paths, indicator_status
 
 AREAS = ("validate", "results", "perf", "score")
 
@@ -79,128 +81,120 @@ class Comparison:
 
 
 # ====================================================================== items
-def _validate_items(data: dict[str, Any]) -> list[Item]:
-    docs = data.get("documents") or []
-    shown = display_paths([str(d.get("path", "?")) for d in docs])
+def _validate_items(data: ValidateResults) -> list[Item]:
+    shown = display_paths([d.path for d in data.documents])
     items = []
-    for d in docs:
-        path = shown[str(d.get("path", "?"))]
+    for d in data.documents:
+        path = shown[d.path]
         doc_key = f"validate:doc:{path}"
-        errors: dict[str, list[dict[str, Any]]] = {}
-        for f in d.get("findings") or []:
-            if f.get("severity") == "error":
-                errors.setdefault(f["rule"], []).append(f)
+        errors: dict[str, list[Any]] = {}
+        for f in d.findings:
+            if f.severity == "error":
+                errors.setdefault(f.rule, []).append(f)
         # the document itself only marks presence (its errors are the rule items below)
         items.append(Item(doc_key, "validate", path, "na", gate=False))
         for rule, fs in errors.items():
-            where = ", ".join(f"{f.get('line')}" for f in fs[:5] if f.get("line"))
-            detail = f"{len(fs)}× {fs[0].get('message') or ''}" + (f" (line {where})"
-                                                                   if where else "")
+            where = ", ".join(f"{f.line}" for f in fs[:5] if f.line)
+            detail = f"{len(fs)}× {fs[0].message}" + (f" (line {where})" if where else "")
             items.append(Item(f"validate:{path}:{rule}", "validate", f"{path} · {rule}", "fail",
                               detail=detail, parent=doc_key))
     return items
 
 
-_RESULT_STATUS = {"pass": "ok", "fail": "fail", "error": "fail", "skip": "na"}
+# an interrupted case or check was not judged: the run is incomplete, which fails a CI gate
+_RESULT_STATUS = {Status.PASS: "ok", Status.FAIL: "fail", Status.ERROR: "fail",
+                  Status.SKIP: "na", Status.INTERRUPTED: "fail"}
 
 
-def _results_items(data: dict[str, Any]) -> list[Item]:
+def _results_items(data: RunResults) -> list[Item]:
     items = []
-    for i, c in enumerate(data.get("cases") or []):
-        cid = str(c.get("id") or f"case-{i + 1}")
-        case_key = f"results:case:{cid}"
-        checks = [x for x in c.get("checks") or [] if isinstance(x, dict)]
-        result = str(c.get("result") or "").lower()
-        status = _RESULT_STATUS.get(result, "fail")
-        items.append(Item(case_key, "results", cid, status if not checks else
+    for c in data.cases:
+        case_key = f"results:case:{c.id}"
+        status = _RESULT_STATUS[c.result]
+        items.append(Item(case_key, "results", c.id, status if not c.checks else
                           ("na" if status == "na" else "ok"),
-                          detail=_first(c, "reason", "message"), gate=not checks))
-        for x in checks:
-            xid = str(_first(x, "id", "name") or "?")
-            r = str(x.get("result") or "").lower()
-            items.append(Item(f"results:{cid}:{xid}", "results", f"{cid} · {xid}",
-                              _RESULT_STATUS.get(r, "fail"),
-                              detail=(f"{r}: " if r else "") + str(x.get("message") or ""),
+                          detail=c.result.value if status == "fail" else None,
+                          gate=not c.checks))
+        for x in c.checks:
+            items.append(Item(f"results:{c.id}:{x.id}", "results", f"{c.id} · {x.id}",
+                              _RESULT_STATUS[x.result], detail=f"{x.result.value}: {x.message}",
                               parent=case_key))
     return items
 
 
-def _perf_items(data: dict[str, Any]) -> list[Item]:
-    items = []
-    for t in data.get("thresholds") or []:
-        tid = str(_first(t, "id", "name", "description") or "?")
-        passed = t.get("passed")
-        if passed is None and t.get("result") is not None:
-            passed = str(t["result"]).lower() in ("pass", "passed", "ok")
-        if passed is None:
-            continue
-        actual = _first(t, "actual", "measured")
-        items.append(Item(f"perf:{tid}", "perf", tid, "ok" if passed else "fail",
-                          detail=None if actual is None else f"{actual}"))
-    return items
+def _perf_items(data: PerfResults) -> list[Item]:
+    # a threshold nothing was measured for (passed: null) fails, as it fails `conformance perf`
+    return [Item(f"perf:{t.id}", "perf", t.id, "ok" if t.passed else "fail",
+                 detail="not measured" if t.actual is None else f"{t.actual}")
+            for t in data.thresholds]
 
 
-def _score_items(data: dict[str, Any]) -> list[Item]:
-    items = []
-    for ind in data.get("indicators") or []:
-        code = str(_first(ind, "code", "id") or "?")
-        status = indicator_status(ind)
-        items.append(Item(f"score:{code}", "score",
-                          f"{code} {_first(ind, 'text', 'name') or ''}".strip(),
-                          {"met": "ok", "unmet": "fail"}.get(status, "na"), gate=False))
-    return items
+def _score_items(data: Score) -> list[Item]:
+    return [Item(f"score:{ind.code}", "score", f"{ind.code} {ind.text}".strip(),
+                 {"met": "ok", "unmet": "fail"}.get(indicator_status(ind.status), "na"),
+                 gate=False)
+            for ind in data.indicators]
 
 
-def run_items(run: Run) -> dict[str, Item]:
+def run_items(folder: RunFolder) -> dict[str, Item]:
     items: list[Item] = []
-    if run.validate is not None:
-        items += _validate_items(run.validate)
-    if run.results is not None:
-        items += _results_items(run.results)
-    if run.perf is not None:
-        items += _perf_items(run.perf)
-    if run.score is not None:
-        items += _score_items(run.score)
+    for name, make in (("validate", _validate_items), ("results", _results_items),
+                       ("perf", _perf_items), ("score", _score_items)):
+        data = artifact(folder, name)
+        if data is not None:
+            items += make(data)
     return {i.key: i for i in items}
 
 
-def failures(run: Run) -> list[Item]:
-    """What fails the run (exit code 1 without --baseline): document errors, failed or errored
-    checks, failed performance thresholds, and a level below score.json's min_level."""
-    out = [i for i in run_items(run).values() if i.status == "fail" and i.gate]
-    score = run.score
-    if score and score.get("min_level"):
-        from .views import Caps, score_view
-        view = score_view(score, {}, Caps())
-        if view.min_level_met is False:
-            out.append(Item("score:min_level", "score", f"level < {view.min_level}", "fail",
-                            detail=f"{view.level or '-'} < {view.min_level}"))
+def min_level_met(score: Score) -> bool | None:
+    """score.json's verdict on --min-level (derived from the gaps when it left it out)."""
+    if not score.min_level:
+        return None
+    if score.min_level_met is not None:
+        return score.min_level_met
+    if not (score.gaps or score.level):
+        return None
+    return not any(g.level == score.min_level for g in score.gaps)
+
+
+def failures(folder: RunFolder) -> list[Item]:
+    """What fails the run (exit code 1 without --baseline): document errors, failed, errored or
+    interrupted checks, failed or unmeasured performance thresholds, and a level below
+    score.json's min_level."""
+    out = [i for i in run_items(folder).values() if i.status == "fail" and i.gate]
+    score: Score | None = artifact(folder, "score")
+    if score is not None and min_level_met(score) is False:
+        out.append(Item("score:min_level", "score", f"level < {score.min_level}", "fail",
+                        detail=f"{score.level or '-'} < {score.min_level}"))
     return out
 
 
 # ====================================================================== comparison
-def _level_direction(before: dict[str, Any], after: dict[str, Any]) -> str:
-    lb, la = before.get("level"), after.get("level")
+def _level_direction(before: Score, after: Score) -> str:
+    lb, la = before.level, after.level
     if lb == la:
         return "same"
-    levels = [str(x) for x in after.get("levels") or before.get("levels") or []]
+    levels = after.levels or before.levels
     if lb in levels and la in levels:
         return "up" if levels.index(la) > levels.index(lb) else "down"
-    gaps_after = {str(g.get("level")) for g in after.get("gaps") or []}
-    gaps_before = {str(g.get("level")) for g in before.get("gaps") or []}
-    if la is None or (lb is not None and lb in gaps_after):
+    if la is None or (lb is not None and lb in {g.level for g in after.gaps}):
         return "down"
-    if lb is None or la in gaps_before:
+    if lb is None or la in {g.level for g in before.gaps}:
         return "up"
     return "changed"
 
 
-def compare(baseline: Run, current: Run) -> Comparison:
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 4)
+
+
+def compare(baseline: RunFolder, current: RunFolder) -> Comparison:
+    """Compare two opened run folders (``model.open_run``)."""
     cmp = Comparison(baseline=baseline.path, baseline_date=baseline.date())
     for area in AREAS:
-        if area in baseline.artifacts and area in current.artifacts:
+        if baseline.has(area) and current.has(area):
             cmp.compared.append(area)
-        elif area in baseline.artifacts or area in current.artifacts:
+        elif baseline.has(area) or current.has(area):
             cmp.not_compared.append(area)
     before = {k: v for k, v in run_items(baseline).items() if v.area in cmp.compared}
     after = {k: v for k, v in run_items(current).items() if v.area in cmp.compared}
@@ -226,41 +220,38 @@ def compare(baseline: Run, current: Run) -> Comparison:
                         now.status if now else None, old.detail)
         (cmp.improvements if present else cmp.gone).append(change)
     if "score" in cmp.compared:
-        sb, sa = baseline.score or {}, current.score or {}
-        cmp.level = {"before": sb.get("level"), "after": sa.get("level"),
+        sb, sa = artifact(baseline, "score"), artifact(current, "score")
+        cmp.level = {"before": sb.level, "after": sa.level,
                      "direction": _level_direction(sb, sa),
-                     "provisional": bool(sb.get("provisional") or sa.get("provisional"))}
-        tb, ta = _num(sb.get("total")), _num(sa.get("total"))
-        cmp.total = {"before": tb, "after": ta,
-                     "delta": None if tb is None or ta is None else round(ta - tb, 4)}
-        dims_b = {str(d.get("id")): d for d in sb.get("dimensions") or []}
-        for d in sa.get("dimensions") or []:
-            old = dims_b.get(str(d.get("id")))
-            if old is None:
-                continue
-            b, a = _num(old.get("score")), _num(d.get("score"))
-            cmp.dimensions.append({"id": d.get("id"), "name": d.get("name") or d.get("id"),
-                                   "before": b, "after": a,
-                                   "delta": None if a is None or b is None else round(a - b, 4),
-                                   "provisional": bool(d.get("provisional"))})
+                     "provisional": sb.provisional or sa.provisional}
+        cmp.total = {"before": sb.total, "after": sa.total, "delta": _delta(sb.total, sa.total)}
+        dims_b = {d.id: d for d in sb.dimensions}
+        for d in sa.dimensions:
+            old = dims_b.get(d.id)
+            if old is not None:
+                cmp.dimensions.append({"id": d.id, "name": d.name or d.id, "before": old.score,
+                                       "after": d.score, "delta": _delta(old.score, d.score),
+                                       "provisional": d.provisional})
     if "perf" in cmp.compared:
-        steps_b = {s.get("users"): s for s in (baseline.perf or {}).get("steps") or []}
-        for s in (current.perf or {}).get("steps") or []:
-            old = steps_b.get(s.get("users"))
+        steps_b = {(s.users, s.rate): s for s in artifact(baseline, "perf").steps}
+        for s in artifact(current, "perf").steps:
+            old = steps_b.get((s.users, s.rate))
             if old is None:
                 continue
             for metric in ("tps", "p95_ms", "p99_ms"):
-                b, a = _num(old.get(metric)), _num(s.get(metric))
+                b, a = getattr(old, metric), getattr(s, metric)
                 if a is None or b is None:
                     continue
-                cmp.perf.append({"users": s.get("users"), "metric": metric, "before": b,
-                                 "after": a, "delta_pct": None if not b else (a - b) / b})
+                cmp.perf.append({"users": s.users if s.users is not None else s.label,
+                                 "metric": metric, "before": b, "after": a,
+                                 "delta_pct": None if not b else (a - b) / b})
     order = {"validate": 0, "results": 1, "perf": 2, "score": 3}
     for lst in (cmp.regressions, cmp.improvements, cmp.gone):
         lst.sort(key=lambda c: (order[c.area], c.key))
     return cmp
 
 
-def compare_runs(baseline_dir: str | Path, current_dir: str | Path) -> Comparison:
+def compare_runs(baseline_dir: str | Path | RunFolder,
+                 current_dir: str | Path | RunFolder) -> Comparison:
     """Compare two run folders (raises model.RunError on unusable input)."""
-    return compare(load_run(baseline_dir), load_run(current_dir))
+    return compare(open_run(baseline_dir), open_run(current_dir))

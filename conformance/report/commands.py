@@ -52,10 +52,10 @@ def register(main: click.Group) -> None:
         """生成测评报告（HTML/PDF/JSON/JUnit/SARIF）。Render the reports of a run folder.
 
         RUN_DIR: a run folder (runs/<YYYYmmdd-HHMMSS>-<target>/ or the --out DIR of
-        run/perf/score/assess) holding any of validate.json, results.json, perf.json,
-        score.json and evidence/.
+        run/perf/score/assess) holding any of validate.json, datasets.json, results.json,
+        perf.json, score.json and evidence/.
         """
-        from .model import RunError
+        from ..errors import ConformanceError
         from .pdf import PdfUnavailable
         from .render import render_reports
 
@@ -72,10 +72,10 @@ def register(main: click.Group) -> None:
         try:
             outcome = render_reports(run_dir, formats, lang, baseline=baseline,
                                      outputs={formats[0]: output} if output else None)
-        except RunError as exc:
-            fail(tr("cli.err", lang, msg=exc))
         except PdfUnavailable as exc:
             fail(tr("cli.pdf_unavailable", lang, msg=exc))
+        except ConformanceError as exc:
+            fail(tr("cli.err", lang, msg=exc.render(lang)))
         except OSError as exc:
             fail(tr("cli.err_output", lang, path=output or run_dir,
                     msg=exc.strerror or exc))

@@ -14,11 +14,12 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
+from ..model.folder import RunFolder
 from ..resources import templates_dir
 from . import charts
 from .baseline import Comparison
 from .evidence import BodyLoader
-from .model import FILES, PRODUCERS, Run
+from .model import PRODUCERS, artifact, evidence_files, inputs, version_mismatch
 from .strings import tr
 from .views import (
     HTML_CAPS,
@@ -131,7 +132,7 @@ def _charts(s: Any, p: Any, _: Callable[..., str]) -> dict[str, Markup | None]:
                 for d in s.dimensions]
         out["dimensions"] = charts.bar_chart(bars, _("dim.chart"), prov)
     if p is not None and p.steps:
-        labels = [str(st["users"]) for st in p.steps]
+        labels = [st["label"] for st in p.steps]
         series = [charts.Series(name, [st[key] for st in p.steps], dashed=(key == "max_ms"))
                   for name, key in (("p50", "p50_ms"), ("p90", "p90_ms"), ("p95", "p95_ms"),
                                     ("p99", "p99_ms"), ("max", "max_ms"))
@@ -177,20 +178,23 @@ def service_citations(profile: str | None, lang: str) -> list[dict[str, str]]:
         return []
 
 
-def build_context(run: Run, lang: str = "zh", mode: str = "html",
+def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
                   report_dir: Path | None = None, comparison: Comparison | None = None,
                   font_warning: str | None = None, caps: Caps | None = None,
                   generated: datetime | None = None) -> dict[str, Any]:
-    """Everything the template needs. ``report_dir``: where the report file goes (links to
-    evidence files are relative to it). ``font_warning``: a strings key (PDF only)."""
+    """Everything the template needs. ``folder``: an opened run (``model.open_run``);
+    ``report_dir``: where the report file goes (links to evidence files are relative to it).
+    ``font_warning``: a strings key (PDF only)."""
     _ = _translator(lang)
     caps = caps or (PDF_CAPS if mode == "pdf" else HTML_CAPS)
     omitted = Omitted()
-    loader = BodyLoader(run.path, report_dir or run.path, cap=caps.body_cap,
+    loader = BodyLoader(folder.path, report_dir or folder.path, cap=caps.body_cap,
                         budget=caps.body_budget, preview=caps.body_preview)
-    v = validate_view(run.validate, caps, omitted) if run.validate is not None else None
-    r = results_view(run.results, loader, caps, omitted) if run.results is not None else None
-    p = perf_view(run.perf) if run.perf is not None else None
+    validate, results = artifact(folder, "validate"), artifact(folder, "results")
+    perf, score = artifact(folder, "perf"), artifact(folder, "score")
+    v = validate_view(validate, caps, omitted) if validate is not None else None
+    r = results_view(results, loader, caps, omitted) if results is not None else None
+    p = perf_view(perf, lang) if perf is not None else None
     anchors: dict[str, str] = {}
     if r is not None:
         anchors.update({c.id: "#" + c.anchor for c in r.listed})
@@ -198,11 +202,11 @@ def build_context(run: Run, lang: str = "zh", mode: str = "html",
                         if sv["service"]})
     if v is not None:
         anchors.update({str(t["type"]): "#" + t["anchor"] for t in v.by_type if t["type"]})
-    s = score_view(run.score, anchors, caps, lang) if run.score is not None else None
+    s = score_view(score, anchors, caps, lang) if score is not None else None
     omitted.bodies_linked = loader.linked
     any_prov = bool(
         (s and (s.provisional or s.level_provisional
-                or any(d["provisional"] for d in s.dimensions)
+                or any(x["provisional"] for x in s.dimensions)
                 or any(i["provisional"] for i in s.indicators)))
         or (p and p.provisional)
         or (v and any(rr["provisional"] for rr in v.by_rule))
@@ -214,33 +218,34 @@ def build_context(run: Run, lang: str = "zh", mode: str = "html",
             ("gaps", _("sec.gaps")), ("services", _("sec.services")),
             ("documents", _("sec.documents")), ("findings", _("sec.findings")),
             ("performance", _("sec.performance")), ("about", _("sec.about"))]
-    arts = list(run.artifacts.values())
+    files = inputs(folder)
     assessment = None
-    if s is not None and s.assessment:
+    if s is not None:
         a = s.assessment
-        name = (a.get("name_en") if lang == "en" else None) or a.get("name") or a.get("id")
-        version = a.get("version") or a.get("edition")
+        name = (a["name_en"] if lang == "en" else None) or a["name"] or a["id"]
+        version = a["edition"]
         assessment = str(name) + (f" {version}" if version and str(version) not in str(name)
                                   else "")
-        if a.get("status") == "provisional" or a.get("provisional"):
+        if a["status"] == "provisional":
             assessment += f" [{_('provisional')}]"
-    date = run.date()
+    date = folder.date()
     run_info = {
-        "name": run.path.name or str(run.path), "path": str(run.path), "target": run.target(),
-        "profile": run.profile(), "date": f_dt(date) if date else None,
-        "tool_versions": _distinct([f"{a.tool.get('name', 'conformance')} {a.tool['version']}"
-                                    for a in arts if a.tool.get("version")]),
-        "rulesets": _distinct([a.tool.get("ruleset") for a in arts]),
+        "name": folder.path.name or str(folder.path), "path": str(folder.path),
+        "target": folder.target(), "profile": folder.profile(),
+        "date": f_dt(date) if date else None,
+        "tool_versions": _distinct([f"{f.tool.name} {f.tool.version}" for f in files
+                                    if f.tool]),
+        "rulesets": _distinct([f.tool.ruleset for f in files if f.tool]),
         "assessment": assessment, "scenarios": r.scenarios if r else None,
-        "absent": run.absent, "mismatch": run.version_mismatch(),
-        "incomplete": bool(run.results is not None and run.results.get("complete") is False),
-        "evidence_files": run.evidence_files,
-        "inputs": [{"file": FILES[a.name], "size": a.size, "sha256": a.sha256,
-                    "tool": " ".join(str(x) for x in (a.tool.get("name"), a.tool.get("version"),
-                                                      a.tool.get("ruleset")) if x) or "—"}
-                   for a in arts],
+        "absent": folder.absent, "mismatch": version_mismatch(folder),
+        "incomplete": bool(results is not None and not results.complete),
+        "evidence_files": evidence_files(folder),
+        "inputs": [{"file": f.file, "size": f.size, "sha256": f.sha256,
+                    "tool": " ".join(x for x in (f.tool.name, f.tool.version, f.tool.ruleset)
+                                     if x) if f.tool else "—"}
+                   for f in files],
     }
-    perf_failed = sum(1 for t in p.thresholds if t["result"] == "fail") if p else 0
+    perf_failed = sum(1 for t in p.thresholds if t["result"] != "pass") if p else 0
     return {
         "mode": mode, "lang": lang, "_": _, "tool": TOOL, "run": run_info,
         "generated": f_dt((generated or datetime.now().astimezone()).replace(microsecond=0)),
@@ -249,7 +254,7 @@ def build_context(run: Run, lang: str = "zh", mode: str = "html",
         "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, _), "caps": caps,
         "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,
         "producers": PRODUCERS, "fonts": {"warning": font_warning} if font_warning else None,
-        "service_cites": service_citations(run.profile(), lang) if r is not None else [],
+        "service_cites": service_citations(folder.profile(), lang) if r is not None else [],
     }
 
 

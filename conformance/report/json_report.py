@@ -1,31 +1,35 @@
-"""The JSON contract: one object {tool, documents: [...], summary}, streamed document by
-document."""
+"""``conformance validate --format json``: validate.json, streamed document by document through
+the artifact's own writer (``model.io.validate_json.StreamWriter``: ``schema_version``, the tool,
+the header, then each document, then the summary)."""
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
-from ..findings import DocumentResult, Summary
+from ..model import DocumentResult, Summary
+from ..model.events import DocumentValidated, Event, ValidationFinished, ValidationStarted
+from ..model.io.validate_json import StreamWriter
 
 
 class JsonReporter:
     def __init__(self, out: IO[str]) -> None:
-        self.out = out
-        self.first = True
+        self.writer = StreamWriter(out)
 
     def start(self, meta: dict[str, Any]) -> None:
-        self.out.write("{\n")
-        for key, value in meta.items():
-            self.out.write(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
-        self.out.write('"documents": [\n')
+        header = dict(meta)
+        self.writer.start(header.pop("tool", {}), **header)
 
     def document(self, doc: DocumentResult) -> None:
-        if not self.first:
-            self.out.write(",\n")
-        self.first = False
-        self.out.write(json.dumps(doc.to_dict(), ensure_ascii=False))
+        self.writer.document(doc)
 
-    def finish(self, summary: Summary) -> None:
-        self.out.write("\n],\n")
-        self.out.write(f'"summary": {json.dumps(summary.to_dict())}\n}}\n')
+    def finish(self, summary: Summary, **trailer: Any) -> None:
+        """``trailer``: what follows the documents (``datasets`` of validate-dataset)."""
+        self.writer.finish(summary, **trailer)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ValidationStarted):
+            self.start(event.header)
+        elif isinstance(event, DocumentValidated):
+            self.document(event.document)
+        elif isinstance(event, ValidationFinished):
+            self.finish(event.summary)

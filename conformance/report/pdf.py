@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from .html import render_html_string
+from .model import ReportError
 
 
-class PdfUnavailable(Exception):
+class PdfUnavailable(ReportError):
     """WeasyPrint or its system libraries (Pango) cannot be loaded."""
 
 

@@ -1,5 +1,10 @@
-"""Render the reports of a run folder — the Python API behind ``conformance report`` (and what
-``conformance assess`` calls at the end of its pipeline)."""
+"""Render the reports of a run folder — the in-process entry point behind ``conformance report``
+(and what ``conformance assess`` calls at the end of its pipeline).
+
+    outcome = render_reports(RunFolder(path), ["html", "pdf"], "zh", baseline=None)
+    outcome.paths      # {"html": Path, "pdf": Path}
+    outcome.failures   # what fails the run (exit code 1 of `conformance report`)
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model.folder import RunFolder
 from ..output import open_output
 from .baseline import Comparison, Item, compare, failures
-from .model import Run, load_run
+from .model import ReportError, open_run
 from .strings import tr
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "json", "junit", "sarif")
@@ -20,7 +26,7 @@ DEFAULT_NAMES: dict[str, str] = {"html": "report.html", "pdf": "report.pdf",
 
 @dataclass(slots=True)
 class ReportOutcome:
-    run: Run
+    folder: RunFolder
     paths: dict[str, Path | None] = field(default_factory=dict)  # None: standard output
     comparison: Comparison | None = None
     failures: list[Item] = field(default_factory=list)
@@ -32,23 +38,26 @@ class ReportOutcome:
         return self.comparison.new_failures if self.comparison else 0
 
 
-def render_reports(run_dir: str | Path, formats: Iterable[str] = ("html", "pdf"),
-                   lang: str = "zh", baseline: str | Path | None = None,
+def render_reports(folder: RunFolder | str | Path, formats: Iterable[str] = ("html", "pdf"),
+                   lang: str = "zh", baseline: RunFolder | str | Path | None = None,
                    outputs: Mapping[str, str | Path] | None = None) -> ReportOutcome:
-    """Write the reports of ``run_dir`` in ``formats`` (default file names in the run folder:
+    """Write the reports of a run folder in ``formats`` (default file names in the run folder:
     report.html, report.pdf, report.json, report-junit.xml, report.sarif; ``outputs`` maps a
     format to another path, "-" for standard output). Every file is written atomically.
+    ``baseline``: an earlier run folder to compare with.
 
-    Raises model.RunError (unusable run or baseline folder), pdf.PdfUnavailable (WeasyPrint or
-    Pango missing), OSError (cannot write)."""
+    Raises (all ``ConformanceError``): ``model.RunError`` (unusable run or baseline folder),
+    ``pdf.PdfUnavailable`` (WeasyPrint or Pango missing), ``model.ReportError`` (unknown
+    format); ``OSError`` when a report cannot be written."""
     formats = list(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ValueError(f"unknown report format(s): {', '.join(unknown)}")
-    run = load_run(run_dir)
-    outcome = ReportOutcome(run=run)
+        raise ReportError(f"unknown report format(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(FORMATS)})")
+    run = open_run(folder)
+    outcome = ReportOutcome(folder=run)
     if baseline is not None:
-        outcome.comparison = compare(load_run(baseline), run)
+        outcome.comparison = compare(open_run(baseline), run)
     outcome.failures = failures(run)
     if "pdf" in formats:  # fail before writing anything when PDF cannot be made
         from .pdf import check_available

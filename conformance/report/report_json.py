@@ -10,6 +10,10 @@ dashboards and scripts (the full detail stays in validate/results/perf/score.jso
   "dimensions": [{"id", "name", "score", "max", "provisional"}],
   "documents": {"summary", "by_type": [...], "by_rule": [...]} | null,
   "services": {"summary", "by_service": [...]} | null,
+  "datasets": {"summary", "by_dataset": [{"id", "name", "verdict", "verdict_key", "provisional",
+               "records", "documents", "elements": {"covered", "present", "total",
+               "missing"}, "defects", "element_coverage"?, "format_conformance"?,
+               "assessment_item"?}]} | null,
   "performance": {"bands", "steps", "thresholds", "generator_saturated_at"} | null,
   "failures": N, "comparison": {...} | null
 }
@@ -21,31 +25,59 @@ import json
 from datetime import datetime
 from typing import IO, Any
 
+import msgspec
+
 from .. import __version__
+from ..model import RunResults
+from ..model.folder import RunFolder
 from .baseline import Comparison, failures
-from .model import FILES, Run
-from .views import HTML_CAPS, Omitted, perf_view, score_view, validate_view
+from .model import FILES, artifact, evidence_files, inputs
+from .views import (
+    HTML_CAPS,
+    DatasetView,
+    Omitted,
+    datasets_view,
+    perf_view,
+    run_summary,
+    score_view,
+    validate_view,
+)
 
 FORMAT_VERSION = 1
 
 
-def report_dict(run: Run, lang: str, comparison: Comparison | None = None) -> dict[str, Any]:
-    date = run.date()
+def _services(results: RunResults) -> dict[str, Any]:
+    by_service: dict[str, dict[str, Any]] = {}
+    for c in results.cases:
+        row = by_service.setdefault(c.service or "-", {"service": c.service, "cases": 0,
+                                                       "pass": 0, "fail": 0, "error": 0,
+                                                       "skip": 0})
+        row["cases"] += 1
+        row[c.result.value] = row.get(c.result.value, 0) + 1
+    summary = msgspec.to_builtins(run_summary(results))
+    return {"summary": summary, "by_service": list(by_service.values())}
+
+
+def report_dict(folder: RunFolder, lang: str, comparison: Comparison | None = None
+                ) -> dict[str, Any]:
+    date = folder.date()
     out: dict[str, Any] = {
         "tool": {"name": "conformance", "version": __version__}, "format": FORMAT_VERSION,
         "generated": datetime.now().astimezone().replace(microsecond=0).isoformat(),
         "lang": lang,
-        "run": {"dir": str(run.path), "target": run.target(), "profile": run.profile(),
+        "run": {"dir": str(folder.path), "target": folder.target(), "profile": folder.profile(),
                 "date": date.isoformat() if date else None,
-                "inputs": [{"file": FILES[a.name], "sha256": a.sha256, "size": a.size,
-                            "tool": a.tool} for a in run.artifacts.values()],
-                "absent": [FILES[a] for a in run.absent],
-                "evidence_files": run.evidence_files},
+                "inputs": [{"file": f.file, "sha256": f.sha256, "size": f.size,
+                            "tool": msgspec.to_builtins(f.tool) if f.tool else {}}
+                           for f in inputs(folder)],
+                "absent": [FILES[a] for a in folder.absent],
+                "evidence_files": evidence_files(folder)},
         "level": None, "dimensions": [], "documents": None, "services": None,
-        "performance": None,
+        "datasets": None, "performance": None,
     }
-    if run.score is not None:
-        s = score_view(run.score, {}, HTML_CAPS, lang)
+    score = artifact(folder, "score")
+    if score is not None:
+        s = score_view(score, {}, HTML_CAPS, lang)
         nxt = s.next_gap
         out["level"] = {
             "achieved": s.level, "provisional": s.provisional or s.level_provisional,
@@ -56,11 +88,12 @@ def report_dict(run: Run, lang: str, comparison: Comparison | None = None) -> di
                 "items": [{"code": m["code"], "text": m["text"], "points": m["points"]}
                           for m in nxt["missing"]]},
             "min_level": s.min_level, "min_level_met": s.min_level_met,
-            "assessment": s.assessment or None}
+            "assessment": msgspec.to_builtins(score.assessment)}
         out["dimensions"] = [{k: d[k] for k in ("id", "name", "score", "max", "provisional")}
                              for d in s.dimensions]
-    if run.validate is not None:
-        v = validate_view(run.validate, HTML_CAPS, Omitted())
+    validate = artifact(folder, "validate")
+    if validate is not None:
+        v = validate_view(validate, HTML_CAPS, Omitted())
         out["documents"] = {
             "summary": v.summary,
             "by_type": [{k: t[k] for k in ("type", "name", "documents", "valid", "invalid",
@@ -68,30 +101,42 @@ def report_dict(run: Run, lang: str, comparison: Comparison | None = None) -> di
                         for t in v.by_type],
             "by_rule": [{k: r[k] for k in ("rule", "severity", "layer", "count", "documents",
                                            "provisional")} for r in v.by_rule]}
-    if run.results is not None:
-        cases = run.results.get("cases") or []
-        by_service: dict[str, dict[str, Any]] = {}
-        for c in cases:
-            key = str(c.get("service") or "-")
-            row = by_service.setdefault(key, {"service": c.get("service"), "cases": 0,
-                                              "pass": 0, "fail": 0, "error": 0, "skip": 0})
-            row["cases"] += 1
-            result = str(c.get("result") or "error")
-            row[result if result in ("pass", "fail", "error", "skip") else "error"] += 1
-        summary = {k: v for k, v in (run.results.get("summary") or {}).items()
-                   if isinstance(v, int | dict)}
-        out["services"] = {"summary": summary, "by_service": list(by_service.values())}
-    if run.perf is not None:
-        p = perf_view(run.perf)
+    results = artifact(folder, "results")
+    if results is not None:
+        out["services"] = _services(results)
+    datasets = artifact(folder, "datasets")
+    if datasets is not None:
+        d = datasets_view(datasets, HTML_CAPS, lang)
+        out["datasets"] = {"summary": {**d.summary, "provisional": d.provisional},
+                           "by_dataset": [_dataset(x) for x in d.listed]}
+    perf = artifact(folder, "perf")
+    if perf is not None:
+        p = perf_view(perf, lang)
         out["performance"] = {"bands": p.bands, "steps": p.steps, "thresholds": p.thresholds,
                               "generator_saturated_at": p.saturated,
                               "provisional": p.provisional}
-    out["failures"] = len(failures(run))
+    out["failures"] = len(failures(folder))
     out["comparison"] = comparison.to_dict() if comparison else None
     return out
 
 
-def write_json(run: Run, out: IO[str], lang: str, comparison: Comparison | None = None) -> None:
-    json.dump(report_dict(run, lang, comparison), out, ensure_ascii=False, indent=2,
+def _dataset(x: DatasetView) -> dict[str, Any]:
+    v = x.verdict
+    row = {"id": v.id, "name": v.name, "verdict": x.label, "verdict_key": v.verdict_key,
+           "provisional": v.provisional, "records": v.records, "documents": v.documents,
+           "elements": {"covered": v.elements.covered, "present": v.elements.present,
+                        "total": v.elements.total,
+                        "missing": [e.id for e in v.elements.missing]},
+           "defects": dict(v.defects), "errors": v.errors, "warnings": v.warnings}
+    for key in ("element_coverage", "format_conformance", "assessment_item"):
+        value = getattr(x, key)
+        if value is not None:
+            row[key] = msgspec.to_builtins(value)
+    return row
+
+
+def write_json(folder: RunFolder, out: IO[str], lang: str,
+               comparison: Comparison | None = None) -> None:
+    json.dump(report_dict(folder, lang, comparison), out, ensure_ascii=False, indent=2,
               default=str)
     out.write("\n")

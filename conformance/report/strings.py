@@ -75,6 +75,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "没有 score.json：未评分，报告不给出等级。",
         "en": "No score.json: not scored, the report gives no level.",
     },
+    "absent.datasets": {
+        "zh": "没有 datasets.json：未做数据集测试（2.1 数据集指标按问卷作答评分）。",
+        "en": "No datasets.json: data sets were not tested (the 2.1 data-set items are scored "
+              "from the questionnaire).",
+    },
     "absent.how": {"zh": "生成方法", "en": "To produce it"},
     "run.incomplete": {
         "zh": ("交互测试未完成（运行被中断）：结果只包含已完成的用例。"
@@ -97,6 +102,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "result.fail": {"zh": "不通过", "en": "fail"},
     "result.error": {"zh": "无法判定", "en": "error"},
     "result.skip": {"zh": "跳过", "en": "skip"},
+    "result.interrupted": {"zh": "中断", "en": "interrupted"},
+    "ds.fig.covered": {"zh": "数据元覆盖", "en": "element coverage"},
+    "ds.fig.format": {"zh": "格式符合", "en": "format conformance"},
+    "ds.fig.not_measured": {"zh": "未测（文档）", "en": "not measured (documents)"},
+    "ds.fig.defects": {"zh": "问题", "en": "defects"},
     "result.none": {"zh": "—", "en": "—"},
     "provisional": {"zh": "暂定", "en": "provisional"},
     "provisional.title": {
@@ -169,7 +179,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "case.check": {"zh": "检查", "en": "Check"},
     "case.message": {"zh": "说明", "en": "Message"},
     "case.exchanges": {"zh": "交互记录", "en": "Exchanges"},
-    "case.reason": {"zh": "原因", "en": "Reason"},
     "case.summary": {
         "zh": "通过 {pass}，不通过 {fail}，无法判定 {error}，跳过 {skip}",
         "en": "{pass} pass, {fail} fail, {error} error, {skip} skip",
@@ -203,17 +212,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "The report's inline budget is spent: only the beginning is shown; the full body is in the r"
             "un folder:"),
     },
-    "body.truncated_inline": {
-        "zh": "报文较大，仅显示开头；完整内容在 results.json 中。",
-        "en": "Large body: only the beginning is shown; the full body is in results.json.",
-    },
     "body.missing_file": {"zh": "证据文件不存在：", "en": "Evidence file missing:"},
     "body.outside": {
         "zh": "证据文件不在运行目录内，未读取：",
         "en": "Evidence file outside the run folder, not read:",
     },
     "body.binary": {"zh": "二进制内容，未显示：", "en": "Binary body, not shown:"},
-    "body.bad_base64": {"zh": "报文的 Base64 编码无效。", "en": "The body's base64 encoding is invalid."},
     "body.empty": {"zh": "（空）", "en": "(empty)"},
     "cases.pdf_cap": {
         "zh": (

@@ -1,7 +1,8 @@
-"""Turn the artifacts of a run into what the report shows (plain data for the templates).
+"""Turn the typed artifacts of a run into what the report shows (plain data for the templates).
 
-Nothing here knows a level, service, document type or item by name: names, levels and points
-come from the artifacts (which take them from standards/).
+Nothing here knows a level, service, document type, data set or item by name: names, levels and
+points come from the artifacts (which take them from standards/). Results are the model's
+``Status`` words and roll up with ``model.roll_up``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,27 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .evidence import BodyLoader, Exchange
+from ..model import (
+    UNSET,
+    CaseResult,
+    CheckResult,
+    DatasetsResults,
+    DatasetVerdict,
+    DocumentRecord,
+    Finding,
+    PerfResults,
+    Ratio,
+    RunResults,
+    RunSummary,
+    Score,
+    Status,
+    Summary,
+    Threshold,
+    ValidateResults,
+    roll_up,
+)
+from .evidence import BodyLoader, ExchangeView
 
-RESULTS = ("pass", "fail", "error", "skip")
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _ANCHOR_RE = re.compile(r"[^0-9A-Za-z_\-.]+")
 
@@ -30,25 +49,9 @@ def anchor(prefix: str, ident: Any) -> str:
     return f"{prefix}-{safe}"
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _first(d: dict[str, Any], *keys: str) -> Any:
-    for k in keys:
-        v = d.get(k)
-        if v is not None and v != "":
-            return v
-    return None
+def localized(zh: Any, en: Any, lang: str) -> Any:
+    """The English variant when the report is in English and the artifact has one."""
+    return en if lang == "en" and en not in (None, UNSET, "") else zh
 
 
 # ====================================================================== caps
@@ -65,12 +68,14 @@ class Caps:
     body_cap: int = 32 * 1024
     body_budget: int = 8 * 1024 * 1024
     body_preview: int = 1536                 # characters of a body shown when not inlined
+    missing_elements: int | None = None      # missing data elements listed per data set
 
 
 HTML_CAPS = Caps()
 PDF_CAPS = Caps(findings_per_rule=5, documents=40, documents_invalid_only=True, cases=40,
                 cases_failing_only=True, exchanges=12, exchanges_failing_only=True,
-                body_cap=2 * 1024, body_budget=128 * 1024, body_preview=900)
+                body_cap=2 * 1024, body_budget=128 * 1024, body_preview=900,
+                missing_elements=40)
 
 
 @dataclass(slots=True)
@@ -100,8 +105,8 @@ class DocView:
     warnings: int
     infos: int
     layers: dict[str, str]
-    findings: list[dict[str, Any]]
-    shown: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding]
+    shown: list[Finding] = field(default_factory=list)
     provisional: bool = False
 
 
@@ -112,19 +117,7 @@ class ValidateView:
     listed: list[DocView]
     by_type: list[dict[str, Any]]
     by_rule: list[dict[str, Any]]
-    tool: dict[str, Any]
     findings_total: int
-
-
-_FINDING_DEFAULTS: dict[str, Any] = {
-    "rule": "?", "severity": "error", "layer": None, "message": "", "xpath": None, "line": None,
-    "column": None, "expected": None, "actual": None, "source": None, "provisional": False,
-    "snippet": None}
-
-
-def finding(d: dict[str, Any]) -> dict[str, Any]:
-    """A finding object with every field of the findings model (producers may omit some)."""
-    return {**_FINDING_DEFAULTS, **d}
 
 
 def display_paths(paths: list[str]) -> dict[str, str]:
@@ -144,24 +137,36 @@ def display_paths(paths: list[str]) -> dict[str, str]:
     return out
 
 
-def validate_view(data: dict[str, Any], caps: Caps, omitted: Omitted) -> ValidateView:
-    raw_docs = data.get("documents") or []
-    shown_paths = display_paths([str(d.get("path", "?")) for d in raw_docs])
+def summary_of(documents: list[DocumentRecord], written: Summary) -> dict[str, int]:
+    """The counts of a validate.json / datasets.json: the written summary when it describes these
+    documents (it also counts findings a data-set check left unlisted), else counted here."""
+    if written.documents == len(documents) and documents:
+        return {k: getattr(written, k) for k in ("documents", "valid", "invalid", "errors",
+                                                 "warnings", "infos")}
+    return {"documents": len(documents), "valid": sum(d.valid for d in documents),
+            "invalid": sum(not d.valid for d in documents),
+            "errors": sum(d.errors for d in documents),
+            "warnings": sum(d.warnings for d in documents),
+            "infos": sum(d.infos for d in documents)}
+
+
+def _finding_order(f: Finding) -> tuple[int, int, str]:
+    return _SEVERITY_ORDER.get(f.severity, 3), f.line or 0, f.rule
+
+
+def validate_view(data: ValidateResults, caps: Caps, omitted: Omitted) -> ValidateView:
+    raw_docs = data.documents
+    shown_paths = display_paths([d.path for d in raw_docs])
     docs: list[DocView] = []
     by_type: dict[Any, dict[str, Any]] = {}
     rules: dict[str, dict[str, Any]] = {}
     total = 0
     for i, d in enumerate(raw_docs):
-        path = str(d.get("path", "?"))
-        findings = sorted((finding(f) for f in d.get("findings") or []), key=lambda f: (
-            _SEVERITY_ORDER.get(f.get("severity"), 3), f.get("line") or 0, f.get("rule")))
-        sev = Counter(f.get("severity") for f in findings)
-        valid = bool(d.get("valid", sev["error"] == 0))
-        doc = DocView(path=path, display=shown_paths[path], anchor=f"doc-{i + 1}",
-                      type=d.get("document_type"), name=d.get("document_name"), valid=valid,
-                      errors=sev["error"], warnings=sev["warning"], infos=sev["info"],
-                      layers=d.get("layers") or {}, findings=findings,
-                      provisional=any(f.get("provisional") for f in findings))
+        findings = sorted(d.findings, key=_finding_order)
+        doc = DocView(path=d.path, display=shown_paths[d.path], anchor=f"doc-{i + 1}",
+                      type=d.document_type, name=d.document_name, valid=d.valid,
+                      errors=d.errors, warnings=d.warnings, infos=d.infos, layers=d.layers,
+                      findings=findings, provisional=any(f.provisional for f in findings))
         docs.append(doc)
         total += len(findings)
         t = by_type.setdefault(doc.type, {"type": doc.type, "name": doc.name, "documents": 0,
@@ -169,23 +174,23 @@ def validate_view(data: dict[str, Any], caps: Caps, omitted: Omitted) -> Validat
                                           "infos": 0, "provisional": False, "rules": Counter(),
                                           "anchor": anchor("type", doc.type or "unknown")})
         t["documents"] += 1
-        t["valid" if valid else "invalid"] += 1
+        t["valid" if doc.valid else "invalid"] += 1
         t["errors"] += doc.errors
         t["warnings"] += doc.warnings
         t["infos"] += doc.infos
         t["name"] = t["name"] or doc.name
         for f in findings:
-            t["provisional"] = t["provisional"] or bool(f.get("provisional"))
-            if f.get("severity") == "error":
-                t["rules"][f["rule"]] += 1
-            r = rules.setdefault(f["rule"], {"rule": f["rule"], "severity": f.get("severity"),
-                                             "layer": f.get("layer"), "count": 0,
-                                             "documents": set(), "message": f.get("message"),
-                                             "source": f.get("source"), "provisional": False,
-                                             "anchor": anchor("rule", f["rule"]), "examples": []})
+            t["provisional"] = t["provisional"] or f.provisional
+            if f.severity == "error":
+                t["rules"][f.rule] += 1
+            r = rules.setdefault(f.rule, {"rule": f.rule, "severity": f.severity,
+                                          "layer": f.layer, "count": 0, "documents": set(),
+                                          "message": f.message, "source": f.source,
+                                          "provisional": False, "anchor": anchor("rule", f.rule),
+                                          "examples": []})
             r["count"] += 1
-            r["documents"].add(path)
-            r["provisional"] = r["provisional"] or bool(f.get("provisional"))
+            r["documents"].add(d.path)
+            r["provisional"] = r["provisional"] or f.provisional
             if caps.findings_per_rule is None or len(r["examples"]) < caps.findings_per_rule:
                 r["examples"].append((doc, f))
     for r in rules.values():
@@ -208,46 +213,74 @@ def validate_view(data: dict[str, Any], caps: Caps, omitted: Omitted) -> Validat
         listed = listed[: caps.documents]
     for d in listed:
         d.shown = d.findings
-    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-    counted = {"documents": len(docs), "valid": sum(d.valid for d in docs),
-               "invalid": sum(not d.valid for d in docs), "errors": sum(d.errors for d in docs),
-               "warnings": sum(d.warnings for d in docs), "infos": sum(d.infos for d in docs)}
-    summary = {k: summary.get(k, v) if isinstance(summary.get(k, v), int) else v
-               for k, v in counted.items()}
-    return ValidateView(summary=summary, documents=docs, listed=listed, by_type=type_rows,
-                        by_rule=rule_rows, tool=data.get("tool") or {}, findings_total=total)
+    return ValidateView(summary=summary_of(raw_docs, data.summary), documents=docs,
+                        listed=listed, by_type=type_rows, by_rule=rule_rows,
+                        findings_total=total)
 
 
 # ====================================================================== results (run)
 @dataclass(slots=True)
 class CheckView:
-    id: str
-    result: str
-    message: str | None
+    check: CheckResult
+    findings: list[Finding]
     provisional: bool
-    findings: list[dict[str, Any]]
-    expected: Any = None
-    actual: Any = None
+
+    @property
+    def id(self) -> str:
+        return self.check.id
+
+    @property
+    def result(self) -> Status:
+        return self.check.result
+
+    @property
+    def message(self) -> str:
+        return self.check.message
+
+    @property
+    def expected(self) -> str | None:
+        return self.check.expected
+
+    @property
+    def actual(self) -> str | None:
+        return self.check.actual
 
 
 @dataclass(slots=True)
 class CaseView:
-    id: str
+    case: CaseResult
     anchor: str
-    service: str | None
-    service_name: str | None
-    kind: str | None
-    result: str
     checks: list[CheckView]
-    exchanges: list[Exchange]
-    exchange_specs: list[Any]
+    exchanges: list[ExchangeView]
     provisional: bool
-    reason: str | None = None
-    duration_ms: float | None = None
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+    @property
+    def service(self) -> str | None:
+        return self.case.service
+
+    @property
+    def service_name(self) -> str | None:
+        return self.case.title
+
+    @property
+    def kind(self) -> str:
+        return self.case.kind
+
+    @property
+    def result(self) -> Status:
+        return self.case.result
 
     @property
     def failing(self) -> bool:
-        return self.result in ("fail", "error")
+        return self.case.failing
+
+    @property
+    def exchanges_recorded(self) -> int:
+        return len(self.case.exchanges)
 
     @property
     def counts(self) -> Counter:
@@ -261,84 +294,57 @@ class ResultsView:
     listed: list[CaseView]
     services: list[dict[str, Any]]
     kinds: dict[str, Counter]
-    tool: dict[str, Any]
-    scenarios: Any
-    level: Any
+    scenarios: str | None
     exchanges_total: int
     exchanges_shown: int
 
 
-def rollup(results: list[str]) -> str:
-    """fail when anything failed; else error when anything could not be judged; skip when
-    nothing ran; else pass (the harness's roll-up, applied to a service's cases)."""
-    if not results:
-        return "skip"
-    if "fail" in results:
-        return "fail"
-    if "error" in results:
-        return "error"
-    if all(r == "skip" for r in results):
-        return "skip"
-    return "pass"
+def _check_view(c: CheckResult) -> CheckView:
+    findings = sorted(c.findings, key=_finding_order)
+    return CheckView(check=c, findings=findings, provisional=any(f.provisional for f in findings))
 
 
-def _result(value: Any) -> str:
-    text = str(value or "").lower()
-    aliases = {"passed": "pass", "ok": "pass", "failed": "fail", "failure": "fail",
-               "errored": "error", "skipped": "skip"}
-    text = aliases.get(text, text)
-    return text if text in RESULTS else "error"
+def run_summary(data: RunResults) -> RunSummary:
+    """results.json's counts, recounted when they do not describe its cases."""
+    if data.summary.cases == len(data.cases):
+        return data.summary
+    return RunSummary.of(data.cases)
 
 
-def _check(c: dict[str, Any]) -> CheckView:
-    findings = c.get("findings") if isinstance(c.get("findings"), list) else []
-    return CheckView(id=str(_first(c, "id", "name") or "?"), result=_result(c.get("result")),
-                     message=_first(c, "message", "reason", "detail"),
-                     provisional=bool(c.get("provisional")),
-                     findings=[finding(f) for f in findings if isinstance(f, dict)],
-                     expected=c.get("expected"), actual=c.get("actual"))
+def scenario_versions(data: RunResults) -> str | None:
+    suites = data.inputs.get("suites")
+    if not isinstance(suites, list):
+        return None
+    return ", ".join(f"{s.get('id')} {s.get('version') or ''}".strip()
+                     for s in suites if isinstance(s, dict)) or None
 
 
-def results_view(data: dict[str, Any], loader: BodyLoader, caps: Caps,
+def results_view(data: RunResults, loader: BodyLoader, caps: Caps,
                  omitted: Omitted) -> ResultsView:
     cases: list[CaseView] = []
-    for i, c in enumerate(data.get("cases") or []):
-        checks = [_check(x) for x in c.get("checks") or []]
-        result = _result(c.get("result")) if c.get("result") is not None else \
-            rollup([x.result for x in checks])
-        cid = str(c.get("id") or f"case-{i + 1}")
-        specs = c.get("exchanges") or []
-        service = c.get("service")
-        cases.append(CaseView(
-            id=cid, anchor=anchor("case", cid),
-            service=None if service is None else str(service),
-            service_name=_first(c, "service_name", "title", "name"), kind=c.get("kind"),
-            result=result,
-            checks=checks, exchanges=[], exchange_specs=specs,
-            provisional=bool(c.get("provisional")) or any(x.provisional for x in checks),
-            reason=_first(c, "reason", "message"),
-            duration_ms=_num(_first(c, "duration_ms"))))
+    for c in data.cases:
+        checks = [_check_view(x) for x in c.checks]
+        cases.append(CaseView(case=c, anchor=anchor("case", c.id), checks=checks, exchanges=[],
+                              provisional=any(x.provisional for x in checks)))
     # which cases are listed in detail, and which exchanges are loaded
     listed = [c for c in cases if c.failing or not caps.cases_failing_only]
     if caps.cases_failing_only:
-        listed.sort(key=lambda c: (c.result != "fail", c.id))
+        listed.sort(key=lambda c: (c.result is not Status.FAIL, c.id))
     if caps.cases is not None and len(listed) > caps.cases:
         omitted.cases += len(listed) - caps.cases
         listed = listed[: caps.cases]
     budget = caps.exchanges
-    total = sum(len(c.exchange_specs) for c in cases)
+    total = sum(c.exchanges_recorded for c in cases)
     shown = 0
     # the evidence of failing cases first: it gets the inline budget before passing cases do
     for c in sorted(listed, key=lambda c: not c.failing):
         if caps.exchanges_failing_only and not c.failing:
             continue
-        for spec in c.exchange_specs:
+        for ex in c.case.exchanges:
             if budget is not None and shown >= budget:
                 break
-            ex = loader.exchange(spec)
-            if ex is not None:
-                c.exchanges.append(ex)
-                shown += 1
+            c.exchanges.append(loader.exchange(ex))
+            shown += 1
     omitted.exchanges += total - shown if caps.exchanges is not None else 0
     # per service
     services: dict[str, dict[str, Any]] = {}
@@ -350,30 +356,22 @@ def results_view(data: dict[str, Any], loader: BodyLoader, caps: Caps,
                                       "provisional": False})
         s["name"] = s["name"] or c.service_name
         s["cases"].append(c)
-        s[{"positive": "positive", "negative": "negative"}.get(c.kind or "", "workflow")].append(c)
+        s[c.kind if c.kind in ("positive", "negative") else "workflow"].append(c)
         s["provisional"] = s["provisional"] or c.provisional
     service_rows = []
     for s in services.values():
-        s["result"] = rollup([c.result for c in s["cases"]])
+        s["result"] = roll_up(c.result for c in s["cases"])
         for kind in ("positive", "negative", "workflow"):
-            s[kind + "_result"] = rollup([c.result for c in s[kind]]) if s[kind] else None
+            s[kind + "_result"] = roll_up(c.result for c in s[kind]) if s[kind] else None
         service_rows.append(s)
     service_rows.sort(key=lambda s: (s["service"] is None, str(s["service"])))
     kinds: dict[str, Counter] = defaultdict(Counter)
     for c in cases:
-        kinds[c.kind or "-"][c.result] += 1
-    counted = Counter(c.result for c in cases)
-    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-    summary = {k: summary[k] if isinstance(summary.get(k), int) else counted[k] for k in RESULTS}
-    tool = data.get("tool") or {}
-    scenarios = _first(data, "scenarios", "scenario_version") or tool.get("scenarios")
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
-    if scenarios is None and isinstance(inputs.get("suites"), list):
-        scenarios = ", ".join(f"{x.get('id')} {x.get('version') or ''}".strip()
-                              for x in inputs["suites"] if isinstance(x, dict)) or None
-    return ResultsView(summary=summary, cases=cases, listed=listed, services=service_rows,
-                       kinds=dict(kinds), tool=tool, scenarios=scenarios,
-                       level=data.get("level"), exchanges_total=total, exchanges_shown=shown)
+        kinds[c.kind][c.result] += 1
+    return ResultsView(summary=run_summary(data).as_dict(), cases=cases, listed=listed,
+                       services=service_rows, kinds=dict(kinds),
+                       scenarios=scenario_versions(data), exchanges_total=total,
+                       exchanges_shown=shown)
 
 
 # ====================================================================== perf
@@ -388,86 +386,151 @@ class PerfView:
     series: dict[str, list[tuple[float, float | None]]]
     settings: dict[str, Any]
     provisional: bool
-    tool: dict[str, Any]
 
 
-def _threshold(t: dict[str, Any]) -> dict[str, Any]:
-    passed = t.get("passed")
-    if passed is None and t.get("result") is not None:
-        passed = _result(t.get("result")) == "pass"
-    limit = _num(_first(t, "limit", "value", "max", "threshold"))
-    return {"id": str(_first(t, "id", "name", "description") or "?"),
-            "description": _first(t, "description", "text", "name"),
-            "metric": _first(t, "metric", "measure"), "op": _first(t, "op", "operator") or "<=",
-            "limit": limit, "users": _first(t, "users"), "service": _first(t, "service"),
-            "actual": _num(_first(t, "actual", "measured", "observed")),
-            "result": None if passed is None else ("pass" if passed else "fail"),
-            "provisional": bool(t.get("provisional")), "source": _first(t, "source")}
+def threshold_result(t: Threshold) -> Status:
+    """pass / fail as judged; ``error`` when it could not be judged (nothing was measured for
+    it: perf.json says ``passed: null``)."""
+    if t.passed is None:
+        return Status.ERROR
+    return Status.PASS if t.passed else Status.FAIL
 
 
-def perf_view(data: dict[str, Any]) -> PerfView:
-    bands = []
-    for b in data.get("bands") or []:
-        bands.append({"item": _first(b, "item", "code"), "service": _first(b, "service", "name"),
-                      "median_ms": _num(b.get("median_ms")), "band": b.get("band"),
-                      "spread_ms": _first(b, "spread_ms", "iqr_ms", "stdev_ms"),
-                      "samples": _first(b, "samples", "n", "count"),
-                      "provisional": bool(b.get("provisional")), "note": b.get("note")})
+def _threshold(t: Threshold) -> dict[str, Any]:
+    return {"id": t.id, "description": t.description or None, "metric": t.metric, "op": t.op,
+            "limit": t.limit, "users": t.users, "rate": t.rate, "service": t.service,
+            "actual": t.actual, "result": threshold_result(t).value,
+            "provisional": t.provisional, "source": t.source}
+
+
+def perf_view(data: PerfResults, lang: str = "zh") -> PerfView:
+    bands = [{"item": b.item, "service": localized(b.service, b.name_en, lang),
+              "median_ms": b.median_ms, "band": localized(b.band, b.band_en, lang),
+              "spread_ms": b.spread_ms, "samples": b.samples, "provisional": b.provisional,
+              "note": localized(b.note, b.note_en, lang) if b.note is not UNSET else None}
+             for b in data.bands]
     steps = []
     kinds: set[str] = set()
     services = []
     series: dict[str, list[tuple[float, float | None]]] = {}
-    for s in sorted(data.get("steps") or [], key=lambda s: _num(s.get("users")) or 0):
-        errors = s.get("errors") if isinstance(s.get("errors"), dict) else {}
-        errors = {str(k): v for k, v in errors.items() if isinstance(v, int | float)}
-        kinds.update(errors)
-        requests = _num(_first(s, "requests", "count", "total"))
-        n_err = sum(errors.values())
-        row = {"users": s.get("users"), "rate": s.get("rate"), "tps": _num(s.get("tps")),
-               "requests": requests, "errors": errors, "error_total": n_err,
-               "error_rate": (n_err / requests) if requests else _num(s.get("error_rate")),
-               "saturated": bool(s.get("generator_saturated")),
-               "mean_ms": _num(_first(s, "mean_ms", "avg_ms"))}
-        for p in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"):
-            row[p] = _num(s.get(p))
+    for s in sorted(data.steps, key=lambda s: (s.users or 0, s.rate or 0)):
+        kinds.update(s.errors)
+        n_err = sum(s.errors.values())
+        row = {"users": s.users, "rate": s.rate, "label": s.label, "tps": s.tps,
+               "requests": s.requests, "errors": dict(s.errors), "error_total": n_err,
+               "error_rate": (n_err / s.requests) if s.requests else s.error_rate,
+               "saturated": s.generator_saturated, "mean_ms": s.mean_ms,
+               "p50_ms": s.p50_ms, "p90_ms": s.p90_ms, "p95_ms": s.p95_ms, "p99_ms": s.p99_ms,
+               "max_ms": s.max_ms}
         steps.append(row)
-        per = s.get("services")
-        if isinstance(per, dict):
-            per = [{"service": k, **v} for k, v in per.items() if isinstance(v, dict)]
-        for sv in per if isinstance(per, list) else []:
-            if isinstance(sv, dict):
-                services.append({"users": s.get("users"), "service": sv.get("service"),
-                                 "tps": _num(sv.get("tps")), "p50_ms": _num(sv.get("p50_ms")),
-                                 "p95_ms": _num(sv.get("p95_ms")),
-                                 "p99_ms": _num(sv.get("p99_ms")),
-                                 "errors": sum(v for v in (sv.get("errors") or {}).values()
-                                               if isinstance(v, int | float))
-                                 if isinstance(sv.get("errors"), dict) else _num(sv.get("errors"))})
-        points = _first(s, "series", "timeseries")
-        if isinstance(points, list):
-            label = (str(s.get("users")) if s.get("users") is not None
-                     else f"{s.get('rate')}/s")  # open model: the arrival rate names the step
-            series[label] = [(_num(_first(p, "t", "second", "time")) or float(i),
-                                            _num(p.get("tps")))
-                                           for i, p in enumerate(points) if isinstance(p, dict)]
-    top = data.get("timeseries")
-    if isinstance(top, list) and not series:
-        for i, p in enumerate(top):
-            if isinstance(p, dict):
-                series.setdefault(str(p.get("users", "-")), []).append(
-                    (_num(_first(p, "t", "second", "time")) or float(i), _num(p.get("tps"))))
-    thresholds = [_threshold(t) for t in data.get("thresholds") or []]
-    settings = {k: v for k, v in data.items()
-                if k in ("model", "duration", "duration_s", "ramp", "rate", "mix", "think_time",
-                         "users", "generator") and not isinstance(v, dict | list)}
+        for name, sv in s.services.items():
+            services.append({"users": s.label, "service": name, "tps": sv.tps,
+                             "p50_ms": sv.p50_ms, "p95_ms": sv.p95_ms, "p99_ms": sv.p99_ms,
+                             "errors": sum(sv.errors.values())})
+        if s.series:
+            series[s.label] = [(float(p.t), p.tps) for p in s.series]
+    thresholds = [_threshold(t) for t in data.thresholds]
+    settings = {k: v for k, v in (("model", data.model), ("duration_s", data.duration_s),
+                                  ("ramp_s", data.ramp_s), ("engine", data.engine))
+                if v not in (None, UNSET)}
     return PerfView(bands=bands, steps=steps, thresholds=thresholds,
-                    error_kinds=sorted(kinds), saturated=[s["users"] for s in steps
-                                                          if s["saturated"]],
+                    error_kinds=sorted(kinds),
+                    saturated=[s["users"] if s["users"] is not None else s["label"]
+                               for s in steps if s["saturated"]],
                     services=services, series=series, settings=settings,
-                    provisional=bool(data.get("provisional")) or any(
-                        t["provisional"] for t in thresholds) or any(b["provisional"]
-                                                                     for b in bands),
-                    tool=data.get("tool") or {})
+                    provisional=data.provisional or any(t["provisional"] for t in thresholds)
+                    or any(b["provisional"] for b in bands))
+
+
+# ====================================================================== data sets
+@dataclass(slots=True)
+class DatasetView:
+    verdict: DatasetVerdict
+    anchor: str
+    name: str
+    label: str                     # the verdict in the report's language
+    missing: list[dict[str, str | None]]
+    missing_omitted: int
+    defects: list[tuple[str, int]]
+    indicator: str | None = None   # anchor of the score's indicator that used this verdict
+
+    @property
+    def id(self) -> str:
+        return self.verdict.id
+
+    @property
+    def key(self) -> str:
+        return self.verdict.verdict_key
+
+    @property
+    def provisional(self) -> bool:
+        return self.verdict.provisional
+
+    @property
+    def defects_total(self) -> int:
+        return sum(n for _, n in self.defects)
+
+    @property
+    def element_coverage(self) -> Ratio | None:
+        return None if self.verdict.element_coverage is UNSET else self.verdict.element_coverage
+
+    @property
+    def format_conformance(self) -> Ratio | None:
+        return None if self.verdict.format_conformance is UNSET \
+            else self.verdict.format_conformance
+
+    @property
+    def assessment_item(self) -> str | None:
+        item = self.verdict.assessment_item
+        return None if item is UNSET else item
+
+    @property
+    def level(self) -> str | None:
+        return None if self.verdict.level is UNSET else self.verdict.level
+
+
+@dataclass(slots=True)
+class DatasetsView:
+    summary: dict[str, int]
+    datasets: list[DatasetView]
+    listed: list[DatasetView]           # the data sets the inputs held data for
+    untouched: list[DatasetView]        # 无此数据: the questionnaire answers for them
+    inputs: list[DocView]
+    inputs_summary: dict[str, int]
+    provisional: bool
+
+
+def datasets_view(data: DatasetsResults, caps: Caps, lang: str = "zh",
+                  indicators: dict[str, str] | None = None) -> DatasetsView:
+    """``indicators``: indicator code → anchor (the 2.1 items of the score), to link each data
+    set to the item it scored."""
+    views = []
+    for v in data.datasets:
+        missing = [{"id": e.id, "name": e.name} for e in v.elements.missing]
+        cut = caps.missing_elements
+        omitted_missing = max(0, len(missing) - cut) if cut is not None else 0
+        item = None if v.assessment_item is UNSET else v.assessment_item
+        views.append(DatasetView(
+            verdict=v, anchor=anchor("ds", v.id), name=v.name or v.id,
+            label=localized(v.verdict, v.verdict_en, lang),
+            missing=missing[:cut] if cut is not None else missing,
+            missing_omitted=omitted_missing,
+            defects=sorted(((k, n) for k, n in v.defects.items() if n), key=lambda x: -x[1]),
+            indicator=(indicators or {}).get(item) if item else None))
+    listed = [d for d in views if d.verdict.touched]
+    counts = Counter(d.key for d in views)
+    shown_paths = display_paths([d.path for d in data.documents])
+    inputs = [DocView(path=d.path, display=shown_paths[d.path], anchor=f"ds-input-{i + 1}",
+                      type=d.document_type, name=d.document_name, valid=d.valid,
+                      errors=d.errors, warnings=d.warnings, infos=d.infos, layers=d.layers,
+                      findings=[], provisional=any(f.provisional for f in d.findings))
+              for i, d in enumerate(data.documents)]
+    return DatasetsView(
+        summary={"datasets": len(views), "touched": len(listed), "full": counts["full"],
+                 "partial": counts["partial"], "none": counts["none"]},
+        datasets=views, listed=listed, untouched=[d for d in views if not d.verdict.touched],
+        inputs=inputs, inputs_summary=summary_of(data.documents, data.summary),
+        provisional=any(d.provisional for d in listed))
 
 
 # ====================================================================== score
@@ -491,47 +554,27 @@ class ScoreView:
     level_rule: dict[str, Any] | None
     min_level: str | None
     min_level_met: bool | None
-    tool: dict[str, Any]
     levels: list[str]
     warnings: list[str]
 
 
-_STATUS_WORDS: dict[str, str] = {
-    **dict.fromkeys(("met", "pass", "passed", "yes", "true", "ok", "satisfied", "achieved",
-                     "complete"), "met"),
-    **dict.fromkeys(("unmet", "not_met", "fail", "failed", "no", "false", "partial", "missing"),
-                    "unmet"),
-    **dict.fromkeys(("no_business", "not_applicable", "na", "n/a", "exempt"), "na"),
-    **dict.fromkeys(("unanswered", "pending"), "unanswered"),
-    **dict.fromkeys(("not_assessed", "unknown", "error"), "unknown"),
-    **dict.fromkeys(("recorded", "record", "record_only", "info"), "record"),
-    "scored": "scored",
-}
+# score.json's item status → how the report shows it (class and phrase ``status.<word>``)
+_STATUS: dict[str, str] = {"met": "met", "not_met": "unmet", "no_business": "na",
+                           "unanswered": "unanswered", "not_assessed": "unknown",
+                           "recorded": "record", "scored": "scored"}
 
 
-def indicator_status(ind: dict[str, Any]) -> str:
+def indicator_status(status: str) -> str:
     """met | unmet | na (no such business) | unanswered | unknown (not assessed) | record
-    (record-only) | scored (level-score items) — from the `status` word (score.json), else
-    `met` (bool), else points against the maximum."""
-    word = str(_first(ind, "status", "result", "state") or "").lower()
-    if word in _STATUS_WORDS:
-        return _STATUS_WORDS[word]
-    met = ind.get("met")
-    if isinstance(met, bool):
-        return "met" if met else "unmet"
-    if str(ind.get("rule") or ind.get("rule_type") or "").startswith("record"):
-        return "record"
-    points = _num(_first(ind, "points", "score"))
-    maximum = _num(_first(ind, "max_points", "max"))
-    if points is not None and maximum:
-        return "met" if points >= maximum else "unmet"
-    return "unknown"
+    (record-only) | scored (level-score items)."""
+    return _STATUS.get(status, "unknown")
 
 
 def evidence_items(value: Any, anchors: dict[str, str], limit: int = 12) -> list[dict[str, Any]]:
-    """A figure's evidence as display items [{label, text, href}] whatever its shape: lists are
-    flattened, objects with a path are files (with their SHA-256), objects with an id are
-    references (linked to the case, service or document type in the report when present)."""
+    """A figure's evidence as display items [{label, text, href}] whatever its shape (score.json
+    keeps evidence free-form): lists are flattened, objects with a path are files (with their
+    SHA-256), objects with an id are references (linked to the case, service, document type or
+    data set in the report when present)."""
     items: list[dict[str, Any]] = []
 
     def add(label: str | None, v: Any) -> None:
@@ -570,80 +613,47 @@ def evidence_items(value: Any, anchors: dict[str, str], limit: int = 12) -> list
     return items
 
 
-def _level_of(value: Any, lang: str = "zh") -> str | None:
+def _description(value: Any, lang: str) -> str | None:
     if isinstance(value, dict):
-        value = (lang == "en" and _first(value, "en", "name_en")) or _first(value, "name", "id",
-                                                                            "level")
+        value = value.get(lang) or value.get("zh") or next(iter(value.values()), None)
     return None if value in (None, "") else str(value)
 
 
-def _label(d: dict[str, Any], lang: str, *keys: str) -> Any:
-    """The English variant (<key>_en) of the first present key when lang is en."""
-    if lang == "en":
-        for k in keys:
-            if d.get(f"{k}_en"):
-                return d[f"{k}_en"]
-    return _first(d, *keys)
-
-
-def score_view(data: dict[str, Any], anchors: dict[str, str], caps: Caps,
+def score_view(data: Score, anchors: dict[str, str], caps: Caps,
                lang: str = "zh") -> ScoreView:
-    same_lang = data.get("lang") in (None, lang)
+    same_lang = data.lang == lang
 
-    def level_label(value: Any, name: Any = None) -> str | None:
+    def level_label(level: str | None, name: str | None = None) -> str | None:
         """A level's display name: score.json's level_name when it is in the report's language
         (else the level id, which is the Chinese name for the national schemes)."""
-        if name and same_lang:
-            return str(name)
-        return _level_of(value, lang)
+        return name if name and same_lang else level
 
     dims = []
     dim_names: dict[str, str] = {}
-    for d in data.get("dimensions") or []:
-        did = str(_first(d, "id", "code") or "?")
-        name = str(_label(d, lang, "name", "title") or did)
-        dim_names[did] = name
-        subs = [{"id": _first(x, "id", "code"), "name": _label(x, lang, "name", "title"),
-                 "score": _num(x.get("score")), "max": _num(_first(x, "max", "max_points")),
-                 "provisional": bool(x.get("provisional"))}
-                for x in (d.get("sub_indices") or d.get("subs") or []) if isinstance(x, dict)]
-        dims.append({"id": did, "name": name, "score": _num(d.get("score")) or 0.0,
-                     "max": _num(_first(d, "max", "max_points")) or 0.0,
-                     "provisional": bool(d.get("provisional")),
-                     "anchor": anchor("dim", did), "sub_indices": subs})
+    for d in data.dimensions:
+        name = localized(d.name, d.name_en, lang) or d.id
+        dim_names[d.id] = name
+        subs = [{"id": x.id, "name": localized(x.name, x.name_en, lang), "score": x.score,
+                 "max": x.max, "provisional": x.provisional} for x in d.sub_indices]
+        dims.append({"id": d.id, "name": name, "score": d.score, "max": d.max or 0.0,
+                     "provisional": d.provisional, "anchor": anchor("dim", d.id),
+                     "sub_indices": subs})
     inds: list[dict[str, Any]] = []
     by_code: dict[str, dict[str, Any]] = {}
-    for ind in data.get("indicators") or []:
-        code = str(_first(ind, "code", "id") or "?")
-        dim = _first(ind, "dimension", "dimension_id")
-        if dim is None and "." in code:
-            dim = code.split(".", 1)[0]
-        sub = _first(ind, "sub_index", "subindex")
-        if sub is None and code.count(".") >= 2:
-            sub = ".".join(code.split(".")[:2])
-        evidence = evidence_items(ind.get("evidence"), anchors)
-        answer = ind.get("answer")
-        if answer not in (None, "", [], {}):
-            evidence = evidence_items({"answer": answer}, anchors) + evidence
-        reasons = ind.get("reasons")
-        reasons = [str(x) for x in reasons] if isinstance(reasons, list) else (
-            [str(reasons)] if reasons else [])
-        row = {"code": code, "anchor": anchor("ind", code),
-               "text": _label(ind, lang, "text", "name", "title") or "",
-               "dimension": None if dim is None else str(dim),
-               "sub_index": None if sub is None else str(sub),
-               "max": _num(_first(ind, "max_points", "max")),
-               "points": _num(_first(ind, "points", "score")),
-               "level": _level_of(_first(ind, "required_level", "level", "level_required"), lang),
-               "achieved": _level_of(ind.get("achieved_level"), lang),
-               "status": indicator_status(ind),
-               "source": _first(ind, "source", "binding", "basis"),
-               "rule": _first(ind, "rule", "rule_type"),
-               "evidence": evidence, "reasons": reasons,
-               "provisional": bool(ind.get("provisional")),
-               "note": _first(ind, "note")}
+    for ind in data.indicators:
+        evidence = evidence_items(ind.evidence, anchors)
+        if ind.answer not in (None, "", [], {}):
+            evidence = evidence_items({"answer": ind.answer}, anchors) + evidence
+        row = {"code": ind.code, "anchor": anchor("ind", ind.code),
+               "text": localized(ind.text, ind.text_en, lang) or "",
+               "dimension": ind.dimension, "sub_index": ind.sub_index,
+               "max": ind.max_points, "points": ind.points, "level": ind.required_level,
+               "achieved": ind.achieved_level, "status": indicator_status(ind.status),
+               "source": ind.source, "rule": ind.rule, "evidence": evidence,
+               "reasons": list(ind.reasons), "provisional": ind.provisional,
+               "note": None if ind.note is UNSET else ind.note}
         inds.append(row)
-        by_code[code] = row
+        by_code[ind.code] = row
     groups: dict[str | None, dict[str, Any]] = {}
     for d in dims:
         groups[d["id"]] = {"id": d["id"], "name": d["name"], "anchor": d["anchor"], "rows": [],
@@ -657,74 +667,54 @@ def score_view(data: dict[str, Any], anchors: dict[str, str], caps: Caps,
                 "rows": [], "provisional": False})
         g["rows"].append(row)
     gaps = []
-    for g in data.get("gaps") or []:
+    for g in data.gaps:
         missing = []
-        for m in g.get("missing") or []:
-            m = m if isinstance(m, dict) else {"code": str(m)}
-            code = str(_first(m, "code", "id") or "?")
-            ref = by_code.get(code, {})
-            points = _num(_first(m, "points", "max_points", "max"))
-            reason = _first(m, "reason", "why", "note")
-            needed = m.get("needed")
-            missing.append({"code": code,
-                            "text": _label(m, lang, "text", "name") or ref.get("text", ""),
-                            "points": points if points is not None else ref.get("max"),
-                            "reason": reason, "needed": needed if needed != reason else None,
-                            "level": _level_of(m.get("required_level"), lang) or ref.get("level"),
-                            "provisional": bool(m.get("provisional") or ref.get("provisional")),
+        for m in g.missing:
+            ref = by_code.get(m.code, {})
+            missing.append({"code": m.code, "text": m.text or ref.get("text", ""),
+                            "points": m.points if m.points is not None else ref.get("max"),
+                            "reason": m.reason,
+                            "needed": m.needed if m.needed != m.reason else None,
+                            "level": m.required_level or ref.get("level"),
+                            "provisional": m.provisional or bool(ref.get("provisional")),
                             "href": "#" + ref["anchor"] if ref else None})
-        level_id = _level_of(g.get("level")) or "?"
-        gaps.append({"level": level_label(g.get("level"), g.get("level_name")) or "?",
-                     "level_id": level_id, "missing": missing, "count": len(missing),
-                     "points": _num(g.get("points")) if g.get("points") is not None
-                     else round(sum(m["points"] or 0 for m in missing), 4),
-                     "provisional": bool(g.get("provisional"))
-                     or any(m["provisional"] for m in missing),
-                     "anchor": anchor("gap", level_id)})
-    next_level = _level_of(data.get("next_level"))
-    next_gap = next((g for g in gaps if g["level_id"] == next_level), None) if next_level \
-        else None
+        gaps.append({"level": level_label(g.level, g.level_name) or "?", "level_id": g.level,
+                     "missing": missing, "count": len(missing),
+                     "points": round(sum(m["points"] or 0 for m in missing), 4),
+                     "provisional": g.provisional or any(m["provisional"] for m in missing),
+                     "anchor": anchor("gap", g.level)})
+    next_gap = next((g for g in gaps if g["level_id"] == data.next_level), None) \
+        if data.next_level else None
     next_gap = next_gap or (gaps[0] if gaps else None)
-    level = level_label(data.get("level"), data.get("level_name"))
-    levels = [lv for lv in (_level_of(x, lang) for x in data.get("levels") or []) if lv]
-    min_level = _level_of(data.get("min_level"), lang)
-    min_met = data.get("min_level_met") if isinstance(data.get("min_level_met"), bool) else None
-    if min_level and min_met is None and (gaps or level):
-        min_met = not any(g["level_id"] == min_level for g in gaps)
-    total = _num(_first(data, "total", "points"))
-    if total is None and dims:
-        total = sum(d["score"] for d in dims)
-    max_total = _num(_first(data, "max_total", "max"))
-    if max_total is None and dims:
-        max_total = sum(d["max"] for d in dims)
-    assessment = data.get("assessment")
-    if isinstance(assessment, str):
-        assessment = {"id": assessment}
-    if not isinstance(assessment, dict):
-        assessment = {}
-    tool = data.get("tool") or {}
-    if not assessment and tool.get("assessment"):
-        a = tool["assessment"]
-        assessment = a if isinstance(a, dict) else {"id": a}
-    rule = assessment.get("level_rule") if isinstance(assessment.get("level_rule"), dict) else None
+    min_met = data.min_level_met
+    if data.min_level and min_met is None and (gaps or data.level):
+        min_met = not any(g["level_id"] == data.min_level for g in gaps)
+    total = data.total if data.total is not None else (
+        sum(d["score"] for d in dims) if dims else None)
+    max_total = data.max if data.max is not None else (
+        sum(d["max"] for d in dims) if dims else None)
+    a = data.assessment
+    assessment = {"id": a.id, "name": a.name, "name_en": a.name_en, "edition": a.edition,
+                  "status": a.status, "profile": a.profile}
     level_rule = None
-    if rule:
-        desc = rule.get("description")
-        if isinstance(desc, dict):
-            desc = desc.get(lang) or desc.get("zh") or next(iter(desc.values()), None)
-        level_rule = {"type": rule.get("type"), "description": desc,
-                      "provisional": rule.get("status") == "provisional"}
-    provisional = bool(data.get("provisional"))
-    warnings = [str(w) for w in data.get("warnings") or [] if w]
-    reasons = [str(x) for x in data.get("provisional_reasons") or [] if x]
-    return ScoreView(level=level,
-                     level_provisional=bool(data.get("level_provisional", provisional)),
-                     determinable=data.get("determinable") is not False,
-                     why_not=_first(data, "why_not_determinable"),
-                     total=total, max_total=max_total,
-                     total_provisional=bool(data.get("total_provisional", provisional)),
-                     dimensions=dims, groups=[g for g in groups.values() if g["rows"]],
-                     indicators=inds, gaps=gaps, next_gap=next_gap, provisional=provisional,
-                     provisional_reasons=reasons, assessment=assessment, level_rule=level_rule,
-                     min_level=min_level, min_level_met=min_met, tool=tool, levels=levels,
-                     warnings=warnings)
+    if a.level_rule is not None:
+        level_rule = {"type": a.level_rule.type,
+                      "description": _description(a.level_rule.description, lang),
+                      "provisional": a.level_rule.status == "provisional"}
+    return ScoreView(level=level_label(data.level, data.level_name),
+                     level_provisional=data.level_provisional, determinable=data.determinable,
+                     why_not=data.why_not_determinable, total=total, max_total=max_total,
+                     total_provisional=data.total_provisional, dimensions=dims,
+                     groups=[g for g in groups.values() if g["rows"]], indicators=inds,
+                     gaps=gaps, next_gap=next_gap, provisional=data.provisional,
+                     provisional_reasons=[x for x in data.provisional_reasons if x],
+                     assessment=assessment, level_rule=level_rule, min_level=data.min_level,
+                     min_level_met=min_met, levels=list(data.levels),
+                     warnings=[w for w in data.warnings if w])
+
+
+__all__ = ["Caps", "CaseView", "CheckView", "DatasetView", "DatasetsView", "DocView",
+           "HTML_CAPS", "Omitted", "PDF_CAPS", "PerfView", "ResultsView", "ScoreView",
+           "ValidateView", "anchor", "datasets_view", "display_paths", "evidence_items",
+           "indicator_status", "perf_view", "results_view", "run_summary", "score_view",
+           "summary_of", "threshold_result", "validate_view"]
