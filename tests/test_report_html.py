@@ -339,6 +339,7 @@ def test_odd_but_valid_shapes_render(tmp_path: Path) -> None:
     assert "无法判定等级" in page and "问卷缺失" in page
     assert 'id="incomplete"' in page and "conformance run --resume" in page
     assert '"a": [\n    1,' in lxml_html.fromstring(page).text_content()  # JSON pretty-printed
+    assert "无此数据（1 个" in page
     assert {i.key for i in outcome.failures} == {"results:case:c1", "results:c2:s1/k",
                                                  "perf:p95@50/s"}
     thresholds = lxml_html.fromstring(page).find_class("thresholds")[0].text_content()
@@ -362,6 +363,50 @@ def test_unusable_artifact_is_refused_with_its_json_path(tmp_path: Path) -> None
     assert not (run / "report.html").exists()
 
 
+# ------------------------------------------------------------------------------ data sets
+def test_dataset_section(doc) -> None:
+    data = json.loads((RUNS / "current" / "datasets.json").read_text(encoding="utf-8"))
+    section = doc.get_element_by_id("datasets")
+    text = " ".join(section.text_content().split())
+    touched = [v for v in data["datasets"] if v["records"] or v["documents"]]
+    rows = section.find_class("datasets")[0].findall("./tbody/tr")
+    assert len(rows) == len(touched) == 6
+    lab = doc.get_element_by_id(next(el.get("id") for el in section.iter("h3")
+                                     if "WS445.4.2" in el.text_content()))
+    assert "部分符合" in lab.text_content() and lab.find_class("prov")
+    block = lab.getnext()  # the facts of the data set
+    facts = " ".join(block.text_content().split())
+    assert "22/24 个数据元有非空值" in facts and "22/24 (92%)" in facts and "217/220" in facts
+    assert "标本类别" in text and "检验报告科室" in text           # the missing elements
+    defects = section.find_class("ds-defects")[0].text_content()
+    assert "覆盖" in defects and "允许值" in defects
+    assert f"其余 {len(data['datasets']) - 6} 个无此数据" in text
+    assert "exports/WS445.4.2-检验记录-缺列.csv" in text
+
+
+def test_dataset_indicator_links_both_ways(doc) -> None:
+    """2.1.1.1 was scored from the data-set test: its evidence links to the data set, and the
+    data set names (and links) the indicator."""
+    ind = doc.get_element_by_id("ind-2.1.1.1")
+    links = [a.get("href") for a in ind.iter("a")]
+    assert "#ds-WS445.1.1" in links
+    ds = doc.get_element_by_id("ds-WS445.1.1").getnext()
+    assert "#ind-2.1.1.1" in [a.get("href") for a in ds.iter("a")]
+
+
+def test_dataset_section_in_english(tmp_path: Path) -> None:
+    run = copy_run("current", tmp_path)
+    render_reports(run, ["html", "json"], "en")
+    doc = lxml_html.fromstring((run / "report.html").read_text(encoding="utf-8"))
+    text = doc.get_element_by_id("datasets").text_content()
+    assert "partially conformant" in text and "Missing data elements" in text
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    lab = next(x for x in report["datasets"]["by_dataset"] if x["id"] == "WS445.4.2")
+    assert lab["verdict"] == "partially conformant" and lab["elements"]["covered"] == 22
+    assert len(lab["elements"]["missing"]) == 2 and lab["element_coverage"]["denominator"] == 24
+    assert report["datasets"]["summary"]["partial"] == 1
+
+
 # ------------------------------------------------------------------------------ strings
 def test_every_ui_string_exists_in_both_languages() -> None:
     from conformance.report.strings import STRINGS
@@ -382,7 +427,8 @@ def test_every_ui_string_exists_in_both_languages() -> None:
         "cmp.kind": ("new", "regressed", "fixed", "gone"),
         "cmp.dir": ("up", "down", "same", "changed"),
         "area": ("validate", "results", "perf", "score"),
-        "absent": ("validate", "datasets", "results", "perf", "score")}.items() for v in vs}
+        "absent": ("validate", "datasets", "results", "perf", "score"),
+        "ds.kind": ("coverage", "format", "datatype", "vocabulary", "parse")}.items() for v in vs}
     prefixes = {k for k in used if k.endswith(".")}  # _('result.' ~ value): listed above
     assert prefixes <= {k.rsplit(".", 1)[0] + "." for k in dynamic}, prefixes
     missing = sorted(k for k in (used - prefixes) | dynamic if k not in STRINGS)

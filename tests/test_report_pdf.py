@@ -51,7 +51,8 @@ def test_chinese_headings_level_and_markers_in_text(rendered) -> None:
     _, _, text = rendered
     flat = "".join(text.split())
     for heading in ("互联互通标准化成熟度测评报告", "目录", "概要", "四个维度得分", "评价指标明细",
-                    "升级差距分析", "交互服务测试结果", "共享文档校验结果", "问题明细", "平台运行性能"):
+                    "升级差距分析", "交互服务测试结果", "共享文档校验结果", "问题明细",
+                    "数据集标准化测试结果", "平台运行性能"):
         assert heading in flat, heading
     assert "四级乙等" in flat and "暂定" in flat
     assert "距四级甲等还差6项" in flat

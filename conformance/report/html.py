@@ -27,6 +27,7 @@ from .views import (
     Caps,
     Omitted,
     anchor,
+    datasets_view,
     perf_view,
     results_view,
     score_view,
@@ -191,10 +192,13 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
     loader = BodyLoader(folder.path, report_dir or folder.path, cap=caps.body_cap,
                         budget=caps.body_budget, preview=caps.body_preview)
     validate, results = artifact(folder, "validate"), artifact(folder, "results")
-    perf, score = artifact(folder, "perf"), artifact(folder, "score")
+    perf, score, datasets = (artifact(folder, "perf"), artifact(folder, "score"),
+                             artifact(folder, "datasets"))
     v = validate_view(validate, caps, omitted) if validate is not None else None
     r = results_view(results, loader, caps, omitted) if results is not None else None
     p = perf_view(perf, lang) if perf is not None else None
+    indicators = {i.code: anchor("ind", i.code) for i in score.indicators} if score else {}
+    d = datasets_view(datasets, caps, lang, indicators) if datasets is not None else None
     anchors: dict[str, str] = {}
     if r is not None:
         anchors.update({c.id: "#" + c.anchor for c in r.listed})
@@ -202,6 +206,8 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
                         if sv["service"]})
     if v is not None:
         anchors.update({str(t["type"]): "#" + t["anchor"] for t in v.by_type if t["type"]})
+    if d is not None:
+        anchors.update({ds.id: "#" + ds.anchor for ds in d.datasets})
     s = score_view(score, anchors, caps, lang) if score is not None else None
     omitted.bodies_linked = loader.linked
     any_prov = bool(
@@ -210,14 +216,16 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
                 or any(i["provisional"] for i in s.indicators)))
         or (p and p.provisional)
         or (v and any(rr["provisional"] for rr in v.by_rule))
-        or (r and any(c.provisional for c in r.cases)))
+        or (r and any(c.provisional for c in r.cases))
+        or (d and d.provisional))
     toc = [("summary", _("sec.summary"))]
     if comparison is not None:
         toc.append(("comparison", _("sec.comparison")))
     toc += [("dimensions", _("sec.dimensions")), ("indicators", _("sec.indicators")),
             ("gaps", _("sec.gaps")), ("services", _("sec.services")),
             ("documents", _("sec.documents")), ("findings", _("sec.findings")),
-            ("performance", _("sec.performance")), ("about", _("sec.about"))]
+            ("datasets", _("sec.datasets")), ("performance", _("sec.performance")),
+            ("about", _("sec.about"))]
     files = inputs(folder)
     assessment = None
     if s is not None:
@@ -249,7 +257,7 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
     return {
         "mode": mode, "lang": lang, "_": _, "tool": TOOL, "run": run_info,
         "generated": f_dt((generated or datetime.now().astimezone()).replace(microsecond=0)),
-        "v": v, "r": r, "p": p, "s": s, "cmp": comparison,
+        "v": v, "r": r, "p": p, "s": s, "d": d, "cmp": comparison,
         "cmp_name": comparison.baseline.name if comparison else None,
         "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, _), "caps": caps,
         "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,

@@ -18,6 +18,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sec.cases": {"zh": "测试用例与交互证据", "en": "Test cases and recorded exchanges"},
     "sec.documents": {"zh": "共享文档校验结果", "en": "Shared documents"},
     "sec.findings": {"zh": "问题明细", "en": "Findings"},
+    "sec.datasets": {"zh": "数据集标准化测试结果", "en": "Data sets"},
     "sec.performance": {"zh": "平台运行性能", "en": "Platform performance"},
     "sec.about": {"zh": "说明", "en": "About this report"},
     "target": {"zh": "被测平台", "en": "Target"},
@@ -57,6 +58,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "tile.perf": {"zh": "性能阈值", "en": "Performance thresholds"},
     "tile.perf.text": {"zh": "{passed}/{total} 项达标", "en": "{passed} of {total} met"},
     "tile.perf.none": {"zh": "未设阈值（仅记录）", "en": "no thresholds (recorded only)"},
+    "tile.datasets": {"zh": "数据集", "en": "Data sets"},
+    "tile.datasets.text": {"zh": "{full}/{touched} 个完全覆盖且符合",
+                           "en": "{full} of {touched} fully conformant"},
     "tile.findings": {"zh": "问题", "en": "Findings"},
     "absent.title": {"zh": "本次运行未包含的内容", "en": "Not part of this run"},
     "absent.validate": {
@@ -219,6 +223,54 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "body.binary": {"zh": "二进制内容，未显示：", "en": "Binary body, not shown:"},
     "body.empty": {"zh": "（空）", "en": "(empty)"},
+    "ds.summary": {
+        "zh": "共 {datasets} 个数据集，其中 {touched} 个有数据：完全覆盖且符合 {full} 个，部分符合 "
+              "{partial} 个；其余 {none} 个无此数据。",
+        "en": "{datasets} data sets, {touched} with data: {full} fully covered and conformant, "
+              "{partial} partially conformant; {none} without data.",
+    },
+    "ds.none_touched": {"zh": "输入中没有数据集数据", "en": "no data-set data in the inputs"},
+    "ds.id": {"zh": "数据集", "en": "Data set"},
+    "ds.name": {"zh": "名称", "en": "Name"},
+    "ds.verdict": {"zh": "判定", "en": "Verdict"},
+    "ds.elements": {"zh": "数据元覆盖", "en": "Elements covered"},
+    "ds.elements.text": {
+        "zh": "{covered}/{total} 个数据元有非空值（{present} 个有对应列或元素）",
+        "en": "{covered} of {total} data elements have values ({present} have a column or "
+              "element)",
+    },
+    "ds.element_coverage": {"zh": "数据元覆盖率", "en": "Element coverage"},
+    "ds.format_conformance": {"zh": "格式符合率", "en": "Format conformance"},
+    "ds.defects": {"zh": "问题", "en": "Defects"},
+    "ds.defect_kind": {"zh": "问题类型", "en": "Kind of defect"},
+    "ds.kind.coverage": {"zh": "覆盖（缺少或全空的数据元）", "en": "coverage (missing or empty elements)"},
+    "ds.kind.format": {"zh": "表示格式", "en": "representation format"},
+    "ds.kind.datatype": {"zh": "数据类型", "en": "data type"},
+    "ds.kind.vocabulary": {"zh": "允许值（值域）", "en": "allowed values (value sets)"},
+    "ds.kind.parse": {"zh": "读取", "en": "reading"},
+    "ds.records": {"zh": "记录数", "en": "Records"},
+    "ds.documents": {"zh": "文档数", "en": "Documents"},
+    "ds.inputs": {"zh": "输入文件数", "en": "Input files"},
+    "ds.findings": {"zh": "问题数", "en": "Findings"},
+    "ds.item": {"zh": "测评指标", "en": "Indicator"},
+    "ds.missing": {"zh": "缺少的数据元", "en": "Missing data elements"},
+    "ds.untouched": {
+        "zh": "无此数据（{n} 个，由问卷作答）：",
+        "en": "No such data ({n}; the questionnaire answers for them):",
+    },
+    "ds.inputs_title": {"zh": "检查的表格与文档", "en": "Tables and documents checked"},
+    "ds.inputs_note": {
+        "zh": "每个问题的行、列与说明见 datasets.json（或 --format sarif 输出）。",
+        "en": "Each finding with its row, column and message is in datasets.json (or the "
+              "SARIF output).",
+    },
+    "ds.legend": {
+        "zh": "判定依据：数据元全部覆盖（有非空值）且无格式、数据类型、允许值问题为“完全覆盖且符合”；"
+              "数据集定义为暂定时，判定也是暂定的。",
+        "en": "Verdict: every data element covered (a non-empty value) and no format, data-type "
+              "or allowed-value defect = fully covered and conformant; a verdict on a "
+              "provisional definition is provisional.",
+    },
     "cases.pdf_cap": {
         "zh": (
             "PDF 只列出未通过的用例（最多 {cases} 个）及前 {exchanges} 条交互记录；全部用例和交互见 HTML"
