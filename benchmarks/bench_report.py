@@ -5,10 +5,10 @@
 Builds a synthetic run folder (validate.json with --findings findings over 2,000 documents,
 results.json with --exchanges exchanges whose bodies are files in evidence/ — 1% of the
 responses are 200 KiB, beyond the HTML inline cap — plus the fixture perf.json and score.json),
-then measures, each in a fresh process: loading the run (the baseline: reading and parsing the
-JSON the report is made from), rendering HTML, rendering PDF, and JSON/JUnit/SARIF. Prints wall
-time, peak resident memory (VmHWM), output size, and the ratios to the load baseline measured in
-the same run. Not a timed test.
+then measures, each in a fresh process: loading the run (the baseline: reading and decoding the
+typed artifacts the report is made from, ``report.model.open_run``), rendering HTML, rendering
+PDF, and JSON/JUnit/SARIF. Prints wall time, peak resident memory (VmHWM), output size, and the
+ratios to the load baseline measured in the same run. Not a timed test.
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ def measure(run_dir: str, what: str, out_dir: str) -> None:
     t0 = time.perf_counter()
     info: dict[str, object] = {}
     if what == "load":
-        from conformance.report.model import load_run
-        load_run(run_dir)
+        from conformance.report.model import open_run
+        open_run(run_dir)
     else:
         from conformance.report.render import render_reports
         fmt = what
@@ -164,7 +164,7 @@ def main() -> None:
         print(f"run folder: {args.findings} findings, {args.exchanges} exchanges, "
               f"{size / 2**20:.1f} MiB on disk (built in {time.perf_counter() - t0:.1f} s)")
         base = child(run, "load", tmp)
-        print(f"{'baseline: load + parse JSON':34} {base['seconds']:7.2f} s   "
+        print(f"{'baseline: load typed artifacts':34} {base['seconds']:7.2f} s   "
               f"peak {base['peak_mb']:7.1f} MiB")
         for what in ("html", "pdf", "json", "junit", "sarif"):
             r = child(run, what, tmp)
