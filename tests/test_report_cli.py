@@ -118,11 +118,11 @@ def test_json_headline(run: Path) -> None:
     assert d["failures"] > 0 and d["run"]["absent"] == []
     assert {i["file"] for i in d["run"]["inputs"]} == {"validate.json", "datasets.json",
                                                       "results.json", "perf.json", "score.json"}
-    assert d["datasets"]["summary"] == {"datasets": 58, "touched": 6, "full": 5, "partial": 1,
+    assert d["datasets"]["summary"] == {"datasets": 58, "touched": 6, "full": 2, "partial": 4,
                                         "none": 52, "provisional": True}
     lab = next(x for x in d["datasets"]["by_dataset"] if x["id"] == "WS445.4.2")
     assert lab["verdict"] == "部分符合" and lab["defects"]["coverage"] == 2
-    assert lab["format_conformance"] == {"numerator": 217, "denominator": 220, "value": 0.9864}
+    assert lab["format_conformance"] == {"numerator": 387, "denominator": 390, "value": 0.9923}
 
 
 # ------------------------------------------------------------------------------ JUnit
@@ -148,7 +148,8 @@ def test_junit_one_test_case_per_check(run: Path) -> None:
     verdicts = [tc for tc in datasets if tc.get("classname") == "dataset"]
     assert len(verdicts) == 6 and len(datasets) == 6 + 4  # the data sets with data + inputs
     lab = next(tc for tc in verdicts if tc.get("name") == "WS445.4.2 检验记录")
-    assert lab.find("failure").get("message").startswith("部分符合（暂定）: 数据元覆盖 22/24（91.7%）")
+    assert lab.find("failure").get("message") == (
+        "部分符合: 数据元覆盖 39/41（95.1%）  格式符合 387/390（99.2%）, 问题 5")
     timeout = next(tc for tc in run_cases if tc.get("name") == "transport"
                    and tc.find("error") is not None)
     assert "读取超时" in timeout.find("error").get("message")

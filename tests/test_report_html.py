@@ -371,15 +371,22 @@ def test_dataset_section(doc) -> None:
     touched = [v for v in data["datasets"] if v["records"] or v["documents"]]
     rows = section.find_class("datasets")[0].findall("./tbody/tr")
     assert len(rows) == len(touched) == 6
-    lab = doc.get_element_by_id(next(el.get("id") for el in section.iter("h3")
-                                     if "WS445.4.2" in el.text_content()))
-    assert "部分符合" in lab.text_content() and lab.find_class("prov")
-    block = lab.getnext()  # the facts of the data set
-    facts = " ".join(block.text_content().split())
-    assert "22/24 个数据元有非空值" in facts and "22/24 (92%)" in facts and "217/220" in facts
-    assert "标本类别" in text and "检验报告科室" in text           # the missing elements
+
+    def block(ds_id: str):
+        head = doc.get_element_by_id(f"ds-{ds_id}")
+        return head, " ".join(head.getnext().text_content().split())  # h3, then its facts
+
+    lab, facts = block("WS445.4.2")
+    assert "部分符合" in lab.text_content() and not lab.find_class("prov")
+    assert "39/41 个数据元有非空值" in facts and "39/41 (95%)" in facts and "387/390" in facts
+    assert "标本类别" in text and "检验定量结果计量单位" in text      # the missing elements
     defects = section.find_class("ds-defects")[0].text_content()
     assert "覆盖" in defects and "允许值" in defects
+    patient, facts = block("WS445.1.1")
+    assert patient.find_class("prov") and "540/540" in facts      # a provisional verdict
+    summary, facts = block("WS445.1.2")                           # covered by a CDA document
+    assert "格式符合率未测（文档）" in facts
+    assert "CDA 文档中的位置未知" in text
     assert f"其余 {len(data['datasets']) - 6} 个无此数据" in text
     assert "exports/WS445.4.2-检验记录-缺列.csv" in text
 
@@ -402,9 +409,9 @@ def test_dataset_section_in_english(tmp_path: Path) -> None:
     assert "partially conformant" in text and "Missing data elements" in text
     report = json.loads((run / "report.json").read_text(encoding="utf-8"))
     lab = next(x for x in report["datasets"]["by_dataset"] if x["id"] == "WS445.4.2")
-    assert lab["verdict"] == "partially conformant" and lab["elements"]["covered"] == 22
-    assert len(lab["elements"]["missing"]) == 2 and lab["element_coverage"]["denominator"] == 24
-    assert report["datasets"]["summary"]["partial"] == 1
+    assert lab["verdict"] == "partially conformant" and lab["elements"]["covered"] == 39
+    assert len(lab["elements"]["missing"]) == 2 and lab["element_coverage"]["denominator"] == 41
+    assert report["datasets"]["summary"]["partial"] == 4
 
 
 # ------------------------------------------------------------------------------ strings

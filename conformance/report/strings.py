@@ -254,6 +254,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "ds.findings": {"zh": "问题数", "en": "Findings"},
     "ds.item": {"zh": "测评指标", "en": "Indicator"},
     "ds.missing": {"zh": "缺少的数据元", "en": "Missing data elements"},
+    "ds.unlocated": {
+        "zh": "其中 {n} 个在 CDA 文档中的位置未知（本工具无法在文档中检查它们）。",
+        "en": "{n} of them have no known place in a CDA document (the tool cannot look for "
+              "them in documents).",
+    },
     "ds.untouched": {
         "zh": "无此数据（{n} 个，由问卷作答）：",
         "en": "No such data ({n}; the questionnaire answers for them):",

@@ -453,6 +453,7 @@ class DatasetView:
     missing_omitted: int
     defects: list[tuple[str, int]]
     indicator: str | None = None   # anchor of the score's indicator that used this verdict
+    unlocated: int = 0             # missing elements the project cannot place in a document
 
     @property
     def id(self) -> str:
@@ -516,7 +517,8 @@ def datasets_view(data: DatasetsResults, caps: Caps, lang: str = "zh",
             missing=missing[:cut] if cut is not None else missing,
             missing_omitted=omitted_missing,
             defects=sorted(((k, n) for k, n in v.defects.items() if n), key=lambda x: -x[1]),
-            indicator=(indicators or {}).get(item) if item else None))
+            indicator=(indicators or {}).get(item) if item else None,
+            unlocated=sum(1 for e in v.elements.missing if e.located is False)))
     listed = [d for d in views if d.verdict.touched]
     counts = Counter(d.key for d in views)
     shown_paths = display_paths([d.path for d in data.documents])
