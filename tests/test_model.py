@@ -137,3 +137,15 @@ def test_seal_and_verify_detect_tampering(tmp_path: Path) -> None:
     (tmp_path / "late.json").write_text("{}")
     keys = [k for k, _ in folder.verify(["results.json", "late.json"]).problems]
     assert keys == ["r.tampered", "r.unlisted"]
+
+
+def test_perf_json_of_earlier_versions_loads(tmp_path: Path) -> None:
+    """Baselines from earlier versions: no schema_version, the platform written as null."""
+    from conformance.model.io import perf_json
+
+    p = tmp_path / "perf.json"
+    p.write_text(json.dumps({"schema": "conformance-perf/1", "kind": "perf",
+                             "tool": {"name": "conformance", "version": "0.0.9"},
+                             "profile": "hospital", "platform": None, "bands": [], "steps": [],
+                             "thresholds": []}), encoding="utf-8")
+    assert perf_json.load(p).platform is None
