@@ -49,3 +49,17 @@ def open_output(path: str | None, binary: bool = False) -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+# bidirectional overrides and isolates reorder what a terminal shows (the "Trojan source" trick)
+_CONTROL.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def printable(text: object) -> str:
+    """Text safe to print on one line of a console or a log: control characters (newlines,
+    ANSI escape sequences, bidi overrides) shown as escapes, so a file name or a value taken
+    from a document can neither forge a line nor drive the terminal."""
+    s = str(text)
+    return s.translate(_CONTROL) if not s.isprintable() else s

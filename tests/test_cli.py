@@ -268,3 +268,12 @@ def test_a_fifo_in_a_folder_is_skipped_with_a_finding_not_a_hang(tmp_path: Path)
     assert d["summary"]["documents"] == 2 and code == 2
     pipe = next(x for x in d["documents"] if x["path"].endswith("pipe.xml"))
     assert "不是普通文件" in pipe["findings"][0]["message"]  # zh output: the reason in Chinese
+
+
+def test_control_characters_in_file_names_are_escaped_in_text_output(tmp_path: Path) -> None:
+    name = tmp_path / "evil\n✔ forged.xml\x1b[2J.xml"
+    name.write_bytes(b"<not-well-formed")
+    code, out = run("validate", str(name))
+    assert code == 1
+    assert "\x1b" not in out and "\\x1b[2J" in out
+    assert not any(line.startswith("✔ forged") for line in out.splitlines())

@@ -8,6 +8,7 @@ import click
 
 from ..findings import DocumentResult, Summary
 from ..i18n import t
+from ..output import printable
 
 _COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -32,7 +33,7 @@ class TextReporter:
         kind = (f"{doc.document_type} {doc.document_name}" if doc.document_type
                 else t("doc.unknown_type", self.lang))
         counts = t("counts", self.lang, errors=doc.errors, warnings=doc.warnings)
-        self.out.write(f"{mark} {doc.path}  [{kind}]  {counts}\n")
+        self.out.write(f"{mark} {printable(doc.path)}  [{printable(kind)}]  {counts}\n")
         hidden = 0
         for f in doc.findings:
             if f.severity == "info" and not self.show_info:
@@ -40,8 +41,8 @@ class TextReporter:
                 continue
             sev = self._s(t(f"severity.{f.severity}", self.lang), fg=_COLORS[f.severity])
             where = f"{f.line}:{f.column or 1}" if f.line else "-"
-            self.out.write(f"    {sev} {f.rule}  {where}  {f.xpath or ''}\n")
-            self.out.write(f"        {f.message}\n")
+            self.out.write(f"    {sev} {f.rule}  {where}  {printable(f.xpath or '')}\n")
+            self.out.write(f"        {printable(f.message)}\n")
         if hidden:
             self.out.write(f"    {t('infos_hidden', self.lang, n=hidden)}\n")
 
