@@ -148,7 +148,7 @@ def test_soap12_wsse_and_secret_redaction(monkeypatch, tmp_path: Path) -> None:
     assert headers["Content-Type"].startswith("application/soap+xml")
     assert b"s3cr3t-pw" in body  # the platform gets the password …
     assert b"s3cr3t-pw" not in ex.request_body  # … the evidence never does
-    assert "s3cr3t-pw" not in str(ex.meta()) and "s3cr3t-pw" not in str(t.public())
+    assert "s3cr3t-pw" not in str(ex.record()) and "s3cr3t-pw" not in str(t.public())
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -173,7 +173,8 @@ def test_unwrap_bare_body_and_empty() -> None:
     assert unwrap(b"").problem == "empty response"
 
 
-def _ctx(reply_xml: bytes | None, kind: str = "positive", ack=("AA",)) -> C.StepContext:
+def _ctx(reply_xml: bytes | None, kind: str = "positive", ack=("AA",),
+         roots=("MCCI_IN000002UV01",)) -> C.StepContext:
     from conformance.harness.transport import Exchange, SoapReply
 
     ex = Exchange(url="u", action="a", soap_version="1.1", request_headers={}, request_body=b"",
@@ -181,28 +182,93 @@ def _ctx(reply_xml: bytes | None, kind: str = "positive", ack=("AA",)) -> C.Step
     reply = SoapReply(message=xmlsafe.parse_bytes(reply_xml), message_bytes=reply_xml) if reply_xml else None
     return C.StepContext(exchange=ex, reply=reply, request=xmlsafe.parse_bytes(REQ), kind=kind,
                          expect={"ack": list(ack)}, variables={"name": "张三"},
-                         validate_message=lambda d, n: [], validate_document=lambda d, n: [])
+                         validate_message=lambda d, n: [], validate_document=lambda d, n: [],
+                         response_roots=list(roots))
 
 
 def test_checks_pass_and_fail() -> None:
     ok = _ctx(ACK)
-    assert C.AckCode(["AA"]).run(ok).result == "pass"
-    assert C.AckCode(["AE", "AR"]).run(ok).result == "fail"
-    assert C.TargetMessageId().run(ok).result == "pass"
-    assert C.InteractionId().run(ok).result == "pass"
-    assert C.ResponseRoot(["MCCI_IN000002UV01"]).run(ok).result == "pass"
-    assert C.ResponseRoot(["PRPA_IN201306UV02"]).run(ok).result == "fail"
+    assert C.AckCode(["AA"]).evaluate(ok).result == "pass"
+    assert C.AckCode(["AE", "AR"]).evaluate(ok).result == "fail"
+    assert C.TargetMessageId().evaluate(ok).result == "pass"
+    assert C.InteractionId().evaluate(ok).result == "pass"
+    assert C.ResponseRoot().evaluate(ok).result == "pass"
+    assert C.ResponseRoot().evaluate(_ctx(ACK, roots=["PRPA_IN201306UV02"])).result == "fail"
     wrong_echo = _ctx(ACK.replace(b'extension="m1"', b'extension="zz"'))
-    assert C.TargetMessageId().run(wrong_echo).result == "fail"
+    assert C.TargetMessageId().evaluate(wrong_echo).result == "fail"
     bad_iid = _ctx(ACK.replace(b'extension="MCCI_IN000002UV01"', b'extension="MCCI_IN000002UV01 "'))
-    assert C.InteractionId().run(bad_iid).result == "fail"
+    assert C.InteractionId().evaluate(bad_iid).result == "fail"
     detail = "string(//hl7:acknowledgementDetail/hl7:text/@value)"
-    assert C.XPathCheck("equals", detail, "ok").run(ok).result == "pass"
-    assert C.XPathCheck("count", "//hl7:acknowledgement", 2).run(ok).result == "fail"
-    assert C.XPathCheck("equals", "//hl7:text/@value", "{{ name }}").run(ok).result == "fail"
-    assert C.AckCode(["AA"]).run(_ctx(None)).result == "skip"
-    assert C.roll_up(["pass", "skip", "error"]) == "error" and C.roll_up(["error", "fail"]) == "fail"
-    assert C.roll_up([]) == "skip"
+    assert C.XPathEquals(detail, "ok").evaluate(ok).result == "pass"
+    assert C.XPathCount("//hl7:acknowledgement", 2).evaluate(ok).result == "fail"
+    assert C.XPathEquals("//hl7:text/@value", "{{ name }}").evaluate(ok).result == "fail"
+    assert C.XPathContains("//hl7:text/@value", "o").evaluate(ok).result == "pass"
+    assert C.AckCode(["AA"]).evaluate(_ctx(None)).result == "skip"
+    # values lxml hands back (str subclasses) are recorded as plain text
+    got = C.XPathEquals("//hl7:text/@value", "ok").evaluate(ok)
+    assert type(got.actual) is str and got.expected == "ok"
+
+
+def test_check_kinds_are_a_registry_found_by_name() -> None:
+    assert [k.name for k in C.scenario_kinds()] == ["xpath_equals", "xpath_contains",
+                                                    "xpath_count", "document"]
+    standard = [k.name for k in C.REGISTRY.values() if k.standard]
+    assert standard == ["transport", "soap-fault", "response-root", "interaction-id", "ack-code",
+                        "target-message-id", "response-valid"]
+    compiled = C.compile_spec({"xpath_count": {"path": "//hl7:id", "value": 1}})
+    assert isinstance(compiled, C.XPathCount) and compiled.id == "xpath-count"
+    assert C.compile_spec({"document": {"path": "//x"}}).id == "cda"
+    with pytest.raises(C.CheckSpecError, match="unknown check kind 'transport'"):
+        C.compile_spec({"transport": {}})
+    with pytest.raises(C.CheckSpecError, match="invalid XPath"):
+        C.compile_spec({"xpath_equals": {"path": "//a[", "value": "x"}})
+    # a negative step has no soap-fault check and expects AE or AR by default
+    ids = [c.id for c in C.step_checks("negative", {}, [{"xpath_equals": {"path": "//a", "value": 1}}])]
+    assert "soap-fault" not in ids and ids[-1] == "xpath-equals"
+    ack = next(c for c in C.step_checks("negative", {}, []) if c.id == "ack-code")
+    assert ack.expected == ["AE", "AR"]
+
+
+def test_a_new_check_kind_touches_one_class(tmp_path: Path) -> None:
+    """Registering a class is all a new kind needs: the scenario schema accepts it, the loader
+    compiles it and the runner evaluates it after the standard checks."""
+    from conformance.harness import model as M
+    from conformance.model import Status
+
+    @C.register
+    class HeaderPresent(C.Check):
+        name = "header_present"
+        schema = {"type": "object", "required": ["name"], "additionalProperties": False,
+                  "properties": {"name": {"type": "string"}}}
+
+        def __init__(self, header: str) -> None:
+            self.header = header
+
+        @classmethod
+        def compile(cls, args):
+            return cls(args["name"])
+
+        def evaluate(self, ctx):
+            ok = self.header in ctx.exchange.response_headers
+            return C.result(self.id, Status.PASS if ok else Status.FAIL, self.header)
+
+    M.suite_schema.cache_clear()
+    try:
+        p = tmp_path / "s.yaml"
+        p.write_text("suite: s\nprofile: hospital\ncases:\n  - id: a\n    kind: positive\n"
+                     "    steps:\n      - service: X\n        checks:\n"
+                     "          - {header_present: {name: Server}}\n", encoding="utf-8")
+        step = load_suite(p).cases[0].steps[0]
+        checks = step.check_objects("positive")
+        assert checks[-1].id == "header-present"
+        assert checks[-1].evaluate(_ctx(ACK)).result == "fail"
+        p.write_text(p.read_text(encoding="utf-8").replace("name: Server", "nam: Server"),
+                     encoding="utf-8")
+        with pytest.raises(ScenarioError, match=r"s\.yaml:9: .*unknown key 'nam'"):
+            load_suite(p)
+    finally:
+        del C.REGISTRY["header_present"]
+        M.suite_schema.cache_clear()
 
 
 def test_mutations() -> None:
@@ -221,5 +287,61 @@ def test_scenario_errors_name_the_line(tmp_path: Path) -> None:
         load_suite(p)
     p.write_text("suite: s\nprofile: hospital\ncases:\n  - id: a\n    kind: sideways\n"
                  "    steps: [{service: X}]\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match="kind must be one of"):
+    with pytest.raises(ScenarioError, match=r"s\.yaml:5: case a, kind: 'sideways' is not one of"):
+        load_suite(p)
+
+
+def test_every_problem_of_a_scenario_file_is_reported_at_once(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "suite: s\n"                                                   # 1
+        "profile: hospitel\n"                                          # 2
+        "cases:\n"                                                     # 3
+        "  - id: a\n"                                                  # 4
+        "    kind: positive\n"                                         # 5
+        "    steps:\n"                                                 # 6
+        "      - service: X\n"                                         # 7
+        "        expct: {ack: AA}\n"                                   # 8
+        "        checks:\n"                                            # 9
+        "          - {xpath_equal: {path: '//a', value: 1}}\n"         # 10
+        "          - {xpath_equals: {path: '//a'}}\n"                  # 11
+        "          - {xpath_contains: {path: '//a[', value: 1}}\n"     # 12
+        "          - {document: {path: '//a', identical: x}}\n"        # 13
+        "      - {service: Y, expect: {ack: [AA, XX]}, mutate: [{delete: x}]}\n",  # 14
+        encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_suite(p)
+    text = str(exc.value)
+    f = str(p)
+    for line, needle in [
+        (2, "profile: 'hospitel' is not one of hospital, regional"),
+        (8, "case a, step 1-X: unknown key 'expct' (did you mean 'expect'?)"),
+        (10, "unknown check kind 'xpath_equal' (did you mean 'xpath_equals'?)"),
+        (11, "checks[1].xpath_equals: 'value' is missing"),
+        (12, "checks[2]: invalid XPath '//a['"),
+        (13, "checks[3].document: unknown key 'identical' (did you mean 'identical_to'?)"),
+        (14, "expect.ack[1]: 'XX' is not one of AA, AE, AR"),
+        (14, "mutate[0]: unknown key 'delete'"),
+    ]:
+        assert f"{f}:{line}: " in text and needle in text, (line, needle, text)
+    assert text.startswith("8 problems")
+
+
+def test_shipped_scenarios_compile_every_check() -> None:
+    from conformance.harness.model import load_suites
+    from conformance.resources import test_cases_dir
+
+    for profile in ("hospital", "regional"):
+        steps = [s for suite in load_suites(test_cases_dir(), profile) for c in suite.cases
+                 for s in c.steps]
+        assert all(s.compiled is not None and len(s.compiled) == len(s.checks) for s in steps)
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    """Plain YAML loading keeps the last of two ``vars:`` silently; the scenario loader refuses."""
+    p = tmp_path / "s.yaml"
+    p.write_text("suite: s\nprofile: hospital\ncases:\n  - id: a\n    kind: positive\n"
+                 "    steps:\n      - service: X\n        vars: {a: 1}\n        vars: {b: 2}\n",
+                 encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"s\.yaml:9:\d+: duplicate key 'vars' \(first on line 8\)"):
         load_suite(p)

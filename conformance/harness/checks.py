@@ -1,12 +1,20 @@
-"""Checks as small objects. Each judges one aspect of one step and returns a CheckResult:
+"""Check kinds as a registry. Each kind is one class that holds everything about it:
 
-- ``pass``  the platform did what the standard asks;
-- ``fail``  the platform is wrong;
-- ``error`` the answer could not be judged (timeout, refused, not XML …);
-- ``skip``  not applicable here, with the reason.
+- ``name``     how a scenario step names it (``checks: [{xpath_equals: {...}}]``), or, for the
+               standard checks every step runs, the id its results carry;
+- ``schema``   the JSON Schema fragment of what a step may write about it under ``checks:``
+               (``None``: a standard check, not written in scenarios);
+- ``expect``   the keys of a step's ``expect:`` it reads, with their schema fragments;
+- ``compile``  the check from what the scenario says (problems raise ``CheckSpecError``, which
+               the scenario loader reports with the file and line);
+- ``evaluate`` the verdict on one exchange: a ``model.CheckResult``.
 
-Roll-up (documented in README): a step is ``fail`` if any check failed, else ``error`` if any
-errored, else ``pass`` if any passed, else ``skip``; a case rolls up its steps the same way.
+Kinds are found by name (``REGISTRY``), so adding one touches one class: its schema fragment is
+part of the scenario schema, and the runner evaluates it with the others.
+
+Results use the one vocabulary of ``model.Status`` (pass / fail / error / skip) and the one
+roll-up, ``model.roll_up``: a step is ``fail`` if any check failed, else ``error`` if any errored,
+else ``pass`` if any passed, else ``skip``; a case rolls up its steps the same way.
 """
 
 from __future__ import annotations
@@ -15,38 +23,22 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
+from ..model import CheckResult, Status
 from .transport import Exchange, SoapReply
 
 V3 = "urn:hl7-org:v3"
 NS = {"hl7": V3, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
-ORDER = {"fail": 3, "error": 2, "pass": 1, "skip": 0}
+ACK_CODES = ("AA", "AE", "AR", "CA", "CE", "CR")
+_ENV = Environment(undefined=StrictUndefined, autoescape=False)
 
 
-@dataclass
-class CheckResult:
-    id: str
-    result: str
-    message: str
-    expected: str | None = None
-    actual: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {"id": self.id, "result": self.result, "message": self.message}
-        if self.expected is not None:
-            d["expected"] = self.expected
-        if self.actual is not None:
-            d["actual"] = self.actual
-        return d
-
-
-def roll_up(results: list[str]) -> str:
-    if not results:
-        return "skip"
-    return max(results, key=lambda r: ORDER[r])
+class CheckSpecError(ValueError):
+    """What a scenario says about a check cannot be used (the loader adds file and line)."""
 
 
 @dataclass
@@ -62,6 +54,7 @@ class StepContext:
     validate_message: Callable[[bytes, str], list[tuple[str, str]]]
     validate_document: Callable[[bytes, str], list[tuple[str, str]]]
     lang: str = "zh"
+    response_roots: list[str] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,85 +74,195 @@ def _msg(ctx: StepContext, zh: str, en: str) -> str:
     return zh if ctx.lang == "zh" else en
 
 
-class Check:
-    id = "check"
+def result(cid: str, status: Status, message: str, *, expected: str | None = None,
+           actual: str | None = None) -> CheckResult:
+    """A check's verdict (values from lxml, str subclasses, become plain text)."""
+    return CheckResult(id=cid, result=status, message=str(message),
+                       expected=None if expected is None else str(expected),
+                       actual=None if actual is None else str(actual))
 
-    def run(self, ctx: StepContext) -> CheckResult:  # pragma: no cover - interface
+
+# ---------------------------------------------------------------------------------- registry
+class Check:
+    """One kind of check (see the module docstring). Instances are compiled checks."""
+
+    name: ClassVar[str] = ""
+    standard: ClassVar[bool] = False            # run on every step
+    schema: ClassVar[dict[str, Any] | None] = None
+    expect: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @property
+    def id(self) -> str:
+        """The id of its results (``<step>/<id>`` in a case)."""
+        return self.name.replace("_", "-")
+
+    @classmethod
+    def compile(cls, args: Any) -> Check:
+        """The check from its ``checks:`` entry (arguments already valid against ``schema``)."""
+        raise CheckSpecError(f"{cls.name} cannot be written in a scenario")
+
+    @classmethod
+    def for_step(cls, kind: str, expect: dict[str, Any]) -> Check | None:
+        """A standard check for a step of this kind (positive | negative), or None when it
+        does not apply."""
+        return cls()
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:  # pragma: no cover - interface
         raise NotImplementedError
 
 
-class Transport(Check):
-    id = "transport"
-
-    def run(self, ctx: StepContext) -> CheckResult:
-        ex = ctx.exchange
-        if ex.error:
-            return CheckResult(self.id, "error", _msg(
-                ctx, f"未得到可判定的应答：{ex.error}（{ex.error_detail}）",
-                f"no judgeable answer: {ex.error} ({ex.error_detail})"), actual=ex.error)
-        if ctx.reply and ctx.reply.fault:
-            return CheckResult(self.id, "pass", _msg(ctx, f"HTTP {ex.status}，SOAP Fault",
-                                                     f"HTTP {ex.status}, SOAP Fault"))
-        if ex.status != 200:
-            return CheckResult(self.id, "fail", _msg(
-                ctx, f"HTTP 状态 {ex.status}，应为 200", f"HTTP status {ex.status}, expected 200"),
-                expected="200", actual=str(ex.status))
-        if ctx.reply and ctx.reply.problem:
-            return CheckResult(self.id, "error", _msg(
-                ctx, f"应答无法解析：{ctx.reply.problem}", f"answer cannot be read: {ctx.reply.problem}"))
-        return CheckResult(self.id, "pass", f"HTTP {ex.status}")
+REGISTRY: dict[str, type[Check]] = {}
 
 
-class NoFault(Check):
-    id = "soap-fault"
+def register(cls: type[Check]) -> type[Check]:
+    if not cls.name or cls.name in REGISTRY:
+        raise ValueError(f"check kind {cls.name!r} needs a unique name")
+    REGISTRY[cls.name] = cls
+    return cls
 
-    def run(self, ctx: StepContext) -> CheckResult:
-        if ctx.reply is None or ctx.reply.problem:
-            return CheckResult(self.id, "skip", _msg(ctx, "无应答", "no answer"))
-        if ctx.reply.fault:
-            return CheckResult(self.id, "fail", _msg(
-                ctx, f"平台返回 SOAP Fault：{ctx.reply.fault}；应返回 HL7 V3 确认消息",
-                f"platform answered with a SOAP Fault: {ctx.reply.fault}; an HL7 V3 "
-                "acknowledgement is expected"), actual=ctx.reply.fault)
-        return CheckResult(self.id, "pass", _msg(ctx, "无 SOAP Fault", "no SOAP Fault"))
+
+def kind(name: str) -> type[Check] | None:
+    return REGISTRY.get(name)
+
+
+def scenario_kinds() -> list[type[Check]]:
+    """The kinds a scenario step may write under ``checks:``."""
+    return [k for k in REGISTRY.values() if k.schema is not None]
+
+
+def checks_schema() -> dict[str, Any]:
+    """The JSON Schema of a step's ``checks:``: a list of one-key mappings, each checked against
+    its kind's fragment."""
+    names = [k.name for k in scenario_kinds()]
+    return {"type": "array", "items": {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "propertyNames": {"enum": names},
+        "allOf": [{"if": {"required": [k.name]}, "then": {"properties": {k.name: k.schema}}}
+                  for k in scenario_kinds()]}}
+
+
+def expect_schema() -> dict[str, Any]:
+    """The JSON Schema of a step's ``expect:`` (the keys the kinds read)."""
+    props: dict[str, Any] = {}
+    for k in REGISTRY.values():
+        props.update(k.expect)
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def compile_spec(spec: dict[str, Any]) -> Check:
+    """A compiled check from one ``checks:`` entry (``{name: arguments}``)."""
+    if len(spec) != 1:
+        raise CheckSpecError("a check names exactly one kind")
+    (name, args), = spec.items()
+    cls = REGISTRY.get(name)
+    if cls is None or cls.schema is None:
+        raise CheckSpecError(f"unknown check kind {name!r}; one of "
+                             f"{', '.join(k.name for k in scenario_kinds())}")
+    return cls.compile(args)
+
+
+def step_checks(kind: str, expect: dict[str, Any], specs: list[dict[str, Any]],
+                compiled: list[Check] | None = None) -> list[Check]:
+    """Every check of one step, in order: the standard ones, then the step's own."""
+    out = [c for k in REGISTRY.values() if k.standard
+           if (c := k.for_step(kind, expect)) is not None]
+    out.extend(compiled if compiled is not None else [compile_spec(s) for s in specs])
+    return out
 
 
 def _no_message(ctx: StepContext, cid: str) -> CheckResult | None:
     if ctx.message is None:
-        return CheckResult(cid, "skip", _msg(ctx, "没有可检查的 HL7 V3 应答", "no HL7 V3 answer to check"))
+        return result(cid, Status.SKIP, _msg(ctx, "没有可检查的 HL7 V3 应答",
+                                              "no HL7 V3 answer to check"))
     return None
 
 
+# ---------------------------------------------------------------------------------- standard
+@register
+class TransportCheck(Check):
+    """An answer came back that can be judged: HTTP 200 (or a SOAP Fault), readable."""
+
+    name = "transport"
+    standard = True
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
+        ex = ctx.exchange
+        if ex.error:
+            return result(self.id, Status.ERROR, _msg(
+                ctx, f"未得到可判定的应答：{ex.error}（{ex.error_detail}）",
+                f"no judgeable answer: {ex.error} ({ex.error_detail})"), actual=ex.error)
+        if ctx.reply and ctx.reply.fault:
+            return result(self.id, Status.PASS, _msg(ctx, f"HTTP {ex.status}，SOAP Fault",
+                                                      f"HTTP {ex.status}, SOAP Fault"))
+        if ex.status != 200:
+            return result(self.id, Status.FAIL, _msg(
+                ctx, f"HTTP 状态 {ex.status}，应为 200", f"HTTP status {ex.status}, expected 200"),
+                expected="200", actual=str(ex.status))
+        if ctx.reply and ctx.reply.problem:
+            return result(self.id, Status.ERROR, _msg(
+                ctx, f"应答无法解析：{ctx.reply.problem}",
+                f"answer cannot be read: {ctx.reply.problem}"))
+        return result(self.id, Status.PASS, f"HTTP {ex.status}")
+
+
+@register
+class NoFault(Check):
+    """A positive step is answered with an HL7 V3 acknowledgement, not a SOAP Fault."""
+
+    name = "soap-fault"
+    standard = True
+
+    @classmethod
+    def for_step(cls, kind: str, expect: dict[str, Any]) -> Check | None:
+        return cls() if kind == "positive" else None
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
+        if ctx.reply is None or ctx.reply.problem:
+            return result(self.id, Status.SKIP, _msg(ctx, "无应答", "no answer"))
+        if ctx.reply.fault:
+            return result(self.id, Status.FAIL, _msg(
+                ctx, f"平台返回 SOAP Fault：{ctx.reply.fault}；应返回 HL7 V3 确认消息",
+                f"platform answered with a SOAP Fault: {ctx.reply.fault}; an HL7 V3 "
+                "acknowledgement is expected"), actual=ctx.reply.fault)
+        return result(self.id, Status.PASS, _msg(ctx, "无 SOAP Fault", "no SOAP Fault"))
+
+
+@register
 class ResponseRoot(Check):
-    id = "response-root"
+    """The answer's root element is the service's response interaction."""
 
-    def __init__(self, expected: list[str]) -> None:
-        self.expected = expected
+    name = "response-root"
+    standard = True
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
+        expected = ctx.response_roots
         root = etree.QName(ctx.message).localname
-        if root in self.expected:
-            return CheckResult(self.id, "pass", root)
-        return CheckResult(self.id, "fail", _msg(
-            ctx, f"应答根元素为 {root}，应为 {' 或 '.join(self.expected)}",
-            f"response root is {root}, expected {' or '.join(self.expected)}"),
-            expected=" | ".join(self.expected), actual=root)
+        if root in expected:
+            return result(self.id, Status.PASS, root)
+        return result(self.id, Status.FAIL, _msg(
+            ctx, f"应答根元素为 {root}，应为 {' 或 '.join(expected)}",
+            f"response root is {root}, expected {' or '.join(expected)}"),
+            expected=" | ".join(expected), actual=root)
 
 
+@register
 class InteractionId(Check):
-    id = "interaction-id"
+    """interactionId/@extension names the root element."""
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    name = "interaction-id"
+    standard = True
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         root = etree.QName(ctx.message).localname
         el = ctx.message.find(f"{{{V3}}}interactionId")
         ext = el.get("extension") if el is not None else None
         if ext == root:
-            return CheckResult(self.id, "pass", ext)
-        return CheckResult(self.id, "fail", _msg(
+            return result(self.id, Status.PASS, ext)
+        return result(self.id, Status.FAIL, _msg(
             ctx, f"interactionId/@extension 为 {ext!r}，应等于根元素名 {root}",
             f"interactionId/@extension is {ext!r}, must equal the root element name {root}"),
             expected=root, actual=ext)
@@ -170,16 +273,29 @@ def ack_code(message: etree._Element) -> str | None:
     return str(codes[0]).strip() if codes else None
 
 
+_ACK = {"type": "string", "enum": list(ACK_CODES)}
+
+
+@register
 class AckCode(Check):
-    id = "ack-code"
+    """The acknowledgement type: ``expect: {ack: …}`` (default AA, negative steps AE or AR)."""
+
+    name = "ack-code"
+    standard = True
+    expect = {"ack": {"anyOf": [_ACK, {"type": "array", "minItems": 1, "items": _ACK}]}}
 
     def __init__(self, expected: list[str]) -> None:
         self.expected = expected
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    @classmethod
+    def for_step(cls, kind: str, expect: dict[str, Any]) -> Check | None:
+        ack = expect.get("ack") or (["AE", "AR"] if kind == "negative" else ["AA"])
+        return cls([ack] if isinstance(ack, str) else list(ack))
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             if ctx.reply is not None and ctx.reply.fault and ctx.kind == "negative":
-                return CheckResult(self.id, "fail", _msg(
+                return result(self.id, Status.FAIL, _msg(
                     ctx, f"期望 {'/'.join(self.expected)} 确认，实际为 SOAP Fault",
                     f"expected a {'/'.join(self.expected)} acknowledgement, got a SOAP Fault"),
                     expected="/".join(self.expected), actual="SOAP Fault")
@@ -188,18 +304,23 @@ class AckCode(Check):
         detail = " ".join(t.strip() for t in ctx.message.xpath(
             ".//hl7:acknowledgementDetail//hl7:text//text()", namespaces=NS) if t.strip())
         if code in self.expected:
-            return CheckResult(self.id, "pass", f"{code} {detail}".strip(), actual=code)
-        return CheckResult(self.id, "fail", _msg(
-            ctx, f"确认类型为 {code}，应为 {'/'.join(self.expected)}" + (f"（{detail}）" if detail else ""),
+            return result(self.id, Status.PASS, f"{code} {detail}".strip(), actual=code)
+        return result(self.id, Status.FAIL, _msg(
+            ctx, f"确认类型为 {code}，应为 {'/'.join(self.expected)}"
+            + (f"（{detail}）" if detail else ""),
             f"acknowledgement is {code}, expected {'/'.join(self.expected)}"
             + (f" ({detail})" if detail else "")),
             expected="/".join(self.expected), actual=str(code))
 
 
+@register
 class TargetMessageId(Check):
-    id = "target-message-id"
+    """acknowledgement/targetMessage/id echoes the request's message id."""
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    name = "target-message-id"
+    standard = True
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         want = ctx.request_id()
@@ -208,59 +329,136 @@ class TargetMessageId(Check):
                                 namespaces=NS)
         got_s = str(got[0]) if got else None
         if got_s == want:
-            return CheckResult(self.id, "pass", str(got_s))
-        return CheckResult(self.id, "fail", _msg(
+            return result(self.id, Status.PASS, str(got_s))
+        return result(self.id, Status.FAIL, _msg(
             ctx, f"targetMessage/id 为 {got_s!r}，应回显请求消息标识 {want!r}",
             f"targetMessage/id is {got_s!r}, must echo the request id {want!r}"),
             expected=want, actual=got_s)
 
 
+@register
 class ResponseValid(Check):
-    id = "response-valid"
+    """The answer passes the HL7 V3 message validator."""
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    name = "response-valid"
+    standard = True
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         errors = ctx.validate_message(ctx.reply.message_bytes or b"", "response")
         if not errors:
-            return CheckResult(self.id, "pass", _msg(ctx, "应答通过消息校验", "response passes validation"))
+            return result(self.id, Status.PASS, _msg(ctx, "应答通过消息校验",
+                                                      "response passes validation"))
         first = "; ".join(f"{rule}: {m}" for rule, m in errors[:3])
-        return CheckResult(self.id, "fail", _msg(
+        return result(self.id, Status.FAIL, _msg(
             ctx, f"应答消息有 {len(errors)} 个错误：{first}",
             f"response message has {len(errors)} error(s): {first}"), actual=str(len(errors)))
 
 
-class XPathCheck(Check):
-    """Content assertions: equals, contains, count (on the response message)."""
+# ---------------------------------------------------------------------------------- content
+def _render(value: Any, variables: dict[str, Any]) -> Any:
+    if isinstance(value, str) and "{{" in value:
+        return _ENV.from_string(value).render(**variables)
+    return value
 
-    def __init__(self, kind: str, path: str, value: Any, cid: str | None = None) -> None:
-        self.kind, self.path, self.value = kind, path, value
-        self.id = cid or f"xpath-{kind}"
 
-    def run(self, ctx: StepContext) -> CheckResult:
+def _compile_xpath(path: str) -> None:
+    if "{{" in path:
+        return  # rendered per exchange
+    try:
+        etree.XPath(path, namespaces=NS)
+    except etree.XPathSyntaxError as exc:
+        raise CheckSpecError(f"invalid XPath {path!r}: {exc}") from None
+
+
+_XPATH_ARGS = {"type": "object", "required": ["path", "value"], "additionalProperties": False,
+               "properties": {"path": {"type": "string", "minLength": 1},
+                              "value": {"type": ["string", "number", "boolean"]}}}
+
+
+class _XPathCheck(Check):
+    """Content assertions on the response message: ``{path, value}`` (the value may use the
+    case's variables, ``{{ name }}``)."""
+
+    verb: ClassVar[str] = ""
+    schema = _XPATH_ARGS
+
+    def __init__(self, path: str, value: Any) -> None:
+        self.path, self.value = path, value
+
+    @property
+    def id(self) -> str:
+        return f"xpath-{self.verb}"
+
+    @classmethod
+    def compile(cls, args: Any) -> Check:
+        _compile_xpath(str(args["path"]))
+        return cls(str(args["path"]), args["value"])
+
+    def matches(self, found: Any, want: Any) -> tuple[bool, str]:
+        values = ([str(found)] if isinstance(found, str | float | bool)
+                  else [x if isinstance(x, str) else "".join(x.itertext()) for x in found])
+        actual = values[0] if len(values) == 1 else ", ".join(values[:5])
+        return self.match_values(values, str(want)), actual
+
+    def match_values(self, values: list[str], want: str) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         try:
             found = ctx.message.xpath(self.path, namespaces=NS)
         except etree.XPathError as exc:
-            return CheckResult(self.id, "error", f"invalid XPath {self.path}: {exc}")
-        want = _render_value(self.value, ctx.variables)
-        if self.kind == "count":
-            n = int(found) if isinstance(found, float) else len(found)
-            ok, actual = n == int(want), str(n)
-        else:
-            values = ([str(found)] if isinstance(found, (str, float, bool))
-                      else [x if isinstance(x, str) else "".join(x.itertext()) for x in found])
-            actual = values[0] if len(values) == 1 else ", ".join(values[:5])
-            ok = (str(want) in values) if self.kind == "equals" else any(
-                str(want) in v for v in values)
+            return result(self.id, Status.ERROR, f"invalid XPath {self.path}: {exc}")
+        want = _render(self.value, ctx.variables)
+        ok, actual = self.matches(found, want)
         if ok:
-            return CheckResult(self.id, "pass", f"{self.path} → {actual}", expected=str(want),
-                               actual=actual)
-        return CheckResult(self.id, "fail", _msg(
-            ctx, f"{self.path} 期望 {self.kind} {want!r}，实际为 {actual!r}",
-            f"{self.path}: expected {self.kind} {want!r}, found {actual!r}"),
+            return result(self.id, Status.PASS, f"{self.path} → {actual}", expected=str(want),
+                          actual=actual)
+        return result(self.id, Status.FAIL, _msg(
+            ctx, f"{self.path} 期望 {self.verb} {want!r}，实际为 {actual!r}",
+            f"{self.path}: expected {self.verb} {want!r}, found {actual!r}"),
             expected=str(want), actual=actual)
+
+
+@register
+class XPathEquals(_XPathCheck):
+    """One of the values the XPath selects equals ``value``."""
+
+    name = "xpath_equals"
+    verb = "equals"
+
+    def match_values(self, values: list[str], want: str) -> bool:
+        return want in values
+
+
+@register
+class XPathContains(_XPathCheck):
+    """One of the values the XPath selects contains ``value``."""
+
+    name = "xpath_contains"
+    verb = "contains"
+
+    def match_values(self, values: list[str], want: str) -> bool:
+        return any(want in v for v in values)
+
+
+@register
+class XPathCount(_XPathCheck):
+    """The XPath selects ``value`` nodes (or a ``count(…)`` expression yields it)."""
+
+    name = "xpath_count"
+    verb = "count"
+    schema = {**_XPATH_ARGS, "properties": {
+        "path": {"type": "string", "minLength": 1},
+        "value": {"anyOf": [{"type": "integer", "minimum": 0},
+                            {"type": "string", "pattern": r"^\s*(\d+|.*\{\{.*\}\}.*)\s*$"}]}}}
+
+    def matches(self, found: Any, want: Any) -> tuple[bool, str]:
+        n = int(found) if isinstance(found, float) else len(found)
+        return n == int(want), str(n)
 
 
 def decode_document(message: etree._Element, path: str) -> bytes | None:
@@ -277,19 +475,34 @@ def decode_document(message: etree._Element, path: str) -> bytes | None:
         return None
 
 
+@register
 class DocumentCheck(Check):
-    """The CDA document a response carries: passes the validator and/or is byte-identical to
-    the registered one (variable named by ``identical_to``)."""
+    """The CDA document a response carries (base64 at ``path``): passes the validator and, with
+    ``identical_to``, is byte-identical to the registered one (the variable of that name)."""
 
-    def __init__(self, path: str, identical_to: str | None = None, cid: str = "cda") -> None:
-        self.path, self.identical_to, self.id = path, identical_to, cid
+    name = "document"
+    schema = {"type": "object", "required": ["path"], "additionalProperties": False,
+              "properties": {"path": {"type": "string", "minLength": 1},
+                             "identical_to": {"type": "string", "minLength": 1}}}
 
-    def run(self, ctx: StepContext) -> CheckResult:
+    def __init__(self, path: str, identical_to: str | None = None) -> None:
+        self.path, self.identical_to = path, identical_to
+
+    @property
+    def id(self) -> str:
+        return "cda"
+
+    @classmethod
+    def compile(cls, args: Any) -> Check:
+        _compile_xpath(str(args["path"]))
+        return cls(str(args["path"]), args.get("identical_to"))
+
+    def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             return r
         doc = decode_document(ctx.message, self.path)
         if doc is None:
-            return CheckResult(self.id, "fail", _msg(
+            return result(self.id, Status.FAIL, _msg(
                 ctx, f"应答未携带可解码的 CDA 文档（{self.path}）",
                 f"the response carries no decodable CDA document ({self.path})"))
         ctx.notes["document"] = doc
@@ -301,26 +514,18 @@ class DocumentCheck(Check):
                 except (binascii.Error, ValueError):
                     original = original.encode("utf-8")
             if doc != original:
-                return CheckResult(self.id, "fail", _msg(
-                    ctx, f"返回的文档与注册的文档不一致（{len(doc)} 字节 vs {len(original or b'')} 字节）",
+                return result(self.id, Status.FAIL, _msg(
+                    ctx, f"返回的文档与注册的文档不一致（{len(doc)} 字节 vs "
+                    f"{len(original or b'')} 字节）",
                     f"returned document differs from the registered one ({len(doc)} vs "
                     f"{len(original or b'')} bytes)"))
         errors = ctx.validate_document(doc, "document")
         if errors:
             first = "; ".join(f"{rule}: {m}" for rule, m in errors[:3])
-            return CheckResult(self.id, "fail", _msg(
+            return result(self.id, Status.FAIL, _msg(
                 ctx, f"返回的 CDA 文档有 {len(errors)} 个错误：{first}",
                 f"returned CDA document has {len(errors)} error(s): {first}"))
-        return CheckResult(self.id, "pass", _msg(
+        return result(self.id, Status.PASS, _msg(
             ctx, f"文档 {len(doc)} 字节，校验通过" + ("，与注册时一致" if self.identical_to else ""),
             f"document of {len(doc)} bytes passes validation"
             + (", identical to the registered one" if self.identical_to else "")))
-
-
-def _render_value(value: Any, variables: dict[str, Any]) -> Any:
-    if isinstance(value, str) and "{{" in value:
-        from jinja2 import Environment, StrictUndefined
-
-        return Environment(undefined=StrictUndefined, autoescape=False).from_string(value).render(
-            **variables)
-    return value

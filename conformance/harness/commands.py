@@ -1,12 +1,14 @@
 """`conformance run`: replay the standard scenarios against a platform (the embedded reference
-platform when no target is given) and write the run folder."""
+platform when no target is given) and write the run folder.
+
+The command only builds the options, picks the console handlers, runs the engine
+(``session.run_scenarios``) and maps the outcome to an exit code: 0 every case passed, 1 a case
+failed or could not be judged (or, with ``--fail-on regression``, a new failure against the
+baseline), 2 bad input, 130 interrupted (``--resume RUN_DIR`` completes the run)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
 import signal
 import sys
 import threading
@@ -16,12 +18,14 @@ from typing import Any
 
 import click
 
+from ..errors import ConformanceError
 from ..i18n import t
-from . import results as R
-from .model import ScenarioError
+from ..model import Status
+from ..model.events import CaseFinished, Event, RunFinished, RunStarted
+from ..model.folder import RunFolder
 from .target import Target, TargetError, check, load_target
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _UI = {
     "run.header": {"zh": "互联互通交互测试：{target}（{profile}），{n} 个用例",
                    "en": "Interoperability run: {target} ({profile}), {n} cases"},
@@ -49,10 +53,6 @@ def ui(key: str, lang: str, **kw: Any) -> str:
     return (entry.get(lang) or entry["zh"]).format(**kw)
 
 
-def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def default_run_dir(target_name: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target_name)[:60]
@@ -63,6 +63,55 @@ def register(main: click.Group) -> None:
     main.add_command(run_command)
 
 
+# ---------------------------------------------------------------------------------- console
+class Console:
+    """The run on the terminal: the header and a progress bar on stderr while it runs, the
+    summary, the cases that did not pass and the folder on stdout at the end."""
+
+    def __init__(self, lang: str, progress: bool) -> None:
+        self.lang, self.progress = lang, progress
+        self.counts = {s: 0 for s in Status}
+        self._bar: Any = None
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            click.echo(ui("run.header", self.lang, target=event.target, profile=event.profile,
+                          n=event.cases), err=True)
+            if self.progress:
+                self._bar = click.progressbar(
+                    length=event.cases, label=ui("run.progress", self.lang), file=sys.stderr,
+                    show_pos=True, item_show_func=lambda _: (
+                        f"✔{self.counts[Status.PASS]} ✘{self.counts[Status.FAIL]} "
+                        f"!{self.counts[Status.ERROR]}"))
+                self._bar.__enter__()
+        elif isinstance(event, CaseFinished):
+            self.counts[event.case.result] += 1
+            if self._bar is not None:
+                self._bar.update(1, event.case.id)
+        elif isinstance(event, RunFinished):
+            self.close()
+            self.summary(event)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def summary(self, event: RunFinished) -> None:
+        lang, s = self.lang, event.results.summary
+        click.echo(ui("run.summary", lang, **s.as_dict()))
+        bad = [c for c in event.results.cases if c.failing]
+        if bad:
+            click.echo(ui("run.failed_cases", lang))
+            for c in bad[:50]:
+                first = next((k for k in c.checks if k.result is c.result), None)
+                detail = f"{first.id} {first.message}" if first else ""
+                click.echo(f"  [{c.result.value}] {c.id}: {detail}")
+            if len(bad) > 50:
+                click.echo(f"  … (+{len(bad) - 50})")
+
+
+# ---------------------------------------------------------------------------------- command
 @click.command("run")
 @click.option("--target", "target_url", default=None,
               help="Platform SOAP endpoint URL (default: the embedded reference platform).")
@@ -92,83 +141,64 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
                 resume_dir: str | None, soap_version: str | None, timeout: float | None,
                 lang: str, progress: bool | None, baseline: str | None, fail_on: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
-    from .session import RunSession, SessionError
+    from .session import NoCases, RunOptions, resume_options, run_scenarios
 
-    previous: dict[str, Any] | None = None
-    if resume_dir:
-        try:
-            previous = json.loads((Path(resume_dir) / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise click.UsageError(f"{resume_dir}: not a resumable run folder ({exc})") from None
-        opts = previous["options"]
-        target_url = target_url or opts.get("target_url")
-        config_path = config_path or opts.get("config_path")
-        profile = profile or opts.get("profile")
-        level = level or opts.get("level")
-        services = services or opts.get("services")
-        soap_version = soap_version or opts.get("soap_version")
     try:
+        if resume_dir:
+            opts = resume_options(RunFolder(resume_dir))
+            target_url = target_url or opts.get("target_url")
+            config_path = config_path or opts.get("config_path")
+            profile = profile or opts.get("profile")
+            level = level or opts.get("level")
+            services = services or opts.get("services")
+            soap_version = soap_version or opts.get("soap_version")
         target = _make_target(target_url, config_path, profile, soap_version, timeout)
-    except TargetError as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
+    except ConformanceError as exc:
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
-    run_dir = Path(resume_dir) if resume_dir else Path(out_dir) if out_dir else default_run_dir(
-        target.name)
-    options = {"target_url": target_url, "config_path": config_path, "profile": target.profile,
-               "level": level, "services": services, "soap_version": soap_version, "jobs": jobs}
-    try:
-        session = RunSession(target, run_dir, options=options, lang=lang, jobs=jobs,
-                             level=level, services=services.split(",") if services else None,
-                             config_sha256=_sha256(config_path) if config_path else None)
-    except (SessionError, ScenarioError, TargetError) as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
-        sys.exit(EXIT_USAGE)
-    if not session.cases:
-        click.echo(ui("run.no_cases", lang), err=True)
-        sys.exit(EXIT_USAGE)
-    show = sys.stderr.isatty() if progress is None else progress
-    click.echo(ui("run.header", lang, target=target.name, profile=target.profile,
-                  n=len(session.cases)), err=True)
-    interrupted = threading.Event()
+    folder = RunFolder(resume_dir or out_dir or default_run_dir(target.name))
+    options = RunOptions(
+        lang=lang, jobs=jobs, level=level, services=services.split(",") if services else None,
+        config_sha256=_sha256(config_path) if config_path else None,
+        recorded={"target_url": target_url, "config_path": config_path, "profile": target.profile,
+                  "level": level, "services": services, "soap_version": soap_version,
+                  "jobs": jobs})
+    console = Console(lang, sys.stderr.isatty() if progress is None else progress)
+    stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
-        interrupted.set()
-        session.stop()
+        stop.set()
 
     old = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
-        with _progress(show, len(session.cases), lang) as bar:
-            doc = session.execute(on_case=bar)
-    except SessionError as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
+        outcome = run_scenarios(folder, target, options, [console], stop=stop)
+    except NoCases:
+        click.echo(ui("run.no_cases", lang), err=True)
+        sys.exit(EXIT_USAGE)
+    except ConformanceError as exc:
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
     finally:
+        console.close()
         signal.signal(signal.SIGINT, old)
         signal.signal(signal.SIGTERM, old_term)
-    s = doc["summary"]
-    click.echo(ui("run.summary", lang, **s))
-    bad = [c for c in doc["cases"] if c["result"] in ("fail", "error")]
-    if bad:
-        click.echo(ui("run.failed_cases", lang))
-        for c in bad[:50]:
-            first = next((k for k in c["checks"] if k["result"] == c["result"]), None)
-            detail = f"{first['id']} {first['message']}" if first else ""
-            click.echo(f"  [{c['result']}] {c['id']}: {detail}")
-        if len(bad) > 50:
-            click.echo(f"  … (+{len(bad) - 50})")
-    click.echo(ui("run.folder", lang, path=run_dir))
-    if interrupted.is_set() or not doc.get("complete"):
-        click.echo(ui("run.interrupted", lang, path=run_dir), err=True)
-        sys.exit(130)
+    click.echo(ui("run.folder", lang, path=folder.path))
+    if outcome.interrupted:
+        click.echo(ui("run.interrupted", lang, path=folder.path), err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if baseline:
-        new_failures = _compare(baseline, run_dir, lang)
+        new_failures = _compare(baseline, folder.path, lang)
         if fail_on == "regression":
             sys.exit(EXIT_FAIL if new_failures else EXIT_OK)
     elif fail_on == "regression":
         click.echo(ui("run.need_baseline", lang), err=True)
         sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_OK if s["fail"] == 0 and s["error"] == 0 else EXIT_FAIL)
+    sys.exit(EXIT_FAIL if outcome.failing else EXIT_OK)
+
+
+def _sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _compare(baseline: str, run_dir: Path, lang: str) -> int:
@@ -188,21 +218,6 @@ def _compare(baseline: str, run_dir: Path, lang: str) -> int:
     for c in cmp.improvements[:30]:
         click.echo(f"  ✔ {c.label}: {c.before or '-'} → {c.after or '-'}")
     return cmp.new_failures
-
-
-@contextlib.contextmanager
-def _progress(show: bool, total: int, lang: str):
-    if not show:
-        yield lambda rec: None
-        return
-    counts = {"pass": 0, "fail": 0, "error": 0, "skip": 0}
-    with click.progressbar(length=total, label=ui("run.progress", lang), file=sys.stderr,
-                           show_pos=True, item_show_func=lambda _: (
-                               f"✔{counts['pass']} ✘{counts['fail']} !{counts['error']}")) as bar:
-        def tick(rec: dict[str, Any]) -> None:
-            counts[rec["result"]] += 1
-            bar.update(1, rec)
-        yield tick
 
 
 def _make_target(url: str | None, config: str | None, profile: str | None,
@@ -226,4 +241,4 @@ def _make_target(url: str | None, config: str | None, profile: str | None,
     return target
 
 
-__all__ = ["register", "run_command", "R", "os"]
+__all__ = ["Console", "TargetError", "register", "run_command"]

@@ -1,93 +1,112 @@
-"""results.json (the canonical record of a run) and junit.xml, both written atomically.
+"""The writers of a scenario run folder, as event handlers (``model.events.Handler``):
 
-results.json:
-{
-  "tool": {"name", "version", "ruleset"}, "kind": "run",
-  "target": {...public target settings, no secrets...}, "profile": "hospital",
-  "started", "finished", "complete": true | false (false = interrupted; --resume completes it),
-  "inputs": {"suites": [{"id", "version", "path", "sha256"}], "level", "services", "jobs",
-             "target_config"},
-  "cases": [{"id", "service", "kind", "title", "suite", "level", "result",
-             "checks": [{"id", "result", "message", "expected"?, "actual"?}],
-             "steps": [{"id", "service", "result", "exchange"}],
-             "exchanges": [{"url", "action", "soap_version", "request_headers", "status",
-                            "response_headers", "started", "duration_ms", "error",
-                            "request_file", "response_file", ...}],
-             "duration_ms"}],
-  "summary": {"cases", "pass", "fail", "error", "skip", "checks": {"pass", "fail", "error", "skip"}}
-}
+- ``EvidenceFiles``  ``evidence/<case>/<nn>-<step>.request.xml`` / ``.response.xml`` — the
+  bodies of every exchange (``ExchangeRecorded``; the request with secrets redacted);
+- ``CaseFiles``      ``cases/<case>.json`` — each finished case as it finishes (``CaseFinished``;
+  not those finished in an earlier session), so that a stopped or killed run keeps what it did
+  and ``--resume`` runs only the rest;
+- ``ResultsFile``    ``results.json`` — the whole run (``RunFinished``), through the model's
+  codec (``model.io.results_json``; its JSON Schema ships in ``conformance/model/schemas/``);
+- ``JUnitFile``      ``junit.xml`` — one test case per check, one test suite per scenario suite.
+
+Every file is written atomically (complete or absent).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from ..model import RunResults, Status
+from ..model.events import CaseFinished, Event, ExchangeRecorded, Handler, RunFinished
+from ..model.folder import RunFolder
+from ..model.io import results_json
 from ..output import open_output
-
-RESULTS = ("pass", "fail", "error", "skip")
-
-
-def summarize(cases: list[dict[str, Any]]) -> dict[str, Any]:
-    s: dict[str, Any] = {"cases": len(cases), **{r: 0 for r in RESULTS},
-                         "checks": {r: 0 for r in RESULTS}}
-    for c in cases:
-        s[c["result"]] += 1
-        for chk in c["checks"]:
-            s["checks"][chk["result"]] += 1
-    return s
+from .runner import file_stem
 
 
-def load_cases(run_dir: Path) -> dict[str, dict[str, Any]]:
-    out = {}
-    for p in sorted((run_dir / "cases").glob("*.json")):
-        try:
-            rec = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a file being written when the run was killed: the case runs again
-        out[rec["id"]] = rec
-    return out
+class EvidenceFiles:
+    def __init__(self, folder: RunFolder) -> None:
+        self.root = folder.path.resolve()
+
+    def handle(self, event: Event) -> None:
+        if not isinstance(event, ExchangeRecorded):
+            return
+        ex = event.exchange
+        for rel, body in ((ex.request_file, event.request_body),
+                          (ex.response_file, event.response_body)):
+            if not rel:
+                continue
+            path = (self.root / rel).resolve()
+            if self.root not in path.parents:  # names come from file_stem: cannot happen
+                raise ValueError(f"evidence outside the run folder: {rel}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open_output(str(path), binary=True) as fh:
+                fh.write(body)
 
 
-def write_results(run_dir: Path, header: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
-    doc = dict(header)
-    doc["cases"] = cases
-    doc["summary"] = summarize(cases)
-    with open_output(str(run_dir / "results.json")) as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1)
-    write_junit(run_dir / "junit.xml", doc)
-    return doc
+class CaseFiles:
+    def __init__(self, folder: RunFolder) -> None:
+        self.dir = folder.cases_dir
+
+    def handle(self, event: Event) -> None:
+        if not isinstance(event, CaseFinished) or event.resumed:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        results_json.dump_case(event.case, self.dir / f"{file_stem(event.case.id)}.json")
 
 
-def write_junit(path: Path, doc: dict[str, Any]) -> None:
-    """One test case per check, grouped in one test suite per scenario suite."""
-    suites: dict[str, list[dict[str, Any]]] = {}
-    for c in doc["cases"]:
-        suites.setdefault(c.get("suite") or "cases", []).append(c)
+class ResultsFile:
+    def __init__(self, folder: RunFolder) -> None:
+        self.folder = folder
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.folder.write("results", event.results)
+
+
+class JUnitFile:
+    def __init__(self, folder: RunFolder) -> None:
+        self.path = folder.path / "junit.xml"
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            write_junit(self.path, event.results)
+
+
+def folder_writers(folder: RunFolder) -> list[Handler]:
+    """Every writer of a run folder, in the order they must see an event."""
+    return [EvidenceFiles(folder), CaseFiles(folder), ResultsFile(folder), JUnitFile(folder)]
+
+
+_JUNIT_TAG = {Status.FAIL: "failure", Status.ERROR: "error"}
+
+
+def write_junit(path: Path, results: RunResults) -> None:
+    """One test case per check, grouped in one test suite per scenario suite (an interrupted
+    check is reported skipped)."""
+    suites: dict[str, list[tuple[str, list]]] = {}
+    for c in results.cases:
+        suites.setdefault(c.suite or "cases", []).append((c.id, c.checks))
+    total = sum(len(c.checks) for c in results.cases)
+    counts = results.summary.checks
     with open_output(str(path)) as out:
-        total = sum(len(c["checks"]) for c in doc["cases"])
-        fails = sum(1 for c in doc["cases"] for k in c["checks"] if k["result"] == "fail")
-        errs = sum(1 for c in doc["cases"] for k in c["checks"] if k["result"] == "error")
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        out.write(f'<testsuites name="conformance run" tests="{total}" failures="{fails}" '
-                  f'errors="{errs}">\n')
+        out.write(f'<testsuites name="conformance run" tests="{total}" failures="{counts.fail}" '
+                  f'errors="{counts.error}">\n')
         for name, cases in suites.items():
-            checks = [(c, k) for c in cases for k in c["checks"]]
-            f = sum(1 for _, k in checks if k["result"] == "fail")
-            e = sum(1 for _, k in checks if k["result"] == "error")
-            s = sum(1 for _, k in checks if k["result"] == "skip")
-            out.write(f"<testsuite name={quoteattr(name)} tests=\"{len(checks)}\" failures=\"{f}\" "
-                      f"errors=\"{e}\" skipped=\"{s}\">\n")
-            for c, k in checks:
-                out.write(f"  <testcase classname={quoteattr(c['id'])} name={quoteattr(k['id'])}>")
-                msg = quoteattr(k["message"][:500])
-                if k["result"] == "fail":
-                    out.write(f"<failure message={msg}>{escape(k['message'])}</failure>")
-                elif k["result"] == "error":
-                    out.write(f"<error message={msg}>{escape(k['message'])}</error>")
-                elif k["result"] == "skip":
+            checks = [(cid, k) for cid, ks in cases for k in ks]
+            n = {s: sum(1 for _, k in checks if k.result is s) for s in Status}
+            out.write(f'<testsuite name={quoteattr(name)} tests="{len(checks)}" '
+                      f'failures="{n[Status.FAIL]}" errors="{n[Status.ERROR]}" '
+                      f'skipped="{n[Status.SKIP] + n[Status.INTERRUPTED]}">\n')
+            for cid, k in checks:
+                out.write(f"  <testcase classname={quoteattr(cid)} name={quoteattr(k.id)}>")
+                msg = quoteattr(k.message[:500])
+                if k.result in _JUNIT_TAG:
+                    tag = _JUNIT_TAG[k.result]
+                    out.write(f"<{tag} message={msg}>{escape(k.message)}</{tag}>")
+                elif k.result in (Status.SKIP, Status.INTERRUPTED):
                     out.write(f"<skipped message={msg}/>")
                 out.write("</testcase>\n")
             out.write("</testsuite>\n")

@@ -1,35 +1,41 @@
-"""Interprets scenarios: renders each step's request, sends it, judges the answer with the
-check objects, extracts variables for later steps and records every exchange as evidence.
+"""The scenario engine: renders each step's request, sends it, judges the answer with the step's
+checks (``checks.py``), extracts variables for later steps, and says what happened as typed
+events (``model.events``), in order:
 
-Progress goes out as events (``listener(event, payload)``) that the console and the result
-writers subscribe to. Cases are independent (each gets its own synthetic patients and ids), so
-``jobs > 1`` runs them on threads; a finished case is written to ``cases/<id>.json`` at once,
-so an interrupted run is consistent and ``--resume`` completes it.
+    CaseStarted → (ExchangeRecorded → StepFinished)* → CaseFinished
+
+``Runner.execute(cases)`` is a generator of those events. It never writes a file or prints: the
+run folder's writers (``results.py``: case files, evidence, results.json, junit.xml) and the
+console (``commands.py``) are handlers that the caller drains the events into. With ``jobs > 1``
+cases run on worker threads that feed a queue the generator empties, so handlers always run on
+the caller's thread, one event at a time; a case's events stay in order.
+
+Cases are independent (each gets its own synthetic patients and ids). When the run is stopped
+(``stop`` set, e.g. by Ctrl-C), a running case finishes its current step and skips the rest;
+cases not yet started are left out.
 """
 
 from __future__ import annotations
 
-import json
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
 from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
 from .. import xmlsafe
-from ..output import open_output
+from ..model import CaseResult, CheckResult, Status, StepResult, roll_up
+from ..model.events import CaseFinished, CaseStarted, Event, ExchangeRecorded, StepFinished
 from . import checks as C
 from .model import Case, Step
 from .transport import Transport
-
-Listener = Callable[[str, dict[str, Any]], None]
 
 
 class MessageFactory(Protocol):
@@ -85,99 +91,141 @@ def apply_mutations(message: bytes, mutations: list[dict[str, Any]]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+# ---------------------------------------------------------------------------------- engine
+_SETUP_FAILED = {"zh": "前置步骤未通过", "en": "a preparation step did not pass"}
+
+
+class _Done:
+    pass
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
 class Runner:
     def __init__(self, transport: Transport, factory: MessageFactory, validators: Validators,
-                 run_dir: Path, *, lang: str = "zh", jobs: int = 1,
-                 listener: Listener | None = None, base_vars: dict[str, Any] | None = None) -> None:
+                 *, lang: str = "zh", jobs: int = 1,
+                 run_id: str = "", base_vars: dict[str, Any] | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.transport, self.factory, self.validators = transport, factory, validators
-        self.run_dir, self.lang, self.jobs = run_dir, lang, max(1, jobs)
-        self.listener = listener or (lambda e, p: None)
+        self.lang, self.jobs = lang, max(1, jobs)
+        self.run_id = run_id
         self.base_vars = base_vars or {}
-        self._stop = threading.Event()
-        (run_dir / "cases").mkdir(parents=True, exist_ok=True)
-        (run_dir / "evidence").mkdir(parents=True, exist_ok=True)
+        self.stop_event = stop or threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.stop_event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_event.is_set()
 
     # ------------------------------------------------------------------ a whole run
-    def run(self, cases: Iterable[tuple[int, Case]]) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
-        todo = list(cases)
-        if self.jobs == 1:
-            for index, case in todo:
-                if self._stop.is_set():
-                    break
-                results.append(self.run_case(case, index))
-            return results
-        with ThreadPoolExecutor(self.jobs, thread_name_prefix="case") as pool:
-            pending = set()
-            it = iter(todo)
-            while True:
-                while len(pending) < self.jobs * 2 and not self._stop.is_set():
-                    try:
-                        index, case = next(it)
-                    except StopIteration:
+    def execute(self, cases: Sequence[tuple[int, Case]]) -> Iterator[Event]:
+        """The events of running ``cases`` (``(index, case)`` pairs), in order per case."""
+        if self.jobs == 1 or len(cases) <= 1:
+            for index, case in cases:
+                if self.stopped:
+                    return
+                yield from self.run_case(case, index)
+            return
+        yield from self._parallel(cases)
+
+    def _parallel(self, cases: Sequence[tuple[int, Case]]) -> Iterator[Event]:
+        events: queue.SimpleQueue[Event | _Done | _Failed] = queue.SimpleQueue()
+        todo = iter(cases)
+        lock = threading.Lock()
+        abort = threading.Event()           # the consumer went away: finish quietly
+
+        def work() -> None:
+            try:
+                while not self.stopped and not abort.is_set():
+                    with lock:
+                        item = next(todo, None)
+                    if item is None:
                         break
-                    pending.add(pool.submit(self.run_case, case, index))
-                if not pending:
-                    break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                results.extend(f.result() for f in done)
-        return results
+                    for event in self.run_case(item[1], item[0]):
+                        events.put(event)
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                events.put(_Failed(exc))
+            finally:
+                events.put(_Done())
+
+        workers = [threading.Thread(target=work, name=f"case-{n}", daemon=True)
+                   for n in range(min(self.jobs, len(cases)))]
+        for w in workers:
+            w.start()
+        running = len(workers)
+        try:
+            while running:
+                item = events.get()
+                if isinstance(item, _Done):
+                    running -= 1
+                elif isinstance(item, _Failed):
+                    self.stop()
+                    raise item.error
+                else:
+                    yield item
+        finally:
+            if running:
+                abort.set()
+                self.stop()
+            for w in workers:
+                w.join()
 
     # ------------------------------------------------------------------ one case
     def case_vars(self, case: Case, index: int) -> dict[str, Any]:
         now = datetime.now(UTC) + timedelta(hours=8)  # China Standard Time, as platforms log
         v: dict[str, Any] = dict(self.base_vars)
         base = int(self.base_vars.get("index_base", 0))
-        v.update({"case_id": case.id, "case_index": index, "run_id": self.run_dir.name,
+        v.update({"case_id": case.id, "case_index": index, "run_id": self.run_id,
                   "index": base + index * 10,
                   "now": now.strftime("%Y%m%d%H%M%S"), "today": now.strftime("%Y%m%d"),
                   "uid": uuid.uuid4().hex[:12]})
         v.update(render_value(case.vars, v))
         return v
 
-    def run_case(self, case: Case, index: int) -> dict[str, Any]:
-        self.listener("case_started", {"case": case.id, "service": case.service})
+    def run_case(self, case: Case, index: int) -> Iterator[Event]:
+        """The events of one case; nothing when the run was stopped before it began."""
+        if self.stopped:
+            return
+        yield CaseStarted(case=case.id, service=case.service)
         t0 = time.perf_counter()
         variables = self.case_vars(case, index)
-        steps_out: list[dict[str, Any]] = []
-        case_dir = self.run_dir / "evidence" / _safe(case.id)
-        case_dir.mkdir(parents=True, exist_ok=True)
-        aborted = False
+        steps: list[StepResult] = []
+        checks: list[CheckResult] = []
+        exchanges = []
+        setup_failed = False
         for n, step in enumerate(case.steps, start=1):
-            if aborted or self._stop.is_set():
-                steps_out.append({"id": step.id, "service": step.service, "result": "skip",
-                                  "checks": [{"id": "step", "result": "skip", "message": (
-                                      "前置步骤未通过" if self.lang == "zh" else
-                                      "a preparation step did not pass")}], "exchange": None})
+            if setup_failed or self.stopped:
+                steps.append(StepResult(id=step.id, service=step.service, result=Status.SKIP))
+                checks.append(CheckResult(id=f"{step.id}/step", result=Status.SKIP,
+                                          message=_SETUP_FAILED[self.lang]))
                 continue
-            out = self.run_step(case, step, n, variables, case_dir)
-            steps_out.append(out)
-            if step.setup and out["result"] != "pass":
-                aborted = True
-        results = [s["result"] for s in steps_out]
-        result = C.roll_up(results)
-        if any(s.get("setup_failed") for s in steps_out) and result == "fail":
-            result = "error"  # the case could not be judged: its preparation failed
-        checks = [{"id": f"{s['id']}/{c['id']}", "result": c["result"], "message": c["message"],
-                   **({"expected": c["expected"]} if "expected" in c else {}),
-                   **({"actual": c["actual"]} if "actual" in c else {})}
-                  for s in steps_out for c in s["checks"]]
-        record = {"id": case.id, "service": case.service, "kind": case.kind, "title": case.title,
-                  "suite": case.suite, "level": case.level, "result": result, "checks": checks,
-                  "steps": [{k: v for k, v in s.items() if k not in ("checks", "setup_failed")}
-                            for s in steps_out],
-                  "exchanges": [s["exchange"] for s in steps_out if s.get("exchange")],
-                  "duration_ms": round((time.perf_counter() - t0) * 1000, 3)}
-        with open_output(str(self.run_dir / "cases" / f"{_safe(case.id)}.json")) as fh:
-            json.dump(record, fh, ensure_ascii=False, indent=1)
-        self.listener("case_finished", record)
-        return record
+            step_result, step_checks, wire = self.run_step(case, step, n, variables)
+            steps.append(step_result)
+            checks.extend(msgspec.structs.replace(c, id=f"{step.id}/{c.id}") for c in step_checks)
+            if wire is not None and step_result.exchange is not None:
+                exchanges.append(step_result.exchange)
+                yield ExchangeRecorded(case=case.id, step=step.id, exchange=step_result.exchange,
+                                       request_body=wire.request_body,
+                                       response_body=wire.response_body)
+            yield StepFinished(case=case.id, step=step.id, result=step_result.result,
+                               exchange=step_result.exchange)
+            if step.setup and step_result.result is not Status.PASS:
+                setup_failed = True
+        result = roll_up(s.result for s in steps)
+        if setup_failed and result is Status.FAIL:
+            result = Status.ERROR  # the case could not be judged: its preparation failed
+        yield CaseFinished(case=CaseResult(
+            id=case.id, service=case.service, kind=case.kind, title=case.title, suite=case.suite,
+            level=case.level, result=result, checks=checks, steps=steps, exchanges=exchanges,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3)))
 
-    def run_step(self, case: Case, step: Step, n: int, variables: dict[str, Any],
-                 case_dir: Path) -> dict[str, Any]:
+    def run_step(self, case: Case, step: Step, n: int, variables: dict[str, Any]
+                 ) -> tuple[StepResult, list[CheckResult], Any]:
         kind = "negative" if case.kind == "negative" and not step.setup else "positive"
         variables["msg_id"] = uuid.uuid4().hex
         try:
@@ -185,42 +233,30 @@ class Runner:
             step_vars.update(render_value(step.vars, variables))
             message = self.factory.build(step.message, step_vars)
             message = apply_mutations(message, render_value(step.mutate, step_vars))
+            check_objs = step.check_objects(kind)
         except Exception as exc:  # a scenario defect: say so, never crash the run
-            return {"id": step.id, "service": step.service, "result": "error", "exchange": None,
-                    "setup_failed": step.setup,
-                    "checks": [{"id": "build", "result": "error",
-                                "message": f"cannot build the request: {type(exc).__name__}: {exc}"}]}
+            return (StepResult(id=step.id, service=step.service, result=Status.ERROR),
+                    [CheckResult(id="build", result=Status.ERROR,
+                                 message=f"cannot build the request: {type(exc).__name__}: {exc}")],
+                    None)
         request_root = xmlsafe.parse_bytes(message)
         for var, path in step.extract_request.items():
             variables[var] = xpath_value(request_root, path)
         if step.extract_key:
             variables[step.extract_key] = self.factory.request_key(step.service, request_root)
-        exchange, reply = self.transport.send(step.service, message,
-                                              s_code=self.factory.s_code(step.service))
-        stem = f"{n:02d}-{_safe(step.id)}"
-        (case_dir / f"{stem}.request.xml").write_bytes(exchange.request_body)
-        (case_dir / f"{stem}.response.xml").write_bytes(exchange.response_body)
-        ex_meta = exchange.meta()
-        ex_meta.update({"step": step.id, "case": case.id,
-                        "request_file": f"evidence/{_safe(case.id)}/{stem}.request.xml",
-                        "response_file": f"evidence/{_safe(case.id)}/{stem}.response.xml"})
-        expect = dict(step.expect)
-        expect.setdefault("ack", ["AE", "AR"] if kind == "negative" else ["AA"])
-        ctx = C.StepContext(exchange=exchange, reply=reply, request=request_root, kind=kind,
-                            expect=expect, variables=variables,
+        wire, reply = self.transport.send(step.service, message,
+                                          s_code=self.factory.s_code(step.service))
+        folder = f"evidence/{file_stem(case.id)}"
+        stem = f"{n:02d}-{file_stem(step.id)}"
+        exchange = wire.record(step=step.id, case=case.id,
+                               request_file=f"{folder}/{stem}.request.xml",
+                               response_file=f"{folder}/{stem}.response.xml")
+        ctx = C.StepContext(exchange=wire, reply=reply, request=request_root, kind=kind,
+                            expect=step.expect, variables=variables,
                             validate_message=self.validators.message,
-                            validate_document=self.validators.document, lang=self.lang)
-        check_objs: list[C.Check] = [C.Transport(), C.NoFault() if kind == "positive" else None,
-                                     C.ResponseRoot(self.factory.response_roots(step.service)),
-                                     C.InteractionId(), C.AckCode(list(expect["ack"])),
-                                     C.TargetMessageId(), C.ResponseValid()]
-        for spec in step.checks:
-            (name, args), = spec.items()
-            if name == "document":
-                check_objs.append(C.DocumentCheck(args["path"], args.get("identical_to")))
-            else:
-                check_objs.append(C.XPathCheck(name.split("_", 1)[1], args["path"], args["value"]))
-        results = [c.run(ctx) for c in check_objs if c is not None]
+                            validate_document=self.validators.document, lang=self.lang,
+                            response_roots=self.factory.response_roots(step.service))
+        results = [c.evaluate(ctx) for c in check_objs]
         if reply is not None and reply.message is not None:
             for var, path in step.extract.items():
                 found = xpath_value(reply.message, path)
@@ -228,11 +264,9 @@ class Runner:
                     variables[var] = found
         for key, value in ctx.notes.items():
             variables[f"{step.id}_{key}"] = value
-        step_result = C.roll_up([r.result for r in results])
-        self.listener("step_finished", {"case": case.id, "step": step.id, "result": step_result})
-        return {"id": step.id, "service": step.service, "result": step_result,
-                "checks": [r.to_dict() for r in results], "exchange": ex_meta,
-                "setup_failed": step.setup and step_result != "pass"}
+        return (StepResult(id=step.id, service=step.service,
+                           result=roll_up(r.result for r in results), exchange=exchange),
+                results, wire)
 
 
 def xpath_value(root: etree._Element, path: str) -> str | None:
@@ -250,5 +284,6 @@ def xpath_value(root: etree._Element, path: str) -> str | None:
                                        and found.is_integer() else str(found))
 
 
-def _safe(name: str) -> str:
+def file_stem(name: str) -> str:
+    """A case or step id as a file name (cases/<id>.json, evidence/<case>/<n>-<step>.*)."""
     return "".join(ch if ch.isalnum() or ch in "-_.（）" else "_" for ch in name)[:120]

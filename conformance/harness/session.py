@@ -1,28 +1,53 @@
-"""One run: picks the cases, brings up the target (the embedded platform when none is given),
-wires transport, message factory and validators to the runner, and writes the run folder."""
+"""One scenario run into a run folder: picks the cases, brings up the target (the embedded
+platform when none is given), wires transport, message factory and validators to the engine
+(``runner.py``), and yields its events, ending with ``RunFinished`` and the run's typed
+``RunResults``.
+
+The in-process entry point (what ``conformance run`` and ``assess`` call):
+
+    outcome = run_scenarios(RunFolder(path), target, RunOptions(jobs=4), handlers=[console])
+    outcome.results          # RunResults (results.json)
+    outcome.interrupted      # stopped before every case finished (``--resume`` completes it)
+
+The run folder's writers (``results.folder_writers``) are always attached; ``handlers`` are the
+caller's own (progress bar, summary …). ``run.json`` keeps the options for ``--resume``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import ConformanceError
+from ..model import CaseResult, RunResults, RunSummary, ToolStamp
+from ..model.events import CaseFinished, Event, Handler, RunFinished, RunStarted, drain
+from ..model.folder import RunFolder
+from ..model.io import results_json
 from ..output import open_output
 from ..resources import test_cases_dir
-from . import results as R
 from .model import Case, load_suites
+from .results import folder_writers
 from .runner import Runner, Validators
 from .target import Target
 from .transport import Transport
 
+RUN_STATE = "run.json"
 
-class SessionError(Exception):
-    pass
+
+class SessionError(ConformanceError):
+    """The run cannot start as asked (unknown service or level, no scenarios, bad run folder)."""
+
+
+class NoCases(SessionError):
+    """No case matches the selection (--services / --level)."""
 
 
 def _errors_only(result: Any) -> list[tuple[str, str]]:
@@ -70,24 +95,61 @@ class CatalogFactory:
         return svc.key.value(request) if svc is not None and svc.key is not None else None
 
 
+@dataclass
+class RunOptions:
+    """What a scenario run is asked to do (the CLI's options, typed)."""
+
+    lang: str = "zh"
+    jobs: int = 1
+    level: str | None = None
+    services: list[str] | None = None
+    scenarios: Path | None = None            # default: the shipped test_cases/
+    config_sha256: str | None = None         # of the target configuration file
+    recorded: dict[str, Any] = field(default_factory=dict)  # kept in run.json for --resume
+
+
+@dataclass
+class RunOutcome:
+    folder: RunFolder
+    results: RunResults
+    interrupted: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.results.complete
+
+    @property
+    def failing(self) -> bool:
+        s = self.results.summary
+        return s.fail > 0 or s.error > 0
+
+
+def resume_options(folder: RunFolder) -> dict[str, Any]:
+    """The options an interrupted run was started with (from its run.json)."""
+    try:
+        state = json.loads((folder.path / RUN_STATE).read_text(encoding="utf-8"))
+        options = state["options"]
+        if not isinstance(options, dict):
+            raise TypeError("options is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SessionError(f"{folder.path}: not a resumable run folder ({exc})") from None
+    return options
+
+
 class RunSession:
-    def __init__(self, target: Target, run_dir: Path, *, options: dict[str, Any], lang: str = "zh",
-                 jobs: int = 1, level: str | None = None, services: list[str] | None = None,
-                 config_sha256: str | None = None, scenarios: Path | None = None) -> None:
+    def __init__(self, folder: RunFolder, target: Target, options: RunOptions) -> None:
         from ..hl7v3.services import load_services  # the service catalog (standards/services)
 
-        self.target, self.run_dir, self.lang, self.jobs = target, run_dir, lang, jobs
-        self.options = options
-        self.config_sha256 = config_sha256
+        self.folder, self.target, self.options = folder, target, options
         self.catalog = load_services(target.profile)
-        self.suites = load_suites(scenarios or test_cases_dir(), target.profile)
+        where = options.scenarios or test_cases_dir()
+        self.suites = load_suites(where, target.profile)
         if not self.suites:
-            raise SessionError(f"no scenario suite for profile {target.profile} under "
-                               f"{scenarios or test_cases_dir()}")
+            raise SessionError(f"no scenario suite for profile {target.profile} under {where}")
         wanted = None
-        if services:
+        if options.services:
             wanted = set()
-            for s in services:
+            for s in options.services:
                 svc = self.catalog.get(s.strip())
                 if svc is None:
                     raise SessionError(f"--services: unknown service {s!r}; see "
@@ -95,10 +157,11 @@ class RunSession:
                 wanted.add(svc.action)
         levels = level_order(target.profile)
         allowed_levels = None
-        if level:
-            if level not in levels:
-                raise SessionError(f"--level: unknown level {level!r}; one of {', '.join(levels)}")
-            allowed_levels = set(levels[: levels.index(level) + 1])
+        if options.level:
+            if options.level not in levels:
+                raise SessionError(f"--level: unknown level {options.level!r}; one of "
+                                   f"{', '.join(levels)}")
+            allowed_levels = set(levels[: levels.index(options.level) + 1])
         self.cases: list[tuple[int, Case]] = []
         index = 0
         for suite in self.suites:
@@ -111,86 +174,48 @@ class RunSession:
                 if allowed_levels is not None and (svc is None or svc.level not in allowed_levels):
                     continue
                 self.cases.append((index, case))
-        self._runner: Runner | None = None
-        self._stopped = False
+        if not self.cases:
+            raise NoCases("no case matches the selection (--services / --level)")
 
-    def stop(self) -> None:
-        self._stopped = True
-        if self._runner is not None:
-            self._runner.stop()
+    # ------------------------------------------------------------------ run.json
+    def _begin(self) -> str:
+        """Record the run in run.json: its start (kept from the first session) and options."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        path = self.folder.path / RUN_STATE
+        state: dict[str, Any] = {}
+        if path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                state = json.loads(path.read_text(encoding="utf-8"))
+        started = str(state.get("started") or now)
+        with open_output(str(path)) as fh:
+            json.dump({"started": started, "options": self.options.recorded,
+                       "tool_version": __version__}, fh, ensure_ascii=False, indent=1)
+        return started
 
+    def _inputs(self) -> dict[str, Any]:
+        return {"suites": [{"id": s.id, "version": s.version, "path": s.path,
+                            "sha256": hashlib.sha256(Path(s.path).read_bytes()).hexdigest()}
+                           for s in self.suites],
+                "service_catalog": str(self.catalog.path),
+                "level": self.options.level,
+                "services": self.options.recorded.get(
+                    "services", ",".join(self.options.services or []) or None),
+                "jobs": self.options.jobs, "target_config_sha256": self.options.config_sha256}
+
+    # ------------------------------------------------------------------ the target
     @contextlib.contextmanager
-    def _endpoint(self) -> Iterator[None]:
-        if not self.target.embedded:
-            yield
+    def _transport(self) -> Iterator[Transport]:
+        t = self.target
+        default_ns = self.catalog.soap.get("namespace")
+        if not t.embedded:
+            yield Transport(t, namespace=self._namespace())
             return
         from ..platform.server import EmbeddedPlatform
 
-        db = self.run_dir / "embedded-platform.sqlite"
-        with EmbeddedPlatform(profile=self.target.profile, db=str(db)) as url:
-            self.target.endpoint = url
-            yield
-
-    def header(self, started: str, complete: bool) -> dict[str, Any]:
-        from ..catalog import load_catalog
-
-        return {
-            "tool": {"name": "conformance", "version": __version__,
-                     "ruleset": load_catalog().ruleset},
-            "kind": "run", "target": self.target.public(), "profile": self.target.profile,
-            "started": started, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "complete": complete, "lang": self.lang,
-            "inputs": {"suites": [{"id": s.id, "version": s.version, "path": s.path,
-                                   "sha256": hashlib.sha256(Path(s.path).read_bytes()).hexdigest()}
-                                  for s in self.suites],
-                       "service_catalog": str(self.catalog.path),
-                       "level": self.options.get("level"), "services": self.options.get("services"),
-                       "jobs": self.jobs, "target_config_sha256": self.config_sha256},
-        }
-
-    def execute(self, on_case: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        from ..hl7v3.builder import MessageBuilder
-        from ..validate import Validator, ValidatorOptions
-
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        run_json = self.run_dir / "run.json"
-        if run_json.exists():
-            started = json.loads(run_json.read_text(encoding="utf-8")).get("started", started)
-        with open_output(str(run_json)) as fh:
-            json.dump({"started": started, "options": self.options, "tool_version": __version__},
-                      fh, ensure_ascii=False, indent=1)
-        done = R.load_cases(self.run_dir)
-        todo = [(i, c) for i, c in self.cases if c.id not in done]
-        validator = Validator(ValidatorOptions(lang=self.lang))
-        validators = Validators(
-            message=lambda data, name: _errors_only(validator.validate_bytes(data, name)),
-            document=lambda data, name: _errors_only(validator.validate_bytes(data, name)))
-
-        def listener(event: str, payload: dict[str, Any]) -> None:
-            if event == "case_finished" and on_case:
-                on_case(payload)
-
-        for rec in done.values():
-            if on_case:
-                on_case(rec)
-        with self._endpoint():
-            transport = Transport(self.target, namespace=self._namespace())
-            factory = CatalogFactory(MessageBuilder(self.target.profile))
-            # ids derived from the run start, so re-running against a persistent platform
-            # does not collide with the records of an earlier run
-            base = (int(datetime.now(UTC).timestamp()) % 1_000_000) * 10
-            self._runner = Runner(transport, factory, validators, self.run_dir, lang=self.lang,
-                                  jobs=self.jobs, listener=listener,
-                                  base_vars={"index_base": base})
-            if self._stopped:
-                self._runner.stop()
-            finished = self._runner.run(todo)
-        by_id = dict(done)
-        by_id.update({r["id"]: r for r in finished})
-        ordered = [by_id[c.id] for _, c in self.cases if c.id in by_id]
-        complete = len(ordered) == len(self.cases)
-        return R.write_results(self.run_dir, self.header(started, complete), ordered)
+        db = str(self.folder.path / "embedded-platform.sqlite")
+        with EmbeddedPlatform(profile=t.profile, db=db) as url:
+            t.endpoint = url
+            yield Transport(t, namespace=t.namespace or default_ns)
 
     def _namespace(self) -> str | None:
         from .transport import discover_namespace
@@ -198,7 +223,66 @@ class RunSession:
         default = self.catalog.soap.get("namespace")
         if self.target.namespace:
             return self.target.namespace
-        if self.target.embedded:
-            return default
         return discover_namespace(self.target.url_for(""), verify=self.target.tls.get(
             "ca_bundle") or bool(self.target.tls.get("verify", True))) or default
+
+    # ------------------------------------------------------------------ the run
+    def execute(self, stop: threading.Event | None = None) -> Iterator[Event]:
+        """RunStarted, the cases finished in earlier sessions (``resumed``), the events of the
+        cases still to run, and RunFinished with the whole run."""
+        from ..catalog import load_catalog
+        from ..hl7v3.builder import MessageBuilder
+        from ..validate import Validator, ValidatorOptions
+
+        self.folder.path.mkdir(parents=True, exist_ok=True)
+        started = self._begin()
+        wanted = {c.id for _, c in self.cases}
+        done = {k: c for k, c in results_json.load_cases(self.folder.path).items() if k in wanted}
+        todo = [(i, c) for i, c in self.cases if c.id not in done]
+        yield RunStarted(run_dir=str(self.folder.path), target=self.target.name,
+                         profile=self.target.profile, cases=len(self.cases), resumed=len(done))
+        finished: dict[str, CaseResult] = {}
+        for _, c in self.cases:
+            if c.id in done:
+                finished[c.id] = done[c.id]
+                yield CaseFinished(case=done[c.id], resumed=True)
+        validator = Validator(ValidatorOptions(lang=self.options.lang))
+        validators = Validators(
+            message=lambda data, name: _errors_only(validator.validate_bytes(data, name)),
+            document=lambda data, name: _errors_only(validator.validate_bytes(data, name)))
+        stop = stop or threading.Event()
+        with self._transport() as transport:
+            runner = Runner(transport, CatalogFactory(MessageBuilder(self.target.profile)),
+                            validators, lang=self.options.lang, jobs=self.options.jobs,
+                            run_id=self.folder.path.name, stop=stop,
+                            # ids derived from the run start, so re-running against a persistent
+                            # platform does not collide with the records of an earlier run
+                            base_vars={"index_base": (int(datetime.now(UTC).timestamp())
+                                                      % 1_000_000) * 10})
+            for event in runner.execute(todo):
+                if isinstance(event, CaseFinished):
+                    finished[event.case.id] = event.case
+                yield event
+        ordered = [finished[c.id] for _, c in self.cases if c.id in finished]
+        complete = len(ordered) == len(self.cases)
+        results = RunResults(
+            tool=ToolStamp(name="conformance", version=__version__,
+                           ruleset=load_catalog().ruleset),
+            kind="run", target=self.target.public(), profile=self.target.profile,
+            started=started, finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            complete=complete, lang=self.options.lang, inputs=self._inputs(), cases=ordered,
+            summary=RunSummary.of(ordered))
+        yield RunFinished(results=results, interrupted=stop.is_set() or not complete)
+
+
+def run_scenarios(folder: RunFolder, target: Target, options: RunOptions,
+                  handlers: Sequence[Handler] = (), *,
+                  stop: threading.Event | None = None) -> RunOutcome:
+    """Run the scenarios into ``folder`` (a new run, or the rest of an interrupted one); the
+    folder's writers and ``handlers`` see every event. Set ``stop`` to interrupt: running cases
+    finish their current step. Raises ``ConformanceError`` (``SessionError``, ``NoCases``,
+    ``ScenarioError``) for what the user asked that cannot run."""
+    session = RunSession(folder, target, options)
+    last = drain(session.execute(stop), [*folder_writers(folder), *handlers])
+    assert isinstance(last, RunFinished)
+    return RunOutcome(folder=folder, results=last.results, interrupted=last.interrupted)

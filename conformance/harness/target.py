@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConformanceError
 from ..yamlio import read_yaml
 
 _ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -37,7 +38,7 @@ REDACTED = "***"
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 
 
-class TargetError(Exception):
+class TargetError(ConformanceError):
     """The target configuration cannot be used (message says what, where, how to fix)."""
 
 

@@ -22,6 +22,7 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..hl7v3.builder import soap_envelope, soap_headers
+from ..model import Exchange as RecordedExchange
 from .target import REDACTED, SECRET_HEADERS, Target
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -34,7 +35,8 @@ DEFAULT_NAMESPACE = "urn:conformance:hip-message-server"  # the embedded platfor
 
 @dataclass
 class Exchange:
-    """One request/response pair, as evidence."""
+    """One request/response pair as it happened, bodies in memory (the request body with
+    secrets redacted); ``record()`` gives the evidence form."""
 
     url: str
     action: str
@@ -50,14 +52,16 @@ class Exchange:
     error_detail: str | None = None
     truncated: bool = False
 
-    def meta(self) -> dict[str, Any]:
-        return {"url": self.url, "action": self.action, "soap_version": self.soap_version,
-                "request_headers": self.request_headers, "status": self.status,
-                "response_headers": self.response_headers, "started": self.started,
-                "duration_ms": round(self.duration_ms, 3), "error": self.error,
-                "error_detail": self.error_detail, "truncated": self.truncated,
-                "request_bytes": len(self.request_body),
-                "response_bytes": len(self.response_body)}
+    def record(self, **where: Any) -> RecordedExchange:
+        """The exchange as recorded evidence (``model.Exchange``): the bodies become files of the
+        run folder, named in ``where`` (``request_file``, ``response_file``, ``step``, ``case``)."""
+        return RecordedExchange(
+            url=self.url, action=self.action, soap_version=self.soap_version,
+            request_headers=self.request_headers, status=self.status,
+            response_headers=self.response_headers, started=self.started,
+            duration_ms=round(self.duration_ms, 3), error=self.error,
+            error_detail=self.error_detail, truncated=self.truncated,
+            request_bytes=len(self.request_body), response_bytes=len(self.response_body), **where)
 
 
 @dataclass

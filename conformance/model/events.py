@@ -40,6 +40,19 @@ class CaseStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeRecorded(Event):
+    """One exchange of a step, with its bodies: the evidence writer stores them in the run
+    folder under ``exchange.request_file`` / ``exchange.response_file`` (secrets already
+    redacted from the request)."""
+
+    case: str
+    step: str
+    exchange: Exchange
+    request_body: bytes = b""
+    response_body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class StepFinished(Event):
     case: str
     step: str

@@ -1,0 +1,94 @@
+"""The scenario engine through its in-process API (``run_scenarios``): typed events in order on
+the caller's thread, writers as handlers, typed JUnit."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from conformance.harness.results import write_junit
+from conformance.harness.session import NoCases, RunOptions, run_scenarios
+from conformance.harness.target import Target
+from conformance.model import CaseResult, CheckResult, RunResults, RunSummary, Status, ToolStamp
+from conformance.model.events import (
+    CaseFinished,
+    CaseStarted,
+    Event,
+    ExchangeRecorded,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+)
+from conformance.model.folder import RunFolder
+from conformance.model.io import results_json
+
+SERVICES = ["PatientInfoRegister", "PatientInfoQuery"]
+
+
+def _embedded(soap: str = "1.1") -> Target:
+    return Target(name="embedded", embedded=True, soap_version=soap)
+
+
+class Recorder:
+    def __init__(self, stop_after: int | None = None, stop: threading.Event | None = None) -> None:
+        self.events: list[Event] = []
+        self.threads: set[str] = set()
+        self.stop_after, self.stop = stop_after, stop
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+        self.threads.add(threading.current_thread().name)
+        finished = sum(isinstance(e, CaseFinished) for e in self.events)
+        if self.stop is not None and self.stop_after is not None and finished >= self.stop_after:
+            self.stop.set()
+
+
+def test_events_come_in_order_on_the_callers_thread(tmp_path: Path) -> None:
+    rec = Recorder()
+    folder = RunFolder(tmp_path / "r")
+    outcome = run_scenarios(folder, _embedded(), RunOptions(services=SERVICES, jobs=4), [rec])
+    assert outcome.complete and not outcome.failing and not outcome.interrupted
+    assert rec.threads == {threading.current_thread().name}
+    assert isinstance(rec.events[0], RunStarted) and isinstance(rec.events[-1], RunFinished)
+    assert rec.events[0].cases == len(outcome.results.cases) and rec.events[0].resumed == 0
+    per_case: dict[str, list[str]] = {}
+    for e in rec.events[1:-1]:
+        cid = e.case.id if isinstance(e, CaseFinished) else e.case
+        per_case.setdefault(cid, []).append(type(e).__name__)
+    for names in per_case.values():
+        assert names[0] == "CaseStarted" and names[-1] == "CaseFinished"
+        middle = names[1:-1]
+        assert middle == ["ExchangeRecorded", "StepFinished"] * (len(middle) // 2)
+    # what the writers made of the events is what the engine said
+    assert folder.results == outcome.results
+    assert results_json.load_cases(folder.path) == {c.id: c for c in outcome.results.cases}
+    for e in rec.events:
+        if isinstance(e, ExchangeRecorded):
+            assert (folder.path / e.exchange.request_file).read_bytes() == e.request_body
+            assert (folder.path / e.exchange.response_file).read_bytes() == e.response_body
+    assert (folder.path / "junit.xml").is_file()
+    assert {type(e) for e in rec.events} >= {CaseStarted, StepFinished}
+
+
+def test_nothing_selected_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NoCases):
+        run_scenarios(RunFolder(tmp_path / "r"), _embedded(),
+                      RunOptions(level="三级", services=["TerminologyRegister"]))
+
+
+def test_junit_is_written_from_typed_results(tmp_path: Path) -> None:
+    checks = [CheckResult(id="s/transport", result=Status.PASS, message="HTTP 200"),
+              CheckResult(id="s/ack-code", result=Status.FAIL, message="AE <x>"),
+              CheckResult(id="t/step", result=Status.INTERRUPTED, message="stopped")]
+    cases = [CaseResult(id="C1", suite="s1", result=Status.INTERRUPTED, checks=checks)]
+    run = RunResults(tool=ToolStamp(name="conformance", version="0"), cases=cases,
+                     summary=RunSummary.of(cases))
+    path = tmp_path / "junit.xml"
+    write_junit(path, run)
+    text = path.read_text(encoding="utf-8")
+    assert 'tests="3" failures="1" errors="0"' in text
+    assert 'skipped="1"' in text and "<failure message=\"AE &lt;x&gt;\">" in text
+    assert '<skipped message="stopped"/>' in text
+
