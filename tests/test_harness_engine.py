@@ -1,5 +1,5 @@
 """The scenario engine through its in-process API (``run_scenarios``): typed events in order on
-the caller's thread, writers as handlers, typed JUnit."""
+the caller's thread, writers as handlers, stop and resume, typed JUnit."""
 
 from __future__ import annotations
 
@@ -70,6 +70,29 @@ def test_events_come_in_order_on_the_callers_thread(tmp_path: Path) -> None:
             assert (folder.path / e.exchange.response_file).read_bytes() == e.response_body
     assert (folder.path / "junit.xml").is_file()
     assert {type(e) for e in rec.events} >= {CaseStarted, StepFinished}
+
+
+def test_stop_interrupts_and_a_second_session_completes(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "r")
+    stop = threading.Event()
+    rec = Recorder(stop_after=2, stop=stop)
+    options = RunOptions(services=["PatientInfoRegister", "PatientInfoMerge", "OrderInfoAdd"],
+                         jobs=2)
+    first = run_scenarios(folder, _embedded(), options, [rec], stop=stop)
+    assert first.interrupted and not first.complete
+    total = rec.events[0].cases
+    assert len(first.results.cases) < total
+    for c in first.results.cases:  # an unfinished case is interrupted, never pass
+        if any(s.result is Status.INTERRUPTED for s in c.steps):
+            assert c.result is Status.INTERRUPTED
+    rec2 = Recorder()
+    second = run_scenarios(folder, _embedded(), options, [rec2])
+    assert second.complete and not second.interrupted and not second.failing
+    assert len(second.results.cases) == total
+    resumed = [e for e in rec2.events if isinstance(e, CaseFinished) and e.resumed]
+    assert rec2.events[0].resumed == len(resumed) == len(results_json.load_cases(folder.path)) - (
+        total - len(resumed))
+    assert all(c.result is not Status.INTERRUPTED for c in second.results.cases)
 
 
 def test_nothing_selected_is_refused(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ _UI = {
     "run.summary": {
         "zh": "用例 {cases} 个：通过 {pass} 个，不通过 {fail} 个，无法判定 {error} 个，跳过 {skip} 个。",
         "en": "{cases} cases: {pass} passed, {fail} failed, {error} errors, {skip} skipped."},
+    "run.summary_interrupted": {"zh": "另有 {interrupted} 个用例被中断（不计结果）。",
+                                "en": "{interrupted} more interrupted (no result)."},
     "run.folder": {"zh": "运行目录：{path}", "en": "Run folder: {path}"},
     "run.interrupted": {
         "zh": "已中断：已完成的用例已保存，用 conformance run --resume {path} 继续。",
@@ -100,6 +102,8 @@ class Console:
     def summary(self, event: RunFinished) -> None:
         lang, s = self.lang, event.results.summary
         click.echo(ui("run.summary", lang, **s.as_dict()))
+        if s.count(Status.INTERRUPTED):
+            click.echo(ui("run.summary_interrupted", lang, **s.as_dict()))
         bad = [c for c in event.results.cases if c.failing]
         if bad:
             click.echo(ui("run.failed_cases", lang))

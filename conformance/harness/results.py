@@ -3,8 +3,8 @@
 - ``EvidenceFiles``  ``evidence/<case>/<nn>-<step>.request.xml`` / ``.response.xml`` — the
   bodies of every exchange (``ExchangeRecorded``; the request with secrets redacted);
 - ``CaseFiles``      ``cases/<case>.json`` — each finished case as it finishes (``CaseFinished``;
-  not those finished in an earlier session), so that a stopped or killed run keeps what it did
-  and ``--resume`` runs only the rest;
+  not interrupted ones, not those finished in an earlier session), so that a stopped or killed
+  run keeps what it did and ``--resume`` runs only the rest;
 - ``ResultsFile``    ``results.json`` — the whole run (``RunFinished``), through the model's
   codec (``model.io.results_json``; its JSON Schema ships in ``conformance/model/schemas/``);
 - ``JUnitFile``      ``junit.xml`` — one test case per check, one test suite per scenario suite.
@@ -52,6 +52,8 @@ class CaseFiles:
     def handle(self, event: Event) -> None:
         if not isinstance(event, CaseFinished) or event.resumed:
             return
+        if event.case.result is Status.INTERRUPTED:
+            return  # not a result: --resume runs it again
         self.dir.mkdir(parents=True, exist_ok=True)
         results_json.dump_case(event.case, self.dir / f"{file_stem(event.case.id)}.json")
 

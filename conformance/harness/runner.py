@@ -11,8 +11,9 @@ cases run on worker threads that feed a queue the generator empties, so handlers
 the caller's thread, one event at a time; a case's events stay in order.
 
 Cases are independent (each gets its own synthetic patients and ids). When the run is stopped
-(``stop`` set, e.g. by Ctrl-C), a running case finishes its current step and skips the rest;
-cases not yet started are left out.
+(``stop`` set, e.g. by Ctrl-C), a running case finishes its current step and reports the rest
+``interrupted``; cases not yet started are left out. An interrupted case is not a result:
+``--resume`` runs it again.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def apply_mutations(message: bytes, mutations: list[dict[str, Any]]) -> bytes:
 
 
 # ---------------------------------------------------------------------------------- engine
+_INTERRUPTED = {"zh": "运行在此步骤之前中断（--resume 会重新执行此用例）",
+                "en": "the run was interrupted before this step (--resume runs the case again)"}
 _SETUP_FAILED = {"zh": "前置步骤未通过", "en": "a preparation step did not pass"}
 
 
@@ -200,9 +203,10 @@ class Runner:
         setup_failed = False
         for n, step in enumerate(case.steps, start=1):
             if setup_failed or self.stopped:
-                steps.append(StepResult(id=step.id, service=step.service, result=Status.SKIP))
-                checks.append(CheckResult(id=f"{step.id}/step", result=Status.SKIP,
-                                          message=_SETUP_FAILED[self.lang]))
+                status = Status.SKIP if setup_failed else Status.INTERRUPTED
+                why = (_SETUP_FAILED if setup_failed else _INTERRUPTED)[self.lang]
+                steps.append(StepResult(id=step.id, service=step.service, result=status))
+                checks.append(CheckResult(id=f"{step.id}/step", result=status, message=why))
                 continue
             step_result, step_checks, wire = self.run_step(case, step, n, variables)
             steps.append(step_result)

@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConformanceError
-from ..model import CaseResult, RunResults, RunSummary, ToolStamp
+from ..model import CaseResult, RunResults, RunSummary, Status, ToolStamp
 from ..model.events import CaseFinished, Event, Handler, RunFinished, RunStarted, drain
 from ..model.folder import RunFolder
 from ..model.io import results_json
@@ -237,7 +237,8 @@ class RunSession:
         self.folder.path.mkdir(parents=True, exist_ok=True)
         started = self._begin()
         wanted = {c.id for _, c in self.cases}
-        done = {k: c for k, c in results_json.load_cases(self.folder.path).items() if k in wanted}
+        done = {k: c for k, c in results_json.load_cases(self.folder.path).items()
+                if k in wanted and c.result is not Status.INTERRUPTED}
         todo = [(i, c) for i, c in self.cases if c.id not in done]
         yield RunStarted(run_dir=str(self.folder.path), target=self.target.name,
                          profile=self.target.profile, cases=len(self.cases), resumed=len(done))
@@ -264,7 +265,8 @@ class RunSession:
                     finished[event.case.id] = event.case
                 yield event
         ordered = [finished[c.id] for _, c in self.cases if c.id in finished]
-        complete = len(ordered) == len(self.cases)
+        complete = len(ordered) == len(self.cases) and all(
+            c.result is not Status.INTERRUPTED for c in ordered)
         results = RunResults(
             tool=ToolStamp(name="conformance", version=__version__,
                            ruleset=load_catalog().ruleset),
