@@ -16,7 +16,7 @@ import pytest
 from conformance import xmlsafe
 from conformance.harness import checks as C
 from conformance.harness.model import ScenarioError, load_suite
-from conformance.harness.runner import apply_mutations
+from conformance.harness.runner import IdPlan, apply_mutations
 from conformance.harness.target import Target, TargetError, load_target
 from conformance.harness.transport import Transport, unwrap
 
@@ -335,6 +335,25 @@ def test_shipped_scenarios_compile_every_check() -> None:
         steps = [s for suite in load_suites(test_cases_dir(), profile) for c in suite.cases
                  for s in c.steps]
         assert all(s.compiled is not None and len(s.compiled) == len(s.checks) for s in steps)
+
+
+def test_id_blocks_are_unique_per_session_and_reproducible_with_a_seed() -> None:
+    a, b = IdPlan.draw(), IdPlan.draw()
+    assert a.block != b.block  # equal by chance once in 9 million draws
+    assert IdPlan.LOW <= a.block < IdPlan.HIGH and a.base == a.block * IdPlan.BLOCK
+    seeded = [IdPlan.draw(7, k) for k in range(3)]
+    assert [p.block for p in seeded] == [IdPlan.draw(7, k).block for k in range(3)]
+    assert len({p.block for p in seeded}) == 3
+    # a resumed session never takes a block an earlier one used, seeded or not
+    again = IdPlan.draw(7, 1, taken=[seeded[1].block])
+    assert again.block != seeded[1].block
+    # cases never share indexes; a case's uids and message ids repeat with the seed only
+    assert a.index(0) != a.index(1) and a.index(1) - a.index(0) == 10
+    assert seeded[0].case_rng("c").random() == IdPlan.draw(7, 0).case_rng("c").random()
+    assert seeded[0].case_rng("c").random() != seeded[0].case_rng("d").random()
+    assert a.case_rng("c").random() != a.case_rng("c").random()
+    with pytest.raises(ValueError):
+        a.index(IdPlan.BLOCK)
 
 
 def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:

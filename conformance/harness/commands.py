@@ -127,6 +127,9 @@ class Console:
 @click.option("--services", default=None,
               help="Comma-separated service action codes (or S-codes) to run.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Make the synthetic ids (patients, records, messages) reproducible. Without "
+                   "it every run draws its own, so runs never collide on a persistent platform.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Run folder (default runs/<timestamp>-<target>/).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True), default=None,
@@ -141,9 +144,10 @@ class Console:
               show_default=True, help="Exit 1 on any failing case, or (with --baseline) only on "
                                       "new failures.")
 def run_command(target_url: str | None, config_path: str | None, profile: str | None,
-                level: str | None, services: str | None, jobs: int, out_dir: str | None,
-                resume_dir: str | None, soap_version: str | None, timeout: float | None,
-                lang: str, progress: bool | None, baseline: str | None, fail_on: str) -> None:
+                level: str | None, services: str | None, jobs: int, seed: int | None,
+                out_dir: str | None, resume_dir: str | None, soap_version: str | None,
+                timeout: float | None, lang: str, progress: bool | None, baseline: str | None,
+                fail_on: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
     from .session import NoCases, RunOptions, resume_options, run_scenarios
 
@@ -156,17 +160,19 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
             level = level or opts.get("level")
             services = services or opts.get("services")
             soap_version = soap_version or opts.get("soap_version")
+            seed = seed if seed is not None else opts.get("seed")
         target = _make_target(target_url, config_path, profile, soap_version, timeout)
     except ConformanceError as exc:
         click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
     folder = RunFolder(resume_dir or out_dir or default_run_dir(target.name))
     options = RunOptions(
-        lang=lang, jobs=jobs, level=level, services=services.split(",") if services else None,
+        lang=lang, jobs=jobs, level=level, seed=seed,
+        services=services.split(",") if services else None,
         config_sha256=_sha256(config_path) if config_path else None,
         recorded={"target_url": target_url, "config_path": config_path, "profile": target.profile,
                   "level": level, "services": services, "soap_version": soap_version,
-                  "jobs": jobs})
+                  "jobs": jobs, "seed": seed})
     console = Console(lang, sys.stderr.isatty() if progress is None else progress)
     stop = threading.Event()
 

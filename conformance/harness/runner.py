@@ -10,18 +10,20 @@ console (``commands.py``) are handlers that the caller drains the events into. W
 cases run on worker threads that feed a queue the generator empties, so handlers always run on
 the caller's thread, one event at a time; a case's events stay in order.
 
-Cases are independent (each gets its own synthetic patients and ids). When the run is stopped
-(``stop`` set, e.g. by Ctrl-C), a running case finishes its current step and reports the rest
-``interrupted``; cases not yet started are left out. An interrupted case is not a result:
-``--resume`` runs it again.
+Cases are independent: each takes its records' ids from its own slot of the session's id block
+(``IdPlan``), so parallel cases, resumed sessions and separate runs never register the same
+patient or record twice. When the run is stopped (``stop`` set, e.g. by Ctrl-C), a running case
+finishes its current step and reports the rest ``interrupted``; cases not yet started are left
+out. An interrupted case is not a result: ``--resume`` runs it again.
 """
 
 from __future__ import annotations
 
 import queue
+import random
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -92,6 +94,56 @@ def apply_mutations(message: bytes, mutations: list[dict[str, Any]]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+# ---------------------------------------------------------------------------------- ids
+@dataclass(frozen=True)
+class IdPlan:
+    """Where one session of a run takes the ids of the records it registers.
+
+    The synthetic data of a case derive from an integer ``index`` (patient ``P<index>``, record
+    keys ``<ENTITY><index>``, the document's person …). A session draws a ``block`` and case
+    ``n`` uses the indexes ``block × BLOCK + n × 10 …+9`` (a merge partner ``+500000``); blocks
+    are 7-digit numbers drawn at random (one of 9 million: two runs share one with a chance of
+    about 1 in 10^7), never one an earlier session of the same run used. With a ``seed`` the
+    blocks, the case uids and the message ids are reproducible: session ``k`` of a run seeded
+    ``s`` draws the same as session ``k`` of any other run seeded ``s`` (so two runs with one
+    seed against one persistent platform collide, on purpose)."""
+
+    block: int
+    session: int = 0
+    seed: int | None = None
+
+    BLOCK = 1_000_000
+    LOW, HIGH = 1_000_000, 10_000_000
+
+    @property
+    def base(self) -> int:
+        return self.block * self.BLOCK
+
+    @classmethod
+    def draw(cls, seed: int | None = None, session: int = 0,
+             taken: Sequence[int] = ()) -> IdPlan:
+        rng = random.Random(f"ids:{seed}:{session}") if seed is not None else secrets.SystemRandom()
+        while True:
+            block = rng.randrange(cls.LOW, cls.HIGH)
+            if block not in taken:
+                return cls(block=block, session=session, seed=seed)
+
+    def case_rng(self, case_id: str) -> random.Random:
+        """The source of a case's uids and message ids (reproducible with a seed)."""
+        if self.seed is None:
+            return random.Random(secrets.randbits(128))
+        return random.Random(f"case:{self.seed}:{self.session}:{case_id}")
+
+    def index(self, case_index: int) -> int:
+        if not 0 <= case_index * 10 < self.BLOCK // 2:
+            raise ValueError(f"case index {case_index} outside the id block")
+        return self.base + case_index * 10
+
+
+def _hex(rng: random.Random, digits: int) -> str:
+    return f"{rng.getrandbits(digits * 4):0{digits}x}"
+
+
 # ---------------------------------------------------------------------------------- engine
 _INTERRUPTED = {"zh": "运行在此步骤之前中断（--resume 会重新执行此用例）",
                 "en": "the run was interrupted before this step (--resume runs the case again)"}
@@ -109,11 +161,12 @@ class _Failed:
 
 class Runner:
     def __init__(self, transport: Transport, factory: MessageFactory, validators: Validators,
-                 *, lang: str = "zh", jobs: int = 1,
+                 *, lang: str = "zh", jobs: int = 1, ids: IdPlan | None = None,
                  run_id: str = "", base_vars: dict[str, Any] | None = None,
                  stop: threading.Event | None = None) -> None:
         self.transport, self.factory, self.validators = transport, factory, validators
         self.lang, self.jobs = lang, max(1, jobs)
+        self.ids = ids or IdPlan.draw()
         self.run_id = run_id
         self.base_vars = base_vars or {}
         self.stop_event = stop or threading.Event()
@@ -179,14 +232,13 @@ class Runner:
                 w.join()
 
     # ------------------------------------------------------------------ one case
-    def case_vars(self, case: Case, index: int) -> dict[str, Any]:
+    def case_vars(self, case: Case, index: int, rng: random.Random) -> dict[str, Any]:
         now = datetime.now(UTC) + timedelta(hours=8)  # China Standard Time, as platforms log
         v: dict[str, Any] = dict(self.base_vars)
-        base = int(self.base_vars.get("index_base", 0))
         v.update({"case_id": case.id, "case_index": index, "run_id": self.run_id,
-                  "index": base + index * 10,
+                  "index": self.ids.index(index), "index_base": self.ids.base,
                   "now": now.strftime("%Y%m%d%H%M%S"), "today": now.strftime("%Y%m%d"),
-                  "uid": uuid.uuid4().hex[:12]})
+                  "uid": _hex(rng, 12)})
         v.update(render_value(case.vars, v))
         return v
 
@@ -196,7 +248,8 @@ class Runner:
             return
         yield CaseStarted(case=case.id, service=case.service)
         t0 = time.perf_counter()
-        variables = self.case_vars(case, index)
+        rng = self.ids.case_rng(case.id)
+        variables = self.case_vars(case, index, rng)
         steps: list[StepResult] = []
         checks: list[CheckResult] = []
         exchanges = []
@@ -208,7 +261,7 @@ class Runner:
                 steps.append(StepResult(id=step.id, service=step.service, result=status))
                 checks.append(CheckResult(id=f"{step.id}/step", result=status, message=why))
                 continue
-            step_result, step_checks, wire = self.run_step(case, step, n, variables)
+            step_result, step_checks, wire = self.run_step(case, step, n, variables, rng)
             steps.append(step_result)
             checks.extend(msgspec.structs.replace(c, id=f"{step.id}/{c.id}") for c in step_checks)
             if wire is not None and step_result.exchange is not None:
@@ -228,10 +281,10 @@ class Runner:
             level=case.level, result=result, checks=checks, steps=steps, exchanges=exchanges,
             duration_ms=round((time.perf_counter() - t0) * 1000, 3)))
 
-    def run_step(self, case: Case, step: Step, n: int, variables: dict[str, Any]
-                 ) -> tuple[StepResult, list[CheckResult], Any]:
+    def run_step(self, case: Case, step: Step, n: int, variables: dict[str, Any],
+                 rng: random.Random) -> tuple[StepResult, list[CheckResult], Any]:
         kind = "negative" if case.kind == "negative" and not step.setup else "positive"
-        variables["msg_id"] = uuid.uuid4().hex
+        variables["msg_id"] = _hex(rng, 32)
         try:
             step_vars = dict(variables)
             step_vars.update(render_value(step.vars, variables))

@@ -10,7 +10,8 @@ The in-process entry point (what ``conformance run`` and ``assess`` call):
     outcome.interrupted      # stopped before every case finished (``--resume`` completes it)
 
 The run folder's writers (``results.folder_writers``) are always attached; ``handlers`` are the
-caller's own (progress bar, summary …). ``run.json`` keeps the options for ``--resume``.
+caller's own (progress bar, summary …). ``run.json`` keeps the options and, per session of the
+run (the first and every ``--resume``), its start and id block.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ..output import open_output
 from ..resources import test_cases_dir
 from .model import Case, load_suites
 from .results import folder_writers
-from .runner import Runner, Validators
+from .runner import IdPlan, Runner, Validators
 from .target import Target
 from .transport import Transport
 
@@ -103,6 +104,7 @@ class RunOptions:
     jobs: int = 1
     level: str | None = None
     services: list[str] | None = None
+    seed: int | None = None                  # reproducible ids (see runner.IdPlan)
     scenarios: Path | None = None            # default: the shipped test_cases/
     config_sha256: str | None = None         # of the target configuration file
     recorded: dict[str, Any] = field(default_factory=dict)  # kept in run.json for --resume
@@ -178,19 +180,26 @@ class RunSession:
             raise NoCases("no case matches the selection (--services / --level)")
 
     # ------------------------------------------------------------------ run.json
-    def _begin(self) -> str:
-        """Record the run in run.json: its start (kept from the first session) and options."""
+    def _begin(self) -> tuple[str, IdPlan]:
+        """Record this session in run.json: the run's start (kept from the first session), the
+        options, and the id block drawn for this session (never one an earlier session used)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         path = self.folder.path / RUN_STATE
         state: dict[str, Any] = {}
         if path.exists():
             with contextlib.suppress(OSError, ValueError):
                 state = json.loads(path.read_text(encoding="utf-8"))
+        sessions = [s for s in state.get("sessions") or [] if isinstance(s, dict)]
+        taken = [int(s["id_block"]) for s in sessions if isinstance(s.get("id_block"), int)]
+        ids = IdPlan.draw(self.options.seed, len(sessions), taken)
         started = str(state.get("started") or now)
+        sessions.append({"started": now, "id_block": ids.block, "seed": ids.seed,
+                         "jobs": self.options.jobs})
         with open_output(str(path)) as fh:
             json.dump({"started": started, "options": self.options.recorded,
-                       "tool_version": __version__}, fh, ensure_ascii=False, indent=1)
-        return started
+                       "tool_version": __version__, "sessions": sessions},
+                      fh, ensure_ascii=False, indent=1)
+        return started, ids
 
     def _inputs(self) -> dict[str, Any]:
         return {"suites": [{"id": s.id, "version": s.version, "path": s.path,
@@ -235,7 +244,7 @@ class RunSession:
         from ..validate import Validator, ValidatorOptions
 
         self.folder.path.mkdir(parents=True, exist_ok=True)
-        started = self._begin()
+        started, ids = self._begin()
         wanted = {c.id for _, c in self.cases}
         done = {k: c for k, c in results_json.load_cases(self.folder.path).items()
                 if k in wanted and c.result is not Status.INTERRUPTED}
@@ -254,12 +263,8 @@ class RunSession:
         stop = stop or threading.Event()
         with self._transport() as transport:
             runner = Runner(transport, CatalogFactory(MessageBuilder(self.target.profile)),
-                            validators, lang=self.options.lang, jobs=self.options.jobs,
-                            run_id=self.folder.path.name, stop=stop,
-                            # ids derived from the run start, so re-running against a persistent
-                            # platform does not collide with the records of an earlier run
-                            base_vars={"index_base": (int(datetime.now(UTC).timestamp())
-                                                      % 1_000_000) * 10})
+                            validators, lang=self.options.lang, jobs=self.options.jobs, ids=ids,
+                            run_id=self.folder.path.name, stop=stop)
             for event in runner.execute(todo):
                 if isinstance(event, CaseFinished):
                     finished[event.case.id] = event.case
