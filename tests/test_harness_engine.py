@@ -1,11 +1,13 @@
 """The scenario engine through its in-process API (``run_scenarios``): typed events in order on
-the caller's thread, writers as handlers, stop and resume, typed JUnit."""
+the caller's thread, writers as handlers, stop and resume, and the in-process transport to the
+embedded platform recording the same exchanges as real HTTP (one round trip per SOAP version)."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conformance.harness.results import write_junit
@@ -101,6 +103,39 @@ def test_nothing_selected_is_refused(tmp_path: Path) -> None:
                       RunOptions(level="三级", services=["TerminologyRegister"]))
 
 
+@pytest.mark.parametrize("soap", ["1.1", "1.2"])
+def test_in_process_exchanges_look_like_real_http_ones(tmp_path: Path, soap: str) -> None:
+    """The embedded platform in-process and over a real loopback socket (one round trip per SOAP
+    version): the same checks, and exchanges with the same fields, headers and statuses."""
+    runs = {}
+    for http in (False, True):
+        folder = RunFolder(tmp_path / f"{soap}-{http}")
+        outcome = run_scenarios(folder, _embedded(soap), RunOptions(services=SERVICES, http=http))
+        assert outcome.complete and not outcome.failing, outcome.results.summary
+        runs[http] = outcome.results
+    inproc, real = runs[False], runs[True]
+    assert inproc.target["endpoint"].startswith("http://")
+    assert real.target["endpoint"].startswith("http://127.0.0.1:")
+    assert [(c.id, [(k.id, k.result) for k in c.checks]) for c in inproc.cases] == [
+        (c.id, [(k.id, k.result) for k in c.checks]) for c in real.cases]
+    pairs = [(a, b) for ca, cb in zip(inproc.cases, real.cases, strict=True)
+             for a, b in zip(ca.exchanges, cb.exchanges, strict=True)]
+    assert pairs
+    for a, b in pairs:
+        da, db = msgspec.structs.asdict(a), msgspec.structs.asdict(b)
+        assert da.keys() == db.keys()
+        assert a.url == inproc.target["endpoint"] and b.url == real.target["endpoint"]
+        assert a.request_headers == b.request_headers
+        assert a.response_headers.keys() == b.response_headers.keys() == {
+            "Content-Length", "Content-Type", "Date", "Server"}
+        assert a.response_headers["Content-Type"] == b.response_headers["Content-Type"]
+        assert a.response_headers["Server"] == b.response_headers["Server"]
+        assert int(a.response_headers["Content-Length"]) == a.response_bytes
+        assert a.status == b.status == 200 and a.soap_version == b.soap_version == soap
+        assert a.duration_ms > 0 and b.duration_ms > 0 and a.started and b.started
+        assert a.error is None and b.error is None and not a.truncated
+
+
 def test_junit_is_written_from_typed_results(tmp_path: Path) -> None:
     checks = [CheckResult(id="s/transport", result=Status.PASS, message="HTTP 200"),
               CheckResult(id="s/ack-code", result=Status.FAIL, message="AE <x>"),
@@ -115,3 +150,17 @@ def test_junit_is_written_from_typed_results(tmp_path: Path) -> None:
     assert 'skipped="1"' in text and "<failure message=\"AE &lt;x&gt;\">" in text
     assert '<skipped message="stopped"/>' in text
 
+
+@pytest.mark.parametrize("fault, check, result", [
+    ("wrong-ack=1.0", "ack-code", Status.FAIL),
+    ("drop=1.0", "transport", Status.ERROR),
+])
+def test_faults_of_the_in_process_platform_are_judged_like_over_http(
+        tmp_path: Path, fault: str, check: str, result: Status) -> None:
+    outcome = run_scenarios(RunFolder(tmp_path / "r"), _embedded(),
+                            RunOptions(services=["PatientInfoRegister"], faults=f"seed=7,{fault}"))
+    positive = next(c for c in outcome.results.cases if c.kind == "positive")
+    hit = next(k for k in positive.checks if k.id.endswith("/" + check))
+    assert hit.result is result and positive.result is result, positive.checks
+    if fault.startswith("drop"):  # the answer broken off mid-way: as a reset connection
+        assert positive.exchanges[0].error == "reset"

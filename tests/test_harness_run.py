@@ -26,6 +26,7 @@ def results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile, minimum", [("hospital", 219), ("regional", 72)])
 def test_every_case_passes_against_the_embedded_platform(tmp_path: Path, profile: str,
                                                          minimum: int) -> None:
@@ -74,6 +75,7 @@ def test_injected_faults_are_reported_by_the_right_check(tmp_path: Path, fault: 
     assert positive["result"] == result
 
 
+@pytest.mark.slow
 def test_a_slow_platform_times_out_as_error(tmp_path: Path) -> None:
     with EmbeddedPlatform(profile="hospital", faults="seed=1,slow=1.0:3s") as url:
         code, _ = run("run", "--target", url, "--services", "PatientInfoRegister",
@@ -90,6 +92,7 @@ def test_a_refused_target_is_error_not_crash(tmp_path: Path) -> None:
     assert code == 1 and d["summary"]["error"] == d["summary"]["cases"]
 
 
+@pytest.mark.slow
 def test_level_and_services_filters(tmp_path: Path) -> None:
     code, _ = run("run", "--level", "三级", "--out", str(tmp_path / "l"), "--no-progress")
     d = results(tmp_path / "l")
@@ -178,6 +181,7 @@ def test_golden_results_of_a_small_deterministic_run(tmp_path: Path) -> None:
     assert got == json.loads(GOLDEN.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_run_folder_is_revalidated_offline(tmp_path: Path) -> None:
     out = tmp_path / "r"
     run("run", "--services", "DocumentRegiste,PatientInfoRegister", "--out", str(out), "--no-progress")
@@ -190,6 +194,7 @@ def test_run_folder_is_revalidated_offline(tmp_path: Path) -> None:
     assert invalid and all("-F01" in x["path"] for x in invalid)  # only the broken requests
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_consistent_run_that_resume_completes(tmp_path: Path) -> None:
     import signal
     import subprocess
@@ -219,6 +224,7 @@ def test_ctrl_c_leaves_a_consistent_run_that_resume_completes(tmp_path: Path) ->
     assert final["summary"]["cases"] > partial["summary"]["cases"]
 
 
+@pytest.mark.slow
 def test_baseline_shows_regressions_and_gates_on_new_failures(tmp_path: Path) -> None:
     before = tmp_path / "before"
     code, _ = run("run", "--services", "PatientInfoRegister", "--out", str(before), "--no-progress")

@@ -223,6 +223,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_cli_serve_persists_and_stops_on_sigterm(tmp_path):
     db = str(tmp_path / "cli.sqlite")
     b = MessageBuilder("hospital")
@@ -249,12 +250,14 @@ def test_cli_serve_persists_and_stops_on_sigterm(tmp_path):
         assert "action=" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_cli_serve_rejects_bad_fault_spec():
     r = subprocess.run([sys.executable, "-m", "conformance.cli", "serve", "--faults", "nonsense=1"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--faults" in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_standards_services_json():
     r = subprocess.run([sys.executable, "-m", "conformance.cli", "standards", "services", "--profile",
                         "hospital", "--format", "json"], capture_output=True, text=True, timeout=60)
@@ -263,6 +266,7 @@ def test_cli_standards_services_json():
     assert {"action", "name", "category", "level", "request_root", "response_root"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_reference_samples_answered_and_responses_judged(validator, record_property):
     if not SAMPLES.is_dir():
         pytest.skip(f"third-party reference samples not available at {SAMPLES} "

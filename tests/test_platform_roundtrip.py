@@ -34,6 +34,7 @@ def _queries_for(cat, entity):
             entity in str(s.vars.get("doc_entities") or s.entity).split(",")]
 
 
+@pytest.mark.slow
 def test_every_service_round_trips(platform):
     profile, url, emb = platform
     b = MessageBuilder(profile)

@@ -9,6 +9,7 @@ baseline), 2 bad input, 130 interrupted (``--resume RUN_DIR`` completes the run)
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import sys
 import threading
@@ -149,7 +150,7 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
                 timeout: float | None, lang: str, progress: bool | None, baseline: str | None,
                 fail_on: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
-    from .session import NoCases, RunOptions, resume_options, run_scenarios
+    from .session import HTTP_ENV, NoCases, RunOptions, resume_options, run_scenarios
 
     try:
         if resume_dir:
@@ -169,6 +170,7 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     options = RunOptions(
         lang=lang, jobs=jobs, level=level, seed=seed,
         services=services.split(",") if services else None,
+        http=os.environ.get(HTTP_ENV, "") not in ("", "0"),
         config_sha256=_sha256(config_path) if config_path else None,
         recorded={"target_url": target_url, "config_path": config_path, "profile": target.profile,
                   "level": level, "services": services, "soap_version": soap_version,

@@ -12,6 +12,10 @@ The in-process entry point (what ``conformance run`` and ``assess`` call):
 The run folder's writers (``results.folder_writers``) are always attached; ``handlers`` are the
 caller's own (progress bar, summary …). ``run.json`` keeps the options and, per session of the
 run (the first and every ``--resume``), its start and id block.
+
+The embedded platform is called in-process (``InProcessTransport``, no socket) unless
+``RunOptions.http`` or the environment variable ``CONFORMANCE_EMBEDDED_HTTP=1`` asks for a real
+HTTP server on a loopback port.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,9 +43,11 @@ from .model import Case, load_suites
 from .results import folder_writers
 from .runner import IdPlan, Runner, Validators
 from .target import Target
-from .transport import Transport
+from .transport import InProcessTransport, Transport
 
 RUN_STATE = "run.json"
+EMBEDDED_URL = "http://embedded.localhost/"   # how in-process exchanges with it are recorded
+HTTP_ENV = "CONFORMANCE_EMBEDDED_HTTP"
 
 
 class SessionError(ConformanceError):
@@ -106,6 +113,8 @@ class RunOptions:
     services: list[str] | None = None
     seed: int | None = None                  # reproducible ids (see runner.IdPlan)
     scenarios: Path | None = None            # default: the shipped test_cases/
+    http: bool = False                       # the embedded platform over real HTTP
+    faults: str = ""                         # the embedded platform's fault profile (trials)
     config_sha256: str | None = None         # of the target configuration file
     recorded: dict[str, Any] = field(default_factory=dict)  # kept in run.json for --resume
 
@@ -219,12 +228,27 @@ class RunSession:
         if not t.embedded:
             yield Transport(t, namespace=self._namespace())
             return
-        from ..platform.server import EmbeddedPlatform
-
         db = str(self.folder.path / "embedded-platform.sqlite")
-        with EmbeddedPlatform(profile=t.profile, db=db) as url:
-            t.endpoint = url
-            yield Transport(t, namespace=t.namespace or default_ns)
+        namespace = t.namespace or default_ns
+        if self.options.http or os.environ.get(HTTP_ENV, "") not in ("", "0"):
+            from ..platform.server import EmbeddedPlatform
+
+            with EmbeddedPlatform(profile=t.profile, db=db, faults=self.options.faults) as url:
+                t.endpoint = url
+                yield Transport(t, namespace=namespace)
+            return
+        from ..platform.engine import Platform
+        from ..platform.faults import FaultInjector
+        from ..platform.server import IDENT
+        from ..platform.wsgi import PlatformApp
+
+        platform = Platform(t.profile, db=db)
+        try:
+            t.endpoint = EMBEDDED_URL
+            app = PlatformApp(platform, FaultInjector(self.options.faults))
+            yield InProcessTransport(t, app, namespace=namespace, server=IDENT)
+        finally:
+            platform.close()
 
     def _namespace(self) -> str | None:
         from .transport import discover_namespace

@@ -5,16 +5,24 @@ The request is either wrapped in the platform operation ``HIPMessageServer(actio
 Failures never raise: each becomes an ``Exchange`` whose ``error`` names the kind (refused,
 reset, dns, timeout-connect, timeout-read, tls, too-large, http) so the step can be judged
 ``error`` and the run goes on.
+
+``Transport`` speaks HTTP; ``InProcessTransport`` hands the same request to a WSGI application
+in this process (the embedded reference platform) and records it the same way.
 """
 
 from __future__ import annotations
 
+import io
 import socket
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
 import requests
@@ -190,21 +198,23 @@ class Transport:
         self._throttle()
         ex.started = datetime.now(UTC).isoformat(timespec="milliseconds")
         t0 = time.perf_counter()
+        self._post(ex, url, body, headers, timeout or (t.connect_timeout, t.read_timeout))
+        ex.duration_ms = (time.perf_counter() - t0) * 1000
+        if ex.error_detail:
+            ex.error_detail = t.redact(ex.error_detail)
+        if ex.error:
+            return ex, None
+        return ex, unwrap(ex.response_body)
+
+    def _post(self, ex: Exchange, url: str, body: bytes, headers: dict[str, str],
+              timeout: tuple[float, float]) -> None:
+        """POST over HTTP; fill in the answer (status, headers, body) or the error kind."""
         try:
             with self._session().post(url, data=body, headers=headers, stream=True,
-                                      timeout=timeout or (t.connect_timeout, t.read_timeout)) as r:
+                                      timeout=timeout) as r:
                 ex.status = r.status_code
                 ex.response_headers = self._redact_headers(dict(r.headers))
-                chunks, size = [], 0
-                for chunk in r.iter_content(65536):
-                    size += len(chunk)
-                    if size > t.max_response_bytes:
-                        ex.truncated = True
-                        ex.error, ex.error_detail = "too-large", (
-                            f"response exceeds {t.max_response_bytes} bytes")
-                        break
-                    chunks.append(chunk)
-                ex.response_body = b"".join(chunks)
+                ex.response_body = self._read(ex, r.iter_content(65536))
         except requests.exceptions.ConnectTimeout as exc:
             ex.error, ex.error_detail = "timeout-connect", str(exc)
         except requests.exceptions.ReadTimeout as exc:
@@ -215,16 +225,82 @@ class Transport:
             ex.error, ex.error_detail = _connection_kind(exc), str(exc)
         except requests.exceptions.RequestException as exc:
             ex.error, ex.error_detail = "http", str(exc)
-        ex.duration_ms = (time.perf_counter() - t0) * 1000
-        if ex.error_detail:
-            ex.error_detail = t.redact(ex.error_detail)
-        if ex.error:
-            return ex, None
-        return ex, unwrap(ex.response_body)
+
+    def _read(self, ex: Exchange, chunks_in: Iterable[bytes]) -> bytes:
+        """The response body, at most ``max_response_bytes`` (beyond: ``too-large``)."""
+        limit = self.target.max_response_bytes
+        chunks, size = [], 0
+        for chunk in chunks_in:
+            size += len(chunk)
+            if size > limit:
+                ex.truncated = True
+                ex.error, ex.error_detail = "too-large", f"response exceeds {limit} bytes"
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _redact_headers(self, headers: dict[str, str]) -> dict[str, str]:
         return {k: (REDACTED if k.lower() in SECRET_HEADERS else self.target.redact(str(v)))
                 for k, v in headers.items()}
+
+
+class InProcessTransport(Transport):
+    """The same transport for a platform running in this process: the request goes to its WSGI
+    application directly (no socket, no HTTP parsing), and is recorded as the HTTP exchange it
+    stands for — the same URL form, headers (with the ``Date`` and ``Server`` an HTTP server
+    adds), status, body and timing. An application that fails while producing its answer is a
+    ``reset`` (the connection would have been closed mid-response)."""
+
+    def __init__(self, target: Target, app: Callable[..., Iterable[bytes]], *,
+                 namespace: str | None = None, server: str = "") -> None:
+        super().__init__(target, namespace)
+        self.app = app
+        self.server = server
+
+    def _post(self, ex: Exchange, url: str, body: bytes, headers: dict[str, str],
+              timeout: tuple[float, float]) -> None:
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = str(parts.port or (443 if parts.scheme == "https" else 80))
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": unquote(parts.path or "/"),
+            "QUERY_STRING": parts.query, "SERVER_NAME": host, "SERVER_PORT": port,
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)), "wsgi.version": (1, 0),
+            "wsgi.url_scheme": parts.scheme or "http", "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
+            "wsgi.run_once": False, "HTTP_HOST": parts.netloc or host}
+        for name, value in headers.items():
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[key] = value
+            else:
+                environ[f"HTTP_{key}"] = value
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, response_headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], None]:
+            answer["status"], answer["headers"] = status, response_headers
+            return lambda data: None
+
+        try:
+            result = self.app(environ, start_response)
+            try:
+                data = self._read(ex, result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # the platform broke off its answer
+            ex.error, ex.error_detail = "reset", f"the platform ended the response: {exc!r}"
+            return
+        merged = {k: v for k, v in answer.get("headers", [])}
+        merged.setdefault("Date", formatdate(usegmt=True))
+        if self.server:
+            merged.setdefault("Server", self.server)
+        ex.status = int(str(answer.get("status", "500")).split()[0])
+        ex.response_headers = self._redact_headers(dict(sorted(merged.items())))
+        ex.response_body = data
 
 
 def _connection_kind(exc: Exception) -> str:

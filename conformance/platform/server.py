@@ -25,6 +25,7 @@ from .seed import seed_patients as seed_store
 from .wsgi import MAX_BODY_DEFAULT, PlatformApp
 
 log = logging.getLogger("conformance.platform")
+IDENT = "conformance-platform"   # the Server header of its answers
 
 
 def _quiet_waitress() -> None:
@@ -38,7 +39,7 @@ def make_server(platform: Platform, host: str, port: int, faults: FaultInjector 
     _quiet_waitress()
     return create_server(app, host=host, port=port, threads=threads,
                          max_request_body_size=max_body, channel_timeout=30,
-                         connection_limit=256, ident="conformance-platform",
+                         connection_limit=256, ident=IDENT,
                          clear_untrusted_proxy_headers=True)
 
 
