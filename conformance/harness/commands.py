@@ -24,6 +24,7 @@ from ..i18n import t
 from ..model import Status
 from ..model.events import CaseFinished, Event, RunFinished, RunStarted
 from ..model.folder import RunFolder
+from ..profiles import profile_ids
 from .target import Target, TargetError, check, load_target
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -122,8 +123,8 @@ class Console:
               help="Platform SOAP endpoint URL (default: the embedded reference platform).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Target configuration YAML (endpoints, SOAP version, auth, TLS, timeouts…).")
-@click.option("--profile", type=click.Choice(["hospital", "regional"]), default=None,
-              help="Platform kind (default: from --config, else hospital).")
+@click.option("--profile", type=click.Choice(profile_ids()), default=None,
+              help="Platform kind (default: from --config, else the default profile).")
 @click.option("--level", default=None, help="Only the services this level requires, e.g. 四级甲等.")
 @click.option("--services", default=None,
               help="Comma-separated service action codes (or S-codes) to run.")

@@ -4,7 +4,7 @@ problem of a file is reported at once, each as ``file:line: what is wrong``.
 
 ```yaml
 suite: hospital-services            # id
-profile: hospital                   # hospital | regional
+profile: hospital                   # a profile of standards/profiles/
 version: "2026.11"
 title: {zh: …, en: …}
 cases:
@@ -43,11 +43,11 @@ from typing import Any
 import jsonschema
 
 from ..errors import ConformanceError
+from ..profiles import profile_ids
 from ..yamlio import LineDict, LineList, YamlError, load_file
 from . import checks as C
 
 KINDS = ("positive", "negative", "workflow")
-PROFILES = ("hospital", "regional")
 
 
 class ScenarioError(ConformanceError):
@@ -138,7 +138,7 @@ def suite_schema() -> dict[str, Any]:
                            "steps": {"type": "array", "minItems": 1, "items": step}}}
     return {"type": "object", "required": ["suite", "profile", "cases"],
             "additionalProperties": False,
-            "properties": {"suite": _ID_OR_NUMBER, "profile": {"enum": list(PROFILES)},
+            "properties": {"suite": _ID_OR_NUMBER, "profile": {"enum": profile_ids()},
                            "version": {"type": ["string", "number"]},
                            "title": {"anyOf": [_STR, {"type": "object",
                                                       "additionalProperties": _STR}]},

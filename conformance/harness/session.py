@@ -38,7 +38,7 @@ from ..model.events import CaseFinished, Event, Handler, RunFinished, RunStarted
 from ..model.folder import RunFolder
 from ..model.io import results_json
 from ..output import open_output
-from ..resources import test_cases_dir
+from ..profiles import get_profile
 from .model import Case, load_suites
 from .results import folder_writers
 from .runner import IdPlan, Runner, Validators
@@ -63,15 +63,15 @@ def _errors_only(result: Any) -> list[tuple[str, str]]:
 
 
 def level_order(profile: str) -> list[str]:
-    """The assessment levels in order, from the profile's assessment definition (standards/)."""
-    import yaml
-
+    """The assessment levels in order, from the profile's default index system (its
+    assessment definition in standards/assessment/)."""
     from ..resources import standards_dir
+    from ..yamlio import YamlError, read_yaml
 
-    p = standards_dir() / "assessment" / f"{profile}-2020.yaml"
+    p = standards_dir() / "assessment" / f"{get_profile(profile).default_index_system}.yaml"
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except OSError:
+        data = read_yaml(p, YamlError) or {}
+    except YamlError:
         return []
     return [str(x["id"] if isinstance(x, dict) else x) for x in data.get("levels") or []]
 
@@ -112,7 +112,7 @@ class RunOptions:
     level: str | None = None
     services: list[str] | None = None
     seed: int | None = None                  # reproducible ids (see runner.IdPlan)
-    scenarios: Path | None = None            # default: the shipped test_cases/
+    scenarios: Path | None = None            # default: the profile's (standards/profiles/)
     http: bool = False                       # the embedded platform over real HTTP
     faults: str = ""                         # the embedded platform's fault profile (trials)
     config_sha256: str | None = None         # of the target configuration file
@@ -153,7 +153,7 @@ class RunSession:
 
         self.folder, self.target, self.options = folder, target, options
         self.catalog = load_services(target.profile)
-        where = options.scenarios or test_cases_dir()
+        where = options.scenarios or get_profile(target.profile).scenarios
         self.suites = load_suites(where, target.profile)
         if not self.suites:
             raise SessionError(f"no scenario suite for profile {target.profile} under {where}")

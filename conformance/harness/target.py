@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
+from ..profiles import default_profile, profile_ids
 from ..yamlio import read_yaml
 
 _ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -45,7 +46,7 @@ class TargetError(ConformanceError):
 @dataclass
 class Target:
     name: str = "embedded"
-    profile: str = "hospital"
+    profile: str = field(default_factory=lambda: default_profile().id)
     endpoint: str = ""
     endpoints: dict[str, str] = field(default_factory=dict)
     soap_version: str = "1.1"
@@ -149,8 +150,8 @@ def check(t: Target, where: str) -> None:
         raise TargetError(f"{where}: action_style custom needs an action_map")
     if t.wrap not in ("operation", "body"):
         raise TargetError(f"{where}: wrap must be operation or body")
-    if t.profile not in ("hospital", "regional"):
-        raise TargetError(f"{where}: profile must be hospital or regional")
+    if t.profile not in profile_ids():
+        raise TargetError(f"{where}: profile must be one of {', '.join(profile_ids())}")
     if t.auth and t.auth.get("type") not in ("basic", "wsse"):
         raise TargetError(f"{where}: auth.type must be basic or wsse")
     if not t.embedded and not (t.endpoint or t.endpoints):
