@@ -34,16 +34,15 @@ def _embedded(soap: str = "1.1") -> Target:
 
 
 class Recorder:
-    def __init__(self, stop_after: int | None = None, stop: threading.Event | None = None) -> None:
+    def __init__(self, stop_at: str | None = None, stop: threading.Event | None = None) -> None:
         self.events: list[Event] = []
         self.threads: set[str] = set()
-        self.stop_after, self.stop = stop_after, stop
+        self.stop_at, self.stop = stop_at, stop
 
     def handle(self, event: Event) -> None:
         self.events.append(event)
         self.threads.add(threading.current_thread().name)
-        finished = sum(isinstance(e, CaseFinished) for e in self.events)
-        if self.stop is not None and self.stop_after is not None and finished >= self.stop_after:
+        if self.stop is not None and isinstance(event, StepFinished) and event.step == self.stop_at:
             self.stop.set()
 
 
@@ -75,26 +74,30 @@ def test_events_come_in_order_on_the_callers_thread(tmp_path: Path) -> None:
 
 
 def test_stop_interrupts_and_a_second_session_completes(tmp_path: Path) -> None:
+    """Stopped after the first step of the merge case (three steps; one worker, so the stop is
+    seen before the next step): that case is interrupted, not pass, not a case file; the cases
+    after it never start; a second session runs the rest and the run is complete."""
     folder = RunFolder(tmp_path / "r")
     stop = threading.Event()
-    rec = Recorder(stop_after=2, stop=stop)
-    options = RunOptions(services=["PatientInfoRegister", "PatientInfoMerge", "OrderInfoAdd"],
-                         jobs=2)
+    rec = Recorder(stop_at="prepare-survivor", stop=stop)
+    options = RunOptions(services=["PatientInfoRegister", "PatientInfoMerge", "OrderInfoAdd"])
     first = run_scenarios(folder, _embedded(), options, [rec], stop=stop)
     assert first.interrupted and not first.complete
     total = rec.events[0].cases
-    assert len(first.results.cases) < total
-    for c in first.results.cases:  # an unfinished case is interrupted, never pass
-        if any(s.result is Status.INTERRUPTED for s in c.steps):
-            assert c.result is Status.INTERRUPTED
+    assert first.results.cases and len(first.results.cases) < total
+    *done, merge = first.results.cases
+    assert all(c.result is Status.PASS for c in done)
+    assert merge.result is Status.INTERRUPTED and first.results.summary.interrupted == 1
+    assert [s.result for s in merge.steps] == [Status.PASS, Status.INTERRUPTED, Status.INTERRUPTED]
+    assert [k.result for k in merge.checks if k.id.endswith("/step")] == [Status.INTERRUPTED] * 2
+    assert set(results_json.load_cases(folder.path)) == {c.id for c in done}
     rec2 = Recorder()
     second = run_scenarios(folder, _embedded(), options, [rec2])
     assert second.complete and not second.interrupted and not second.failing
     assert len(second.results.cases) == total
-    resumed = [e for e in rec2.events if isinstance(e, CaseFinished) and e.resumed]
-    assert rec2.events[0].resumed == len(resumed) == len(results_json.load_cases(folder.path)) - (
-        total - len(resumed))
-    assert all(c.result is not Status.INTERRUPTED for c in second.results.cases)
+    resumed = [e.case.id for e in rec2.events if isinstance(e, CaseFinished) and e.resumed]
+    assert rec2.events[0].resumed == len(resumed) and resumed == [c.id for c in done]
+    assert all(c.result is Status.PASS for c in second.results.cases)
 
 
 def test_nothing_selected_is_refused(tmp_path: Path) -> None:
