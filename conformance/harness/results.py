@@ -15,7 +15,6 @@ Every file is written atomically (complete or absent).
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from ..model import RunResults, Status
 from ..model.events import CaseFinished, Event, ExchangeRecorded, Handler, RunFinished
@@ -81,35 +80,10 @@ def folder_writers(folder: RunFolder) -> list[Handler]:
     return [EvidenceFiles(folder), CaseFiles(folder), ResultsFile(folder), JUnitFile(folder)]
 
 
-_JUNIT_TAG = {Status.FAIL: "failure", Status.ERROR: "error"}
-
-
 def write_junit(path: Path, results: RunResults) -> None:
-    """One test case per check, grouped in one test suite per scenario suite (an interrupted
-    check is reported skipped)."""
-    suites: dict[str, list[tuple[str, list]]] = {}
-    for c in results.cases:
-        suites.setdefault(c.suite or "cases", []).append((c.id, c.checks))
-    total = sum(len(c.checks) for c in results.cases)
-    counts = results.summary.checks
-    with open_output(str(path)) as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        out.write(f'<testsuites name="conformance run" tests="{total}" failures="{counts.fail}" '
-                  f'errors="{counts.error}">\n')
-        for name, cases in suites.items():
-            checks = [(cid, k) for cid, ks in cases for k in ks]
-            n = {s: sum(1 for _, k in checks if k.result is s) for s in Status}
-            out.write(f'<testsuite name={quoteattr(name)} tests="{len(checks)}" '
-                      f'failures="{n[Status.FAIL]}" errors="{n[Status.ERROR]}" '
-                      f'skipped="{n[Status.SKIP] + n[Status.INTERRUPTED]}">\n')
-            for cid, k in checks:
-                out.write(f"  <testcase classname={quoteattr(cid)} name={quoteattr(k.id)}>")
-                msg = quoteattr(k.message[:500])
-                if k.result in _JUNIT_TAG:
-                    tag = _JUNIT_TAG[k.result]
-                    out.write(f"<{tag} message={msg}>{escape(k.message)}</{tag}>")
-                elif k.result in (Status.SKIP, Status.INTERRUPTED):
-                    out.write(f"<skipped message={msg}/>")
-                out.write("</testcase>\n")
-            out.write("</testsuite>\n")
-        out.write("</testsuites>\n")
+    """junit.xml: one test case per check, one test suite per scenario suite — written by the
+    one JUnit writer (``report.junit``)."""
+    from ..report.junit import JunitWriter
+
+    with open_output(str(path)) as out, JunitWriter(out, name="conformance run") as junit:
+        junit.run(results)
