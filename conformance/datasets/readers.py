@@ -39,7 +39,12 @@ MAX_HEADER_ROWS = 6
 CDA_ROOT = f"{{{HL7_NS}}}ClinicalDocument"
 _SEEKABLE_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii", "latin-1")
 
-csv.field_size_limit(16 * 1024 * 1024)
+# The longest header or record read (characters; a record may span lines inside quotes). Lines
+# are read in chunks of at most this much, so a file without a newline never sits whole in
+# memory: a longer record is a DS.RECORD_TOO_LARGE finding on its line.
+MAX_RECORD_CHARS = 16 * 1024 * 1024
+
+csv.field_size_limit(MAX_RECORD_CHARS)
 
 
 class ReadError(ConformanceError):
@@ -289,7 +294,7 @@ def _open_csv(src: Source, encoding: str | None, delimiter: str | None) -> Table
         delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     # header: the first record (read as text so a quoted header cell may hold a newline)
     with open(src.path, encoding=enc, newline="") as tf:
-        reader = csv.reader(tf, delimiter=delimiter)
+        reader = csv.reader(_BoundedLines(tf), delimiter=delimiter)
         try:
             header = next(reader, [])
         except (UnicodeDecodeError, csv.Error) as exc:
@@ -331,6 +336,35 @@ def _offset_after_lines(path: str, start: int, nlines: int, quote: bytes | None)
             if quote is not None:
                 quotes += block.count(quote)
             pos += len(block)
+
+
+def _too_large(line: int) -> ReadError:
+    return ReadError("DS.RECORD_TOO_LARGE", f"{MAX_RECORD_CHARS:,}", line, actual=str(line))
+
+
+class _BoundedLines:
+    """The lines of a text stream, each read with a size bound; the characters read since the
+    last ``start()`` (one record, perhaps several lines) may not exceed MAX_RECORD_CHARS."""
+
+    def __init__(self, text: Any, line: int = 1) -> None:
+        self.readline = text.readline
+        self.limit = MAX_RECORD_CHARS
+        self.used = 0
+        self.line = line        # the line the current record starts on (for the finding)
+
+    def start(self, line: int) -> None:
+        self.used, self.line = 0, line
+
+    def __iter__(self) -> Iterator[str]:
+        readline, limit = self.readline, self.limit
+        while True:
+            chunk = readline(limit + 1 - self.used)
+            if not chunk:
+                return
+            self.used += len(chunk)
+            if self.used > limit:
+                raise _too_large(self.line)
+            yield chunk
 
 
 class _RangeRaw(io.RawIOBase):
@@ -376,12 +410,14 @@ def _csv_rows(table: Table, part: Partition) -> Iterator[tuple[int, list[str]]]:
         skip = 1
     base = part.first_line if table.partitionable else 1
     with text:
-        reader = csv.reader(text, delimiter=table.delimiter or ",")
+        lines = _BoundedLines(text, base)
+        reader = csv.reader(lines, delimiter=table.delimiter or ",")
         prev = 0
         try:
             for row in reader:
                 line = base + prev
                 prev = reader.line_num
+                lines.start(base + prev)
                 if skip:
                     skip -= 1
                     continue
@@ -477,7 +513,9 @@ def _open_json(src: Source, encoding: str | None, max_bytes: int) -> Table:
     cols: dict[str, None] = {}
     n = 0
     with open(src.path, encoding=enc, errors="replace") as fh:
-        for line in fh:
+        lines = _BoundedLines(fh)
+        for line in lines:
+            lines.start(lines.line + 1)
             line = line.strip().lstrip("\ufeff")
             if not line:
                 continue
@@ -502,9 +540,11 @@ def _jsonl_rows(table: Table, part: Partition) -> Iterator[tuple[int, list[str]]
     width = len(table.columns)
     line = part.first_line - 1
     with _text_window(table, part) as text:
+        lines = _BoundedLines(text, part.first_line)
         try:
-            for raw in text:
+            for raw in lines:
                 line += 1
+                lines.start(line + 1)
                 raw = raw.strip()
                 if not raw:
                     continue
