@@ -34,6 +34,7 @@ from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, loa
 from ..validate.diagnostics import parse_detail
 from . import explain
 from .messages import msg
+from .safe import clip
 from .store import Store, Tx, now
 
 log = logging.getLogger("conformance.platform")
@@ -96,6 +97,8 @@ class Platform:
         as a string in a SOAP envelope), whose own XML declaration then no longer applies."""
         if isinstance(data, str):
             data = xmlsafe.text_as_utf8(data)
+        if action is not None:  # logged, audited, echoed: bounded (safe.py)
+            action = clip(action)
         target_id, sender, interaction, digest = "", "", "", ""
         svc: Service | None = None
         warnings: list[str] = []
@@ -105,9 +108,9 @@ class Platform:
             except xmlsafe.ParseProblem as p:
                 raise Reject("AR", self.t("not_xml", detail=parse_detail(p.detail, self.lang),
                                           line=p.line or 1, column=p.column or 1)) from None
-            interaction = etree.QName(root).localname
-            target_id = self._message_id(root, warnings)
-            sender = first_value([_SENDER], root) or ""
+            interaction = clip(etree.QName(root).localname)
+            target_id = clip(self._message_id(root, warnings))
+            sender = clip(first_value([_SENDER], root))
             if etree.QName(root).namespace != HL7_NS:
                 raise Reject("AR", self.t("not_hl7", root=etree.QName(root).localname,
                                           ns=etree.QName(root).namespace

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..i18n import lookup
+from .safe import MAX_TEXT_CHARS, clip
 
 MESSAGES: dict[str, dict[str, str]] = {
     "not_xml": {"zh": "消息不是格式正确的 XML（第 {line} 行第 {column} 列）：{detail}", "en": "The message is not well-formed XML (line {line}, column {column}): {detail}"},
@@ -92,4 +93,6 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def msg(key: str, lang: str = "zh", **kw: Any) -> str:
-    return lookup(MESSAGES, key, lang, **kw)
+    # a value from the request (an action, an id, an element name) is bounded and escaped
+    return lookup(MESSAGES, key, lang,
+                  **{k: clip(v, MAX_TEXT_CHARS) if isinstance(v, str) else v for k, v in kw.items()})

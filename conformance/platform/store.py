@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import ConformanceError
+from .safe import MAX_TEXT_CHARS, clip
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -241,7 +242,8 @@ class Tx:
         processed as usual."""
         self.cur.execute("INSERT OR IGNORE INTO exchanges (message_id, digest, action, ack, detail, "
                          "response, time) VALUES (?,?,?,?,?,?,?)",
-                         (message_id, digest, action, ack, detail[:500], response, now()))
+                         (_col(message_id), digest, _col(action), _col(ack), _col(detail), response,
+                          now()))
         if (self.cur.lastrowid or 0) % EXCHANGE_PRUNE_EVERY == 0:  # bounded: retries come soon
             cutoff = (datetime.now() - timedelta(seconds=EXCHANGE_KEEP_SECONDS)).strftime(
                 "%Y%m%d%H%M%S")
@@ -252,7 +254,8 @@ class Tx:
               detail: str) -> None:
         self.cur.execute("INSERT INTO audit (time, action, interaction, message_id, sender, ack, "
                          "detail) VALUES (?,?,?,?,?,?,?)",
-                         (now(), action, interaction, message_id, sender, ack, detail[:500]))
+                         (now(), _col(action), _col(interaction), _col(message_id), _col(sender),
+                          _col(ack), _col(detail)))
 
     def audit_events(self, *, message_id: str | None = None, sender: str | None = None,
                      limit: int = 100) -> list[dict[str, Any]]:
@@ -282,6 +285,13 @@ class Tx:
         rows = self.cur.execute("SELECT key, code, sender FROM records WHERE "
                                 "entity='subscription' AND patient=?", (patient,)).fetchall()
         return [{"key": k, "code": c, "sender": snd} for k, c, snd in rows]
+
+
+def _col(value: str | None) -> str:
+    """A text column of the audit trail or of a kept answer: bounded and escaped whatever the
+    caller passes (the engine has bounded identifiers tighter already: this leaves them as they
+    are, so they still match the lookups by message id)."""
+    return clip(value, MAX_TEXT_CHARS)
 
 
 def _exchange(cur: sqlite3.Cursor, message_id: str, digest: str) -> dict[str, Any] | None:

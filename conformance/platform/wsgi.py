@@ -24,6 +24,7 @@ from .engine import Platform
 from .explain import element_name
 from .faults import Decision, FaultInjector
 from .messages import msg
+from .safe import clip
 
 log = logging.getLogger("conformance.platform")
 access_log = logging.getLogger("conformance.platform.access")
@@ -74,11 +75,12 @@ class PlatformApp:
              decision: Decision) -> None:
         ms = (time.perf_counter() - t0) * 1000
         extra = f" faults={'+'.join(decision.names())}" if decision.any else ""
+        query = environ.get("QUERY_STRING")
         access_log.info('%s "%s %s%s" %s %d action=%s interaction=%s ack=%s %.1fms%s',
-                        environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
-                        environ.get("PATH_INFO", "/"),
-                        ("?" + environ["QUERY_STRING"]) if environ.get("QUERY_STRING") else "",
-                        status.split()[0], size, info["action"], info["interaction"], info["ack"], ms, extra)
+                        clip(environ.get("REMOTE_ADDR", "-")), clip(environ.get("REQUEST_METHOD", "-")),
+                        clip(environ.get("PATH_INFO", "/")), ("?" + clip(query)) if query else "",
+                        status.split()[0], size, clip(info["action"]), clip(info["interaction"]),
+                        clip(info["ack"]), ms, extra)
 
     def _dispatch(self, environ: dict[str, Any], info: dict[str, Any]
                   ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
@@ -223,7 +225,7 @@ class PlatformApp:
         return status, [("Content-Type", _ctype(version))], body.encode("utf-8")
 
     def wsdl(self, environ: dict[str, Any]) -> bytes:
-        host = environ.get("HTTP_HOST") or \
+        host = clip(environ.get("HTTP_HOST")) or \
             f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}/"
         return environment().get_template("hipMessageServer.wsdl.j2").render(
