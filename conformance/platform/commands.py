@@ -29,13 +29,17 @@ PROFILE = click.Choice(profile_ids())
               help="Worker threads.")
 @click.option("--max-body", type=click.IntRange(1024), default=10 * 1024 * 1024, show_default=True,
               help="Largest request body accepted (bytes).")
+@click.option("--request-timeout", type=click.FloatRange(0.5), default=20.0, show_default=True,
+              metavar="SECONDS",
+              help="Time a client has to send a request's headers and body (plus 1 s per 64 KiB "
+                   "received); a slower one is disconnected.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of acknowledgement texts and faults.")
 @click.option("--seed-patients", type=click.IntRange(0), default=0, show_default=True,
               help="First make sure the store holds this many synthetic patients (bulk load; "
                    "idempotent), e.g. 500000 for 3.3.1.2.")
 def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads: int, max_body: int,
-              lang: str, seed_patients: int) -> None:
+              request_timeout: float, lang: str, seed_patients: int) -> None:
     """运行参考平台（SOAP 1.1/1.2，WSDL 见 ?wsdl）。Run the reference platform.
 
     The SOAP endpoint is http://HOST:PORT/ and the WSDL http://HOST:PORT/?wsdl. The operation is
@@ -52,7 +56,7 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
     try:
         serve(profile, host=host, port=port, db=db, faults=faults, lang=lang, threads=threads,
-              max_body=max_body, seed_patients=seed_patients)
+              max_body=max_body, seed_patients=seed_patients, request_timeout=request_timeout)
     except CatalogError as exc:
         click.echo(t("err.catalog", lang, msg=exc), err=True)
         sys.exit(2)

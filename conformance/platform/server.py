@@ -14,10 +14,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
-from waitress.server import create_server
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
 
 from .engine import Platform
 from .faults import FaultInjector
@@ -27,20 +31,117 @@ from .wsgi import MAX_BODY_DEFAULT, PlatformApp
 log = logging.getLogger("conformance.platform")
 IDENT = "conformance-platform"   # the Server header of its answers
 
+# Connection policy (README, "The reference platform"). waitress closes a connection only after
+# `channel_timeout` without any byte, so a client that drips a header line every few seconds
+# holds its connection for ever, and 256 of them (the connection limit) keep everyone else out.
+# The platform bounds the time a request may take to arrive and sheds slow connections first
+# when the limit is reached.
+REQUEST_TIMEOUT = 20.0        # s to receive one request's headers and body …
+MIN_RATE = 64 * 1024          # … plus 1 s per this many bytes received (a big body, a slow link)
+IDLE_TIMEOUT = 30             # s an open connection may wait between requests
+CONNECTION_LIMIT = 256
+_REPORT_EVERY = 10.0          # s between two log lines about closed slow connections
+
 
 def _quiet_waitress() -> None:
     # waitress logs a traceback when the 'drop' fault aborts a response on purpose
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
 
 
+class _Channel(HTTPChannel):
+    """waitress's HTTP channel, timing the request being received: ``request_started`` is when
+    its first byte came (0 when no request is half received), ``request_bytes`` how much of it
+    came since."""
+
+    request_started = 0.0
+    request_bytes = 0
+
+    def received(self, data: bytes) -> bool:
+        before = self.request
+        done = super().received(data)
+        if self.request is None:        # nothing half received (complete, or none started)
+            self.request_started, self.request_bytes = 0.0, 0
+        elif self.request is not before:  # a new request started in this data
+            self.request_started, self.request_bytes = time.monotonic(), len(data)
+        else:
+            self.request_bytes += len(data)
+        return done
+
+    def overdue(self, now: float, timeout: float) -> bool:
+        return bool(self.request_started) and \
+            now - self.request_started > timeout + self.request_bytes / MIN_RATE
+
+    def sheddable(self) -> bool:
+        """Not being answered, nothing left to send: closing it loses no answer."""
+        return not (self.requests or self.total_outbufs_len or self.will_close
+                    or self.close_when_flushed)
+
+
+class _Server(TcpWSGIServer):
+    """waitress's TCP server with a deadline per request and slow connections shed first."""
+
+    channel_class = _Channel
+
+    def __init__(self, app: Any, *, request_timeout: float, **kw: Any) -> None:
+        self.request_timeout = request_timeout
+        self.dropped = {"deadline": 0, "limit": 0}
+        self._reported = time.monotonic()
+        adj = Adjustments(**kw)
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        super().__init__(app, map={}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)  # idle connections (channel_timeout)
+        mono = time.monotonic()
+        for ch in list(self.active_channels.values()):
+            if isinstance(ch, _Channel) and not ch.will_close and ch.overdue(mono, self.request_timeout):
+                ch.will_close = True
+                self.dropped["deadline"] += 1
+        if any(self.dropped.values()) and mono - self._reported >= _REPORT_EVERY:
+            log.warning("closed slow connections: %d whose request did not arrive within %.0f s "
+                        "(plus 1 s per %d KiB), %d shed at the connection limit (%d)",
+                        self.dropped["deadline"], self.request_timeout, MIN_RATE // 1024,
+                        self.dropped["limit"], self.adj.connection_limit)
+            self.dropped = {"deadline": 0, "limit": 0}
+            self._reported = mono
+
+    def readable(self) -> bool:
+        now = time.time()
+        if now >= self.next_channel_cleanup:
+            self.next_channel_cleanup = now + self.adj.cleanup_interval
+            self.maintenance(now)
+        if not self.accepting:
+            return False
+        if len(self._map) >= self.adj.connection_limit:
+            self._shed()
+            return False  # accept again once the shed connection is closed (next loop turn)
+        return True
+
+    def _shed(self) -> None:
+        """At the connection limit: close the connection whose request has been arriving for
+        the longest time, else the one idle for the longest time (a keep-alive connection may
+        be closed between requests; clients open another), never one being answered."""
+        if any(ch.will_close for ch in self.active_channels.values()):
+            return  # one is closing already
+        cands = [ch for ch in self.active_channels.values()
+                 if isinstance(ch, _Channel) and ch.sheddable()]
+        if cands:
+            oldest = min(cands, key=lambda ch: (0, ch.request_started) if ch.request_started
+                         else (1, ch.last_activity))
+            oldest.will_close = True
+            self.dropped["limit"] += 1
+
+
 def make_server(platform: Platform, host: str, port: int, faults: FaultInjector | None = None,
-                threads: int = 16, max_body: int = MAX_BODY_DEFAULT) -> Any:
+                threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
+                request_timeout: float = REQUEST_TIMEOUT) -> Any:
     app = PlatformApp(platform, faults, max_body=max_body)
     _quiet_waitress()
-    return create_server(app, host=host, port=port, threads=threads,
-                         max_request_body_size=max_body, channel_timeout=30,
-                         connection_limit=256, ident=IDENT,
-                         clear_untrusted_proxy_headers=True)
+    return _Server(app, request_timeout=request_timeout, host=host, port=port, threads=threads,
+                   max_request_body_size=max_body, channel_timeout=IDLE_TIMEOUT,
+                   connection_limit=CONNECTION_LIMIT, cleanup_interval=1, asyncore_use_poll=True,
+                   ident=IDENT, clear_untrusted_proxy_headers=True)
 
 
 def _shutdown(server: Any) -> None:
@@ -55,7 +156,7 @@ def _shutdown(server: Any) -> None:
 
 def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":memory:",
           faults: str = "", lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
-          seed_patients: int = 0) -> None:
+          seed_patients: int = 0, request_timeout: float = REQUEST_TIMEOUT) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("conformance.platform.access").setLevel(logging.INFO)
     platform = Platform(profile, db=db, lang=lang)
@@ -64,7 +165,8 @@ def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":m
                          progress=lambda done, n: log.info("seeding patients: %s/%s", done, n))
         log.info("seeded patients: %s new, %s already there, %s in the store (%.1f s)",
                  res.inserted, res.existing, res.total, res.seconds)
-    server = make_server(platform, host, port, FaultInjector(faults), threads, max_body)
+    server = make_server(platform, host, port, FaultInjector(faults), threads, max_body,
+                         request_timeout)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -91,9 +193,11 @@ class EmbeddedPlatform:
 
     def __init__(self, profile: str = "hospital", db: str = ":memory:", faults: str = "",
                  lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.platform = Platform(profile, db=db, lang=lang)
-        self.server = make_server(self.platform, host, port, FaultInjector(faults), threads, max_body)
+        self.server = make_server(self.platform, host, port, FaultInjector(faults), threads, max_body,
+                                  request_timeout)
         self.url = f"http://{host}:{self.server.effective_port}/"
         self._thread: threading.Thread | None = None
 
