@@ -26,7 +26,7 @@ from waitress.task import ThreadedTaskDispatcher
 from .engine import Platform
 from .faults import FaultInjector
 from .seed import seed_patients as seed_store
-from .wsgi import MAX_BODY_DEFAULT, PlatformApp
+from .wsgi import MAX_BODY_DEFAULT, PlatformApp, map_large_allocations
 
 log = logging.getLogger("conformance.platform")
 IDENT = "conformance-platform"   # the Server header of its answers
@@ -138,6 +138,7 @@ def make_server(platform: Platform, host: str, port: int, faults: FaultInjector 
                 request_timeout: float = REQUEST_TIMEOUT) -> Any:
     app = PlatformApp(platform, faults, max_body=max_body)
     _quiet_waitress()
+    map_large_allocations()
     return _Server(app, request_timeout=request_timeout, host=host, port=port, threads=threads,
                    max_request_body_size=max_body, channel_timeout=IDLE_TIMEOUT,
                    connection_limit=CONNECTION_LIMIT, cleanup_interval=1, asyncore_use_poll=True,

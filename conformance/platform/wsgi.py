@@ -7,7 +7,11 @@ Fault and a 4xx status; message problems with an AR/AE acknowledgement (HTTP 200
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,6 +33,11 @@ from .safe import clip
 log = logging.getLogger("conformance.platform")
 access_log = logging.getLogger("conformance.platform.access")
 MAX_BODY_DEFAULT = 10 * 1024 * 1024
+# Requests with a body larger than this (or of unknown length) are handled at most
+# MAX_LARGE_REQUESTS at a time: each holds several copies of its body while it is parsed and
+# checked (README, "The reference platform").
+LARGE_BODY = 1024 * 1024
+MAX_LARGE_REQUESTS = 4
 _XML_TYPES = {"text/xml": "1.1", "application/soap+xml": "1.2", "application/xml": None}
 
 StartResponse = Callable[..., Any]
@@ -44,6 +53,7 @@ class PlatformApp:
         self.platform = platform
         self.faults = faults or FaultInjector("")
         self.max_body = max_body
+        self._large = threading.BoundedSemaphore(MAX_LARGE_REQUESTS)
         soap = platform.services.soap
         self.ns = str(soap.get("namespace") or "urn:conformance:hip-message-server")
         self.op = str(soap.get("operation") or "HIPMessageServer")
@@ -110,6 +120,16 @@ class PlatformApp:
             return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
                                  msg("fault.too_large", self.lang, size=length, limit=self.max_body), 413),
                     Decision())
+        large = not length or length > LARGE_BODY
+        with self._large if large else contextlib.nullcontext():
+            try:
+                return self._post(environ, info, ctype, length)
+            finally:
+                if large:  # the request's copies are gone: give their memory back
+                    release_memory()
+
+    def _post(self, environ: dict[str, Any], info: dict[str, Any], ctype: str, length: int
+              ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
         stream = environ["wsgi.input"]
         data = stream.read(length) if length else stream.read(self.max_body + 1)
         if len(data) > self.max_body:
@@ -124,6 +144,7 @@ class PlatformApp:
         version = _XML_TYPES[ctype] or "1.1"
         try:
             env = xmlsafe.parse_bytes(data, max_bytes=self.max_body)
+            del data  # the tree holds it now
         except xmlsafe.ParseProblem as p:
             said = parse_detail(p.detail, self.lang)
             return (*self._fault(version, "Sender", msg("fault.not_xml", self.lang, detail=said), 400),
@@ -156,10 +177,12 @@ class PlatformApp:
                                                         el=element_name(payload), op=self.op),
                                  400), Decision())
         if decision.http500:
-            info["action"] = action or "-"
+            info["action"] = clip(action) or "-"
             return (*self._fault(version, "Receiver", msg("fault.injected", self.lang), 500), decision)
+        del env, body_el, payload  # only the message is needed now
         outcome = self.platform.handle(message, action)
-        info.update(action=(outcome.service.action if outcome.service else (action or "-")),
+        del message
+        info.update(action=(outcome.service.action if outcome.service else (clip(action) or "-")),
                     interaction=outcome.interaction or "-", ack=outcome.ack)
         response = outcome.response
         if decision.wrong_ack or decision.bad_schema:
@@ -231,6 +254,34 @@ class PlatformApp:
         return environment().get_template("hipMessageServer.wsdl.j2").render(
             ns=self.ns, op=self.op, service=self.service_name, url=url,
             profile=self.platform.profile).encode("utf-8")
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+_M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h)
+
+
+def map_large_allocations(threshold: int = LARGE_BODY) -> None:
+    """Make the C allocator map every block of ``threshold`` bytes or more on its own, and so
+    give it back to the system when it is freed. glibc's default threshold grows up to 32 MiB
+    after the first large free, and the copies of a large body then stay in per-thread arenas:
+    the process would keep its peak size after a burst of large requests. No-op without glibc."""
+    mallopt = getattr(_LIBC, "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, threshold)
+
+
+def release_memory() -> None:
+    """Return freed heap memory to the system (glibc's malloc_trim; no-op without it)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _ctype(version: str) -> str:
