@@ -33,19 +33,35 @@ PROFILE = click.Choice(profile_ids())
               metavar="SECONDS",
               help="Time a client has to send a request's headers and body (plus 1 s per 64 KiB "
                    "received); a slower one is disconnected.")
+@click.option("--auth", "auth_kind", type=click.Choice(["basic", "wsse", "any"]), default=None,
+              help="Require credentials on SOAP requests: HTTP Basic, WS-Security UsernameToken, "
+                   "or either (default with --username: any).")
+@click.option("--username", default=None, help="The user name clients must send.")
+@click.option("--password", default=None, metavar="SECRET",
+              help="The password clients must send; write '${ENV:NAME}' (quoted) to read it from "
+                   "the environment instead of the command line. Never logged.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate chain (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+              help="The certificate's private key (PEM), unless it is in --tls-cert.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of acknowledgement texts and faults.")
 @click.option("--seed-patients", type=click.IntRange(0), default=0, show_default=True,
               help="First make sure the store holds this many synthetic patients (bulk load; "
                    "idempotent), e.g. 500000 for 3.3.1.2.")
 def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads: int, max_body: int,
-              request_timeout: float, lang: str, seed_patients: int) -> None:
+              request_timeout: float, auth_kind: str | None, username: str | None,
+              password: str | None, tls_cert: str | None, tls_key: str | None, lang: str,
+              seed_patients: int) -> None:
     """运行参考平台（SOAP 1.1/1.2，WSDL 见 ?wsdl）。Run the reference platform.
 
     The SOAP endpoint is http://HOST:PORT/ and the WSDL http://HOST:PORT/?wsdl. The operation is
     HIPMessageServer(action, message); the bare HL7 V3 message is also accepted as the SOAP body.
-    Ctrl-C or SIGTERM stops it.
+    Ctrl-C or SIGTERM stops it. With --auth, SOAP requests need credentials (HTTP 401 and a
+    SOAP Fault without them); with --tls-cert it serves HTTPS. Exposed beyond this machine
+    (--host other than loopback) without them, it says so on stderr.
     """
+    from .auth import Auth, SecretError, expand_env, exposure_warnings, tls_context
     from .faults import FaultInjector, FaultSpecError
     from .server import serve
     from .store import StoreError
@@ -54,9 +70,36 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
         FaultInjector(faults)
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
+    auth = None
+    if auth_kind or username is not None or password is not None:
+        if not username or password is None:
+            raise click.UsageError("--auth needs --username and --password" if lang == "en"
+                                   else "--auth 需要同时给出 --username 和 --password")
+        try:
+            secret, from_env = expand_env(password, "--password")
+        except SecretError as exc:
+            raise click.BadParameter(str(exc), param_hint="--password") from None
+        if not from_env:
+            click.echo("Warning: the password is written on the command line, where other users "
+                       "can see it in the process list; prefer --password '${ENV:NAME}'."
+                       if lang == "en" else
+                       "警告：密码直接写在命令行上，其他用户可在进程列表中看到；建议用 "
+                       "--password '${ENV:变量名}'。", err=True)
+        auth = Auth(auth_kind or "any", username, secret)
+    tls = None
+    if tls_key and not tls_cert:
+        raise click.UsageError("--tls-key needs --tls-cert")
+    if tls_cert:
+        try:
+            tls = tls_context(tls_cert, tls_key)
+        except SecretError as exc:
+            raise click.BadParameter(str(exc), param_hint="--tls-cert") from None
+    for warning in exposure_warnings(host, auth, tls is not None, lang):
+        click.echo(warning, err=True)
     try:
         serve(profile, host=host, port=port, db=db, faults=faults, lang=lang, threads=threads,
-              max_body=max_body, seed_patients=seed_patients, request_timeout=request_timeout)
+              max_body=max_body, seed_patients=seed_patients, request_timeout=request_timeout,
+              auth=auth, tls=tls)
     except CatalogError as exc:
         click.echo(t("err.catalog", lang, msg=exc), err=True)
         sys.exit(2)

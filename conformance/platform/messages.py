@@ -87,6 +87,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fault.injected": {"zh": "模拟故障（--faults http500）。", "en": "Injected fault (--faults http500)."},
     "fault.method": {"zh": "不支持的 HTTP 方法 {method}：SOAP 请求用 POST，WSDL 用 GET ?wsdl。",
                      "en": "HTTP method {method} not supported: POST SOAP requests, GET ?wsdl for the WSDL."},
+    "fault.auth_required": {"zh": "需要认证：请用 {how} 提供用户名和密码。",
+                            "en": "Authentication required: send a user name and password with {how}."},
+    "fault.auth_failed": {"zh": "认证失败：用户名或密码不正确（{how}）。",
+                          "en": "Authentication failed: wrong user name or password ({how})."},
     "fault.incomplete": {"zh": "请求体不完整（声明 {declared} 字节，收到 {got} 字节）。",
                          "en": "Incomplete request body (declared {declared} bytes, received {got})."},
 }

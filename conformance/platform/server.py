@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from .auth import Auth
 from .engine import Platform
 from .faults import FaultInjector
 from .seed import seed_patients as seed_store
@@ -51,10 +53,91 @@ def _quiet_waitress() -> None:
 class _Channel(HTTPChannel):
     """waitress's HTTP channel, timing the request being received: ``request_started`` is when
     its first byte came (0 when no request is half received), ``request_bytes`` how much of it
-    came since."""
+    came since. Over TLS (an ``ssl.SSLSocket`` not yet shaken hands), the handshake runs first,
+    without blocking, and counts as part of the first request's time."""
 
     request_started = 0.0
     request_bytes = 0
+    tls = False
+    tls_pending = False          # handshake not finished
+    _tls_want_write = False
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        if isinstance(sock, ssl.SSLSocket):
+            self.tls = self.tls_pending = True
+            self.request_started = time.monotonic()
+        super().__init__(server, sock, addr, adj, map)
+
+    # ---------------------------------------------------------------- TLS
+    def readable(self) -> bool:
+        return True if self.tls_pending else super().readable()
+
+    def writable(self) -> bool:
+        if self.tls_pending:
+            return self._tls_want_write or self.will_close
+        return super().writable()
+
+    def handle_read(self) -> None:
+        if self.tls_pending:
+            self._handshake()
+        elif not self.tls:
+            super().handle_read()
+        else:
+            self._tls_read()
+
+    def handle_write(self) -> None:
+        if self.tls_pending and self.will_close:  # too slow (maintenance) or shed
+            self.handle_close()
+        elif self.tls_pending:
+            self._handshake()
+        else:
+            super().handle_write()
+
+    def _handshake(self) -> None:
+        try:
+            self.socket.do_handshake()
+        except ssl.SSLWantReadError:
+            self._tls_want_write = False
+            return
+        except ssl.SSLWantWriteError:
+            self._tls_want_write = True
+            return
+        except OSError:  # not TLS (plain HTTP on the TLS port), refused certificate, reset
+            self.handle_close()
+            return
+        self.tls_pending = self._tls_want_write = False
+        self.request_started = 0.0
+
+    def _tls_read(self) -> None:
+        # read until the TLS layer holds nothing more: poll() cannot see what it has buffered
+        while self.socket is not None:
+            try:
+                data = self.socket.recv(self.adj.recv_bytes)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            except OSError:
+                self.handle_close()
+                return
+            if not data:  # the client closed
+                self.handle_close()
+                self.connected = False
+                return
+            self.last_activity = time.time()
+            self.received(data)
+            if self.socket is None or not self.socket.pending():
+                return
+
+    def send(self, data: bytes, do_close: bool = True) -> int:
+        if not self.tls:
+            return super().send(data, do_close)
+        try:
+            return self.socket.send(data)
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return 0  # try again when the socket is writable (same data, from the outbuf)
+        except OSError:
+            if do_close:
+                self.handle_close()
+            return 0
 
     def received(self, data: bytes) -> bool:
         before = self.request
@@ -82,14 +165,30 @@ class _Server(TcpWSGIServer):
 
     channel_class = _Channel
 
-    def __init__(self, app: Any, *, request_timeout: float, **kw: Any) -> None:
+    def __init__(self, app: Any, *, request_timeout: float, tls: ssl.SSLContext | None = None,
+                 **kw: Any) -> None:
         self.request_timeout = request_timeout
+        self.tls = tls
         self.dropped = {"deadline": 0, "limit": 0}
         self._reported = time.monotonic()
         adj = Adjustments(**kw)
         dispatcher = ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adj.threads)
         super().__init__(app, map={}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
+
+    def handle_accept(self) -> None:
+        """waitress's, with the accepted socket wrapped for TLS (handshake later, in the channel)."""
+        try:
+            pair = self.accept()
+            if pair is None:
+                return
+            conn, addr = pair
+            self.set_socket_options(conn)
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        except OSError:  # the client is gone already
+            return
+        self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
 
     def maintenance(self, now: float) -> None:
         super().maintenance(now)  # idle connections (channel_timeout)
@@ -135,11 +234,14 @@ class _Server(TcpWSGIServer):
 
 def make_server(platform: Platform, host: str, port: int, faults: FaultInjector | None = None,
                 threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
-                request_timeout: float = REQUEST_TIMEOUT) -> Any:
-    app = PlatformApp(platform, faults, max_body=max_body)
+                request_timeout: float = REQUEST_TIMEOUT, auth: Auth | None = None,
+                tls: ssl.SSLContext | None = None) -> Any:
+    app = PlatformApp(platform, faults, max_body=max_body, auth=auth)
     _quiet_waitress()
     map_large_allocations()
-    return _Server(app, request_timeout=request_timeout, host=host, port=port, threads=threads,
+    return _Server(app, request_timeout=request_timeout, tls=tls,
+                   url_scheme="https" if tls is not None else "http", host=host, port=port,
+                   threads=threads,
                    max_request_body_size=max_body, channel_timeout=IDLE_TIMEOUT,
                    connection_limit=CONNECTION_LIMIT, cleanup_interval=1, asyncore_use_poll=True,
                    ident=IDENT, clear_untrusted_proxy_headers=True)
@@ -157,7 +259,8 @@ def _shutdown(server: Any) -> None:
 
 def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":memory:",
           faults: str = "", lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
-          seed_patients: int = 0, request_timeout: float = REQUEST_TIMEOUT) -> None:
+          seed_patients: int = 0, request_timeout: float = REQUEST_TIMEOUT,
+          auth: Auth | None = None, tls: ssl.SSLContext | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("conformance.platform.access").setLevel(logging.INFO)
     platform = Platform(profile, db=db, lang=lang)
@@ -167,7 +270,7 @@ def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":m
         log.info("seeded patients: %s new, %s already there, %s in the store (%.1f s)",
                  res.inserted, res.existing, res.total, res.seconds)
     server = make_server(platform, host, port, FaultInjector(faults), threads, max_body,
-                         request_timeout)
+                         request_timeout, auth, tls)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -175,9 +278,10 @@ def serve(profile: str, host: str = "127.0.0.1", port: int = 8080, db: str = ":m
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, on_signal)
-    log.info("conformance reference platform (%s, %s services) on http://%s:%s/  WSDL: ?wsdl  db: %s%s",
-             profile, len(platform.services.services), host, server.effective_port, db,
-             f"  faults: {faults}" if faults else "")
+    log.info("conformance reference platform (%s, %s services) on %s://%s:%s/  WSDL: ?wsdl  db: %s%s%s",
+             profile, len(platform.services.services), "https" if tls else "http", host,
+             server.effective_port, db, f"  faults: {faults}" if faults else "",
+             f"  auth: {auth.kind} (user {auth.username})" if auth else "")
     try:
         server.run()
     except KeyboardInterrupt:
@@ -195,11 +299,12 @@ class EmbeddedPlatform:
     def __init__(self, profile: str = "hospital", db: str = ":memory:", faults: str = "",
                  lang: str = "zh", threads: int = 16, max_body: int = MAX_BODY_DEFAULT,
                  host: str = "127.0.0.1", port: int = 0,
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT, auth: Auth | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.platform = Platform(profile, db=db, lang=lang)
         self.server = make_server(self.platform, host, port, FaultInjector(faults), threads, max_body,
-                                  request_timeout)
-        self.url = f"http://{host}:{self.server.effective_port}/"
+                                  request_timeout, auth, tls)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.server.effective_port}/"
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:

@@ -24,6 +24,7 @@ from .. import xmlsafe
 from ..catalog import HL7_NS
 from ..hl7v3.builder import SOAP11_NS, SOAP12_NS, environment
 from ..validate.diagnostics import parse_detail
+from .auth import Auth
 from .engine import Platform
 from .explain import element_name
 from .faults import Decision, FaultInjector
@@ -49,8 +50,9 @@ class _Dropped(Exception):
 
 class PlatformApp:
     def __init__(self, platform: Platform, faults: FaultInjector | None = None,
-                 max_body: int = MAX_BODY_DEFAULT) -> None:
+                 max_body: int = MAX_BODY_DEFAULT, auth: Auth | None = None) -> None:
         self.platform = platform
+        self.auth = auth
         self.faults = faults or FaultInjector("")
         self.max_body = max_body
         self._large = threading.BoundedSemaphore(MAX_LARGE_REQUESTS)
@@ -120,16 +122,19 @@ class PlatformApp:
             return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
                                  msg("fault.too_large", self.lang, size=length, limit=self.max_body), 413),
                     Decision())
+        authed = self.auth is None or (self.auth.basic and self.auth.basic_ok(environ))
+        if not authed and not self.auth.wsse:  # Basic only: refused before the body is read
+            return self._unauthorized(_XML_TYPES[ctype] or "1.1", self.auth.basic_given(environ))
         large = not length or length > LARGE_BODY
         with self._large if large else contextlib.nullcontext():
             try:
-                return self._post(environ, info, ctype, length)
+                return self._post(environ, info, ctype, length, authed)
             finally:
                 if large:  # the request's copies are gone: give their memory back
                     release_memory()
 
-    def _post(self, environ: dict[str, Any], info: dict[str, Any], ctype: str, length: int
-              ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
+    def _post(self, environ: dict[str, Any], info: dict[str, Any], ctype: str, length: int,
+              authed: bool) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
         stream = environ["wsgi.input"]
         data = stream.read(length) if length else stream.read(self.max_body + 1)
         if len(data) > self.max_body:
@@ -159,6 +164,11 @@ class PlatformApp:
             return (*self._fault(version, "VersionMismatch", msg("fault.version", self.lang, ns=shown), 400),
                     Decision())
         version = "1.2" if ns == SOAP12_NS else "1.1"
+        if not authed:  # WS-Security: the UsernameToken is in the SOAP Header
+            assert self.auth is not None
+            if not self.auth.wsse_ok(env):
+                return self._unauthorized(version, self.auth.wsse_given(env)
+                                          or self.auth.basic_given(environ))
         body_el = env.find(f"{{{ns}}}Body")
         payload = next((c for c in body_el if isinstance(c.tag, str)), None) if body_el is not None else None
         if payload is None:
@@ -230,10 +240,19 @@ class PlatformApp:
         return (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{ns}">'
                 f"<soap:Body>{inner}</soap:Body></soap:Envelope>").encode()
 
+    def _unauthorized(self, version: str, given: bool
+                      ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
+        assert self.auth is not None
+        text = msg("fault.auth_failed" if given else "fault.auth_required", self.lang,
+                   how=self.auth.how())
+        status, headers, body = self._fault(version, "Sender", text, 401)
+        return status, headers + self.auth.challenge(), body, Decision()
+
     def _fault(self, version: str, code: str, reason: str, http: int
                ) -> tuple[str, list[tuple[str, str]], bytes]:
-        status = {400: "400 Bad Request", 405: "405 Method Not Allowed", 413: "413 Payload Too Large",
-                  415: "415 Unsupported Media Type", 500: "500 Internal Server Error"}[http]
+        status = {400: "400 Bad Request", 401: "401 Unauthorized", 405: "405 Method Not Allowed",
+                  413: "413 Payload Too Large", 415: "415 Unsupported Media Type",
+                  500: "500 Internal Server Error"}[http]
         if version == "1.2":
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP12_NS}">'
                     f"<soap:Body><soap:Fault><soap:Code><soap:Value>soap:{code}</soap:Value></soap:Code>"
