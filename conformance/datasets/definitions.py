@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,7 @@ class DataSet:
         return d
 
 
+@lru_cache(maxsize=1 << 18)  # headers are matched against every data set
 def norm_label(s: str) -> str:
     """Normalise a column header / element name for matching: NFKC (full-width → half-width),
     no spaces or BOM, case-folded."""
@@ -186,6 +187,7 @@ def norm_label(s: str) -> str:
 _DE_LOOSE = re.compile(r"^DE(\d{2})[._]?(\d{2})[._]?(\d{3})[._]?(\d{2})$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 18)  # headers are matched against every data set
 def norm_de(s: str) -> str | None:
     """'DE02.01.039.00', 'de02_01_039_00', 'DE020103900' → 'DE02.01.039.00'."""
     m = _DE_LOOSE.match(s.strip())
