@@ -49,6 +49,8 @@ class AssessOptions:
     formats: tuple[str, ...] = ("html", "pdf")
     jobs: int = 1
     faults: str = ""                      # embedded target: fault profile (trials, campaigns)
+    engine: str = "local"                 # documents: local (--jobs processes) | dask
+    scheduler: str | None = None          # dask: the cluster (None: a local one of --jobs)
     quiet: bool = True                    # stage output captured (the stage lines stay)
 
     @property
@@ -152,12 +154,15 @@ def assess(folder: RunFolder, opts: AssessOptions,
         ["--config", opts.config_path] if opts.config_path else [])
     questionnaire = opts.questionnaire or (str(profile.questionnaire)
                                            if profile.questionnaire else None)
+    if opts.faults and opts.embedded:
+        target_args += ["--faults", opts.faults]   # run and perf start the embedded platform
     keys = stages(opts)
     outcome = AssessOutcome(folder=folder)
     run_dir = str(folder.path)
 
     def stage_validate() -> tuple[int, str]:
-        res = validate_api.validate_into(folder, [str(docs)], lang=lang, jobs=opts.jobs)
+        res = validate_api.validate_into(folder, [str(docs)], lang=lang, jobs=opts.jobs,
+                                         engine=opts.engine, scheduler=opts.scheduler)
         return (0 if res.exit_code in (0, 1) else res.exit_code), ""
 
     def stage_perf() -> tuple[int, str]:

@@ -145,11 +145,14 @@ class Console:
 @click.option("--fail-on", type=click.Choice(["failure", "regression"]), default="failure",
               show_default=True, help="Exit 1 on any failing case, or (with --baseline) only on "
                                       "new failures.")
+@click.option("--faults", default="", metavar="SPEC",
+              help="Embedded platform only: inject seeded defects, as `serve --faults` takes "
+                   "them (e.g. seed=1,http500=0.1) — trials, training, campaigns.")
 def run_command(target_url: str | None, config_path: str | None, profile: str | None,
                 level: str | None, services: str | None, jobs: int, seed: int | None,
                 out_dir: str | None, resume_dir: str | None, soap_version: str | None,
                 timeout: float | None, lang: str, progress: bool | None, baseline: str | None,
-                fail_on: str) -> None:
+                fail_on: str, faults: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
     from .session import HTTP_ENV, NoCases, RunOptions, resume_options, run_scenarios
 
@@ -163,7 +166,10 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
             services = services or opts.get("services")
             soap_version = soap_version or opts.get("soap_version")
             seed = seed if seed is not None else opts.get("seed")
+            faults = faults or opts.get("faults") or ""
         target = _make_target(target_url, config_path, profile, soap_version, timeout)
+        if faults:
+            _check_faults(target, faults)
     except ConformanceError as exc:
         click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
@@ -171,11 +177,11 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     options = RunOptions(
         lang=lang, jobs=jobs, level=level, seed=seed,
         services=services.split(",") if services else None,
-        http=os.environ.get(HTTP_ENV, "") not in ("", "0"),
+        http=os.environ.get(HTTP_ENV, "") not in ("", "0"), faults=faults,
         config_sha256=_sha256(config_path) if config_path else None,
         recorded={"target_url": target_url, "config_path": config_path, "profile": target.profile,
                   "level": level, "services": services, "soap_version": soap_version,
-                  "jobs": jobs, "seed": seed})
+                  "jobs": jobs, "seed": seed, **({"faults": faults} if faults else {})})
     console = Console(lang, sys.stderr.isatty() if progress is None else progress)
     stop = threading.Event()
 
@@ -231,6 +237,15 @@ def _compare(baseline: str, run_dir: Path, lang: str) -> int:
     for c in cmp.improvements[:30]:
         click.echo(f"  ✔ {c.label}: {c.before or '-'} → {c.after or '-'}")
     return cmp.new_failures
+
+
+def _check_faults(target: Target, spec: str) -> None:
+    from ..platform.faults import FaultInjector
+
+    if not target.embedded:
+        raise TargetError("--faults: only the embedded platform can inject faults (no --target "
+                          "or --config)")
+    FaultInjector(spec)   # a FaultSpecError (a ConformanceError) says what is wrong
 
 
 def _make_target(url: str | None, config: str | None, profile: str | None,
