@@ -154,8 +154,7 @@ def assess(folder: RunFolder, opts: AssessOptions,
         ["--config", opts.config_path] if opts.config_path else [])
     questionnaire = opts.questionnaire or (str(profile.questionnaire)
                                            if profile.questionnaire else None)
-    if opts.faults and opts.embedded:
-        target_args += ["--faults", opts.faults]   # run and perf start the embedded platform
+    faults = opts.faults if opts.embedded else ""   # run and perf start the embedded platform
     keys = stages(opts)
     outcome = AssessOutcome(folder=folder)
     run_dir = str(folder.path)
@@ -170,7 +169,8 @@ def assess(folder: RunFolder, opts: AssessOptions,
         from .perf.runner import PerfOptions, measure
 
         options = PerfOptions.quick(target_url=opts.target_url, config_path=opts.config_path,
-                                    profile=profile.id, lang=lang, yes=opts.yes)
+                                    profile=profile.id, lang=lang, yes=opts.yes,
+                                    **({"faults": faults} if faults else {}))
         return exit_code(measure(folder, None, options)), ""
 
     def stage_cli(args: list[str]) -> Callable[[], tuple[int, str]]:
@@ -206,7 +206,8 @@ def assess(folder: RunFolder, opts: AssessOptions,
         "datasets": (stage_cli(["validate-dataset", "--auto", "--format", "json", "-o",
                                 str(folder.file("datasets")), "--lang", lang,
                                 str(opts.datasets)]), {0, 1}),
-        "run": (stage_cli(["run", *target_args, "--profile", profile.id, "--out", run_dir,
+        "run": (stage_cli(["run", *target_args, *(["--faults", faults] if faults else []),
+                           "--profile", profile.id, "--out", run_dir,
                            "--lang", lang, "--no-progress"]), {0, 1}),
         "perf": (stage_perf, {0, 1}),
         "seal": (stage_seal, {0}),

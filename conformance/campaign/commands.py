@@ -90,8 +90,11 @@ def run_cmd(campaign_dir: str, jobs: int | None, only: str | None, yes: bool, la
                 if st.status == "assessed":
                     from ..model.folder import RunFolder
 
-                    score = RunFolder(camp.run_dir(ident)).score
-                    detail = f"{score.level or '—'} {score.total or 0:g}" if score else ""
+                    try:
+                        score = RunFolder(camp.run_dir(ident)).score
+                        detail = f"{score.level or '—'} {score.total or 0:g}" if score else ""
+                    except ConformanceError as exc:   # reported by `campaign report`
+                        detail = str(exc)[:200]
                 click.echo(t("campaign.run.done", lang, i=done[0], n=total, id=ident, name=name,
                              status=t(f"campaign.status.{st.status}", lang), detail=detail,
                              secs=st.seconds or 0), err=True)

@@ -134,7 +134,13 @@ def assess_institution(job: Job) -> InstitutionState:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as fh, contextlib.redirect_stderr(fh), \
             contextlib.redirect_stdout(fh):
-        return _assess_institution(job)
+        st = _assess_institution(job)
+    if st.status == "failed" and st.reason and ":" not in st.reason:
+        with contextlib.suppress(OSError):
+            tail = [ln.strip() for ln in log.read_text("utf-8").splitlines() if ln.strip()][-2:]
+            if tail:
+                st.reason = f"{st.reason}: {' / '.join(tail)}"[:1000]
+    return st
 
 
 def _assess_institution(job: Job) -> InstitutionState:
