@@ -5,7 +5,7 @@ of a synthesized regional archive with the Dask engine against local --jobs.
     python benchmarks/bench_campaign.py validate [--documents 200000] [--institutions 40]
                                                  [--workers 2] [--keep DIR]
 
-report: synthesizes a campaign of N institutions (sealed run folders made through the codecs
+report: synthesizes a campaign of N hospitals (sealed run folders made through the codecs
 from the fixture run — tests/campaign_fixtures.py — each with 132 documents, 15 cases, a score
 and a data-quality scorecard; no assessment is run), then, each in a fresh process, builds the
 report (reading every folder through RunFolder) and writes json, html and xlsx (and pdf with
@@ -51,20 +51,28 @@ LEVELS = ["三级", "四级乙等", "四级甲等", "五级乙等"]
 SERVICES = ["PatientInfoRegister", "PatientInfoQuery", "DocumentRegiste", "DocumentAccess"]
 
 
-def make_campaign(root: Path, n: int) -> None:
+def _level(total: float) -> str:
+    return "五级乙等" if total >= 88 else "四级甲等" if total >= 78 else \
+        "四级乙等" if total >= 68 else "三级"
+
+
+def make_campaign(root: Path, n: int, year: int = 0) -> None:
+    """N hospitals over 12 districts; ``year`` shifts the figures (a previous campaign: 1)."""
     from tests.campaign_fixtures import synth_run, write_campaign
 
     insts = []
     for i in range(n):
-        kind = "district" if i % 5 == 4 else "hospital"
-        ident = f"{'d' if kind == 'district' else 'h'}{i:03d}"
-        run = {"level": LEVELS[i % 4], "total": 55 + (i * 7) % 40,
-               "fail_services": tuple(SERVICES[: i % 3]),
-               "not_met": ("3.2.2.2",) if i % 4 < 2 else (),
-               "invalid_types": ("C0001", "C0002")[: i % 3], "quality_ratio": 0.7 + (i % 10) / 40,
-               "seed": i}
-        insts.append({"id": ident, "name": f"机构{i:03d}", "kind": "hospital",
-                      "district": DISTRICTS[i % len(DISTRICTS)], "_run": run})
+        ident = f"h{i:03d}"
+        total = 55 + (i * 7 + year * (3 + i % 5) * (1 if i % 3 else -1)) % 40
+        run = {"level": _level(total), "total": total,
+               "fail_services": tuple(SERVICES[: (i + year) % 3]),
+               "not_met": ("3.2.2.2",) if total < 78 else (),
+               "invalid_types": ("C0001", "C0002")[: (i + year) % 3],
+               "quality_ratio": 0.7 + ((i + year) % 10) / 40, "seed": i}
+        district = DISTRICTS[i % len(DISTRICTS)]
+        insts.append({"id": ident, "name": f"{district}第{i // len(DISTRICTS) + 1}医院",
+                      "kind": "hospital", "district": district,
+                      "outcomes": {"emr_rating": 3 + (i % 4)}, "_run": run})
     write_campaign(root, insts)
     for inst in insts:
         synth_run(root / "runs" / inst["id"], **inst["_run"])
