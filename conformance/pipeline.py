@@ -39,6 +39,7 @@ class AssessOptions:
     documents: str | None = None          # default: the profile's example documents
     datasets: str | None = None
     questionnaire: str | None = None      # default: the profile's example questionnaire
+    example_questionnaire: bool = True    # False: no questionnaire given, nothing answered
     assessment: str | None = None
     baseline: str | None = None
     fail_on: str = "never"
@@ -152,8 +153,8 @@ def assess(folder: RunFolder, opts: AssessOptions,
     lang = opts.lang
     target_args = (["--target", opts.target_url] if opts.target_url else []) + (
         ["--config", opts.config_path] if opts.config_path else [])
-    questionnaire = opts.questionnaire or (str(profile.questionnaire)
-                                           if profile.questionnaire else None)
+    questionnaire = opts.questionnaire or (str(profile.questionnaire) if profile.questionnaire
+                                           and opts.example_questionnaire else None)
     faults = opts.faults if opts.embedded else ""   # run and perf start the embedded platform
     keys = stages(opts)
     outcome = AssessOutcome(folder=folder)

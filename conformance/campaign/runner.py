@@ -179,6 +179,7 @@ def _assess_institution(job: Job) -> InstitutionState:
             documents=str(inst.documents) if inst.documents else None,
             datasets=str(inst.datasets) if inst.datasets else None,
             questionnaire=str(inst.questionnaire) if inst.questionnaire else None,
+            example_questionnaire=inst.target.embedded,   # a real institution answers itself
             assessment=assessment, skip_perf=skip_perf, yes=job.yes, lang=job.lang,
             formats=s.formats, jobs=s.doc_jobs, faults=inst.target.faults,
             engine=s.doc_engine, scheduler=job.scheduler or s.doc_scheduler)
