@@ -288,3 +288,23 @@ def test_run_records_an_unreachable_institution_and_skips_what_is_done(tmp_path:
     assert state["institutions"]["h01"]["status"] == "assessed"
     r = CliRunner().invoke(main, ["campaign", "run", str(camp_dir), "--only", "h77"])
     assert r.exit_code == 2 and "h77" in r.output
+
+
+def test_the_data_quality_of_an_institutions_exports_is_kept_in_its_sealed_folder(
+        tmp_path: Path) -> None:
+    from conformance.campaign.quality import quality_into
+    from conformance.resources import test_cases_dir
+
+    folder = synth_run(tmp_path / "h1", quality_ratio=None)
+    quality_into(folder, test_cases_dir() / "datasets" / "quality", "zh")
+    assert RunFolder(folder.path).verify(["quality.json"]).problems == []
+    q = RunFolder(folder.path).read("quality")
+    assert [f.id for f in q.overall.governance] == [
+        "conformity", "completeness", "accuracy", "timeliness", "linkage", "usefulness"]
+    assert [f.id for f in q.overall.emr] == ["consistency", "completeness", "integration",
+                                            "timeliness"]
+    timely = q.overall.figure("timeliness")
+    assert timely.denominator and timely.value is not None and timely.value < 1
+    assert q.issues and q.issues[0].count > 0 and q.issues[0].examples
+    jsonschema.validate(json.loads((folder.path / "quality.json").read_text("utf-8")),
+                        shipped("quality"))
