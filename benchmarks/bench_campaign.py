@@ -63,7 +63,7 @@ def make_campaign(root: Path, n: int, year: int = 0) -> None:
     insts = []
     for i in range(n):
         ident = f"h{i:03d}"
-        total = 55 + (i * 7 + year * (3 + i % 5) * (1 if i % 3 else -1)) % 40
+        total = max(40, min(98, 55 + (i * 7) % 40 - year * ((i % 7) - 3) * 2))
         run = {"level": _level(total), "total": total,
                "fail_services": tuple(SERVICES[: (i + year) % 3]),
                "not_met": ("3.2.2.2",) if total < 78 else (),
