@@ -76,9 +76,9 @@ def score_city(folder: RunFolder, inst: Institution, campaign: Campaign, row: In
         return CityScore(index_system=campaign.city_index, note=text.strip()[:500])
     s = outcome.score
     deductions = 0.0
-    for it in s.indicators:
-        if it.rule == "deduction" and it.max_points is not None and it.points is not None:
-            deductions += max(0.0, float(it.max_points) - float(it.points))
+    for it in s.indicators:   # what the deduction items took off (an unanswered one: nothing)
+        if it.rule == "deduction" and isinstance(it.answer, dict):
+            deductions += sum(float(v) for v in (it.answer.get("deducted") or {}).values())
     return CityScore(index_system=s.assessment.id, total=s.total, max=s.max, level=s.level,
                      provisional=s.total_provisional,
                      items=[DimensionCell(id=d.id, name=d.name, score=d.score, max=d.max)
