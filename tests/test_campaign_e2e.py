@@ -29,18 +29,33 @@ def _fixtures(root: Path) -> None:
     q = root / "q"
     shutil.copytree(REPO / "test_cases" / "self-assessment", q)
     text = (q / "hospital-example.yaml").read_text("utf-8")
+    (q / "city.yaml").write_text(CITY_ANSWERS, "utf-8")
     (q / "weak.yaml").write_text(text.replace("answer: conformant", "answer: partial"), "utf-8")
 
+
+CITY_ANSWERS = """questionnaire: conformance-self-assessment/1
+assessment: city-example-2026
+answers:
+  "4.1": yes
+  "4.2": yes
+  "5.1": A
+  "5.2": yes
+  "6.1": yes
+  "6.2": {counts: {security_incident: 0}}
+  "7.1": provincial
+"""
 
 CAMPAIGN = """schema: conformance-campaign/1
 name: 测试市2026年度测评
 region: 测试市
 period: "2026"
 target_levels: {hospital: 四级甲等}
+city_index: city-example-2026
 deadlines: {issued: "2026-06-01"}
 settings: {jobs: 2, perf: false, formats: [html]}
 institutions:
-  - {id: h1, name: 甲医院, kind: hospital, district: 东区, target: embedded}
+  - {id: h1, name: 甲医院, kind: hospital, district: 东区, target: embedded,
+     city_questionnaire: q/city.yaml, outcomes: {emr_rating: 5}}
   - {id: h2, name: 乙医院, kind: hospital, district: 东区,
      target: {embedded: true, faults: "seed=3,http500=0.04"}}
   - {id: h3, name: 丙医院, kind: hospital, district: 西区, target: embedded,
@@ -79,6 +94,8 @@ def test_a_campaign_of_embedded_platforms(tmp_path: Path) -> None:
                                                               for h in hospitals]
     assert sorted(h.rank for h in hospitals) == [1, 2, 3, 4, 5]
     assert rows["h1"].rank == 1
+    assert rows["h1"].city.total is not None and rows["h1"].city.total > max(
+        (rows[i].city.total or 0) for i in ("h2", "h3", "h4", "h5")), [r.city for r in hospitals]
     assert rows["h9"].status == "unreachable" and "refused" in rows["h9"].reason
     assert rows["d1"].kind == "district" and rows["d1"].status == "assessed", rows["d1"].reason
     h3 = {p.key for p in rows["h3"].problems}
