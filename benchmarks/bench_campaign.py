@@ -9,7 +9,9 @@ report: synthesizes a campaign of N hospitals (sealed run folders made through t
 from the fixture run — tests/campaign_fixtures.py — each with 132 documents, 15 cases, a score
 and a data-quality scorecard; no assessment is run), then, each in a fresh process, builds the
 report (reading every folder through RunFolder) and writes json, html and xlsx (and pdf with
---pdf). Prints wall time and peak resident memory (VmHWM) per format.
+--pdf). The campaign names the example city index system, so every institution is also
+scored against it (--no-city: not). Prints wall time and peak resident memory (VmHWM) per
+format.
 
 validate: writes example documents once (`conformance examples`, 73 document types) and links
 them (hard links: the archive costs no disk) into N institution folders up to the number of
@@ -56,7 +58,7 @@ def _level(total: float) -> str:
         "四级乙等" if total >= 68 else "三级"
 
 
-def make_campaign(root: Path, n: int, year: int = 0) -> None:
+def make_campaign(root: Path, n: int, year: int = 0, city: bool = False) -> None:
     """N hospitals over 12 districts; ``year`` shifts the figures (a previous campaign: 1)."""
     from tests.campaign_fixtures import synth_run, write_campaign
 
@@ -73,7 +75,7 @@ def make_campaign(root: Path, n: int, year: int = 0) -> None:
         insts.append({"id": ident, "name": f"{district}第{i // len(DISTRICTS) + 1}医院",
                       "kind": "hospital", "district": district,
                       "outcomes": {"emr_rating": 3 + (i % 4)}, "_run": run})
-    write_campaign(root, insts)
+    write_campaign(root, insts, extra="city_index: city-example-2026\n" if city else "")
     for inst in insts:
         synth_run(root / "runs" / inst["id"], **inst["_run"])
 
@@ -104,7 +106,7 @@ def bench_report(args: argparse.Namespace) -> None:
     if root.exists():
         shutil.rmtree(root)
     t0 = time.perf_counter()
-    make_campaign(root, args.institutions)
+    make_campaign(root, args.institutions, city=not args.no_city)
     print(f"synthesized {args.institutions} institutions in {time.perf_counter() - t0:.1f} s "
           f"({sum(f.stat().st_size for f in root.rglob('*') if f.is_file()) / 1e6:.1f} MB)")
     formats = ["build", "json", "html", "xlsx"] + (["pdf"] if args.pdf else [])
@@ -206,6 +208,7 @@ def main() -> None:
     r = sub.add_parser("report")
     r.add_argument("--institutions", type=int, default=60)
     r.add_argument("--pdf", action="store_true")
+    r.add_argument("--no-city", action="store_true", help="without the city index system")
     r.add_argument("--keep", default=None)
     v = sub.add_parser("validate")
     v.add_argument("--documents", type=int, default=200_000)
