@@ -116,11 +116,17 @@ def test_collect_accepts_a_sealed_folder_and_refuses_tampered_mixed_and_unsealed
     res.tool.version = "0.0.9"    # results.json from another version, resealed by hand
     mixed.write("results", res)
     mixed.seal(TOOL)
+    other = synth_run(sub / "other-target", level="三级", total=60)
+    from conformance.model.perf import PerfResults
+
+    other.write("perf", PerfResults(tool=TOOL, target={"name": "另一家医院平台"}))
+    other.seal(TOOL)                 # perf.json of another platform, sealed in by hand
     unsealed = synth_run(sub / "unsealed", level="三级", total=60)
     (unsealed.path / "manifest.json").unlink()
     camp = cfg.load(camp_dir)
     subs = {s.path.name: s for s in collect(camp, [str(good.path), str(tampered.path),
                                                    f"h03={mixed.path}", f"h03={unsealed.path}",
+                                                   f"h03={other.path}",
                                                    str(sub / "nobody")], "en")}
     assert subs["h01"].accepted and subs["h01"].institution == "h01"
     assert (camp_dir / "runs" / "h01" / "score.json").is_file()
@@ -131,6 +137,9 @@ def test_collect_accepts_a_sealed_folder_and_refuses_tampered_mixed_and_unsealed
     assert not (camp_dir / "runs" / "h02").exists()
     m = subs["mixed"]
     assert not m.accepted and any("mixed folder" in r and "0.0.9" in r for r in m.reasons)
+    o = subs["other-target"]
+    assert not o.accepted and any("different targets" in r and "另一家医院平台" in r
+                                  for r in o.reasons), o.reasons
     assert not subs["unsealed"].accepted and "manifest.json" in subs["unsealed"].reasons[0]
     assert not subs["nobody"].accepted and "which institution" in subs["nobody"].reasons[0]
     report = build_report(cfg.load(camp_dir), lang="en")
