@@ -27,7 +27,7 @@ from .test_scoring_support import write_questionnaire, write_run
 
 CITY = Path(__file__).resolve().parent / "fixtures" / "assessment" / "city-test.yaml"
 RULES = {"conformance", "yes_no", "choice", "checklist", "measures", "record", "level_score",
-         "deduction"}
+         "deduction", "fact"}
 
 
 def city_answers(incidents: int | None = 0, late: int | None = 0) -> dict:
