@@ -212,7 +212,7 @@ def tasks_for(inst: Institution, problems: list[Problem], campaign: Campaign, is
     return out
 
 
-def reported_done(inst: Institution) -> set[str]:
+def reported_done(inst: Institution, lang: str = "zh") -> set[str]:
     """Task ids (or problem keys) the institution's rectification feedback reports done."""
     if inst.rectification is None:
         return set()
@@ -224,7 +224,7 @@ def reported_done(inst: Institution) -> set[str]:
         raise ConformanceError(str(exc)) from None
     done = data.get("done") if isinstance(data, dict) else None
     if not isinstance(done, list):
-        raise ConformanceError(t("campaign.feedback.shape", "zh", path=inst.rectification))
+        raise ConformanceError(t("campaign.feedback.shape", lang, path=inst.rectification))
     out = set()
     for item in done:
         key = str(item)
@@ -425,7 +425,7 @@ def build_report(campaign: Campaign, *, previous: CampaignReport | None = None,
             if row.status == "assessed" and row.level is not None:
                 levels_by_kind.setdefault(inst.kind, list(folder.score.levels))  # type: ignore
         try:
-            done[inst.id] = reported_done(inst)
+            done[inst.id] = reported_done(inst, lang)
         except ConformanceError as exc:
             warnings.append(str(exc))
         rows.append(row)

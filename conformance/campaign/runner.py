@@ -203,12 +203,12 @@ def _assess_institution(job: Job) -> InstitutionState:
         return state("failed", f"{type(exc).__name__}: {str(exc)[:400]}")
 
 
-def _select(campaign: Campaign, only: Sequence[str] | None) -> list[Institution]:
+def _select(campaign: Campaign, only: Sequence[str] | None, lang: str) -> list[Institution]:
     if not only:
         return list(campaign.institutions)
     unknown = [i for i in only if campaign.get(i) is None]
     if unknown:
-        raise ConformanceError(t("campaign.run.unknown_ids", "zh", ids=", ".join(unknown),
+        raise ConformanceError(t("campaign.run.unknown_ids", lang, ids=", ".join(unknown),
                                  known=", ".join(i.id for i in campaign.institutions)))
     return [i for i in campaign.institutions if i.id in set(only)]
 
@@ -218,7 +218,7 @@ def run_campaign(campaign: Campaign, *, jobs: int | None = None,
                  on_event: Listener | None = None) -> RunOutcome:
     """Assess the selected institutions (all by default) with at most ``jobs`` at a time."""
     emit = on_event or (lambda *a: None)
-    selected = _select(campaign, only)
+    selected = _select(campaign, only, lang)
     state = read_state(campaign)
     outcome = RunOutcome()
     todo: list[Institution] = []
