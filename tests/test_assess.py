@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from conformance.cli import main
 from conformance.model.folder import RunFolder
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 
 def test_assess_produces_every_artifact(tmp_path: Path) -> None:
     out = tmp_path / "run"

@@ -221,6 +221,7 @@ def test_report_formats_json_schema_html_links_and_xlsx_sheets(tmp_path: Path) -
     assert all(wb[n].auto_filter.ref for n in wb.sheetnames)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("fc-list") is None, reason="no fontconfig: PDF not checked")
 def test_report_pdf(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")

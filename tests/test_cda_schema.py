@@ -479,6 +479,7 @@ def test_sample_c0040_fails_with_one_order_error(lxml_schema):
     assert "Expected is ( {urn:hl7-org:v3}component )" in msg
 
 
+@pytest.mark.slow
 def test_samples_xmlschema_agrees(xmlschema_schema):
     files = _samples()
     failing = {}

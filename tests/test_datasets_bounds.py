@@ -92,6 +92,7 @@ def test_jsonl_line_longer_than_the_limit(tmp_path: Path, small_limit: int, monk
     assert ei.value.rule == "DS.RECORD_TOO_LARGE" and ei.value.line == 4
 
 
+@pytest.mark.slow
 def test_finding_through_the_cli(tmp_path: Path, small_limit: int) -> None:
     from click.testing import CliRunner
 
@@ -123,6 +124,7 @@ def _peak(path: Path) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_large_file_without_newline_is_read_in_bounded_memory(tmp_path: Path) -> None:
     """150 MB without a newline: before, the header read held ~2.3x the file (472 MB peak for
     200 MB); now the reading stops at the limit."""

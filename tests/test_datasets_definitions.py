@@ -252,6 +252,7 @@ def test_loader_rejects_unknown_status_and_bad_internal_id(tmp_path: Path) -> No
         Definitions(root, load_catalog())
 
 
+@pytest.mark.slow
 def test_generated_files_are_in_sync() -> None:
     """The stored WS 445 lists re-merge to the committed files and the regional sets derive
     from the templates — without the transcription (edit profiles.yaml, formats.yaml, the

@@ -240,6 +240,7 @@ def test_dask_engine_same_report_as_local(tmp_path: Path) -> None:
     assert dask == local
 
 
+@pytest.mark.slow
 def test_dask_unreachable_scheduler_is_a_usage_error(monkeypatch) -> None:
     from conformance import distributed
 

@@ -54,6 +54,7 @@ def test_each_mutation_kind_is_survived(op, validator) -> None:
             assert problems(validator, data, str(path)) == [], (path.name, seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_mixed_mutations_in_both_languages(lang, validator, validator_en) -> None:
     v = validator if lang == "zh" else validator_en
@@ -99,6 +100,7 @@ def test_every_damaged_file_appears_once_in_the_output(tmp_path: Path) -> None:
                    for f in d["findings"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["hospital", "regional"])
 def test_damaged_requests_never_break_the_platform(profile: str) -> None:
     """Every service of the profile, two damaged requests each (a slice of
@@ -141,6 +143,7 @@ def test_damaged_requests_never_break_the_platform(profile: str) -> None:
     assert failures == []
 
 
+@pytest.mark.slow
 def test_messages_carried_as_text_in_soap(validator) -> None:
     """Damaged messages sent as the text of HIPMessageServer/message (escaped and CDATA): the
     carried message is validated and every finding placed in the file."""

@@ -106,6 +106,7 @@ def test_nothing_selected_is_refused(tmp_path: Path) -> None:
                       RunOptions(level="三级", services=["TerminologyRegister"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("soap", ["1.1", "1.2"])
 def test_in_process_exchanges_look_like_real_http_ones(tmp_path: Path, soap: str) -> None:
     """The embedded platform in-process and over a real loopback socket (one round trip per SOAP

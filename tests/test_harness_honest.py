@@ -95,6 +95,7 @@ def _patient_ids(run_dir: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_seed_makes_the_ids_reproducible(tmp_path: Path) -> None:
     args = ("run", "--services", "PatientInfoRegister,PatientInfoQuery", "--no-progress")
     for name in ("a", "b"):

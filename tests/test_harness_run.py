@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from conformance.cli import main
 from conformance.platform.server import EmbeddedPlatform
 
+pytestmark = pytest.mark.slow  # whole scenario runs against the platform: the full run
+
 GOLDEN = Path(__file__).resolve().parent / "golden" / "run-patient-services.json"
 
 

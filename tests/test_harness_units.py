@@ -120,6 +120,7 @@ def test_refused_and_dns() -> None:
     assert ex.error in ("dns", "connection")
 
 
+@pytest.mark.slow
 def test_bad_answers_are_problems_not_crashes() -> None:
     with responder("notxml") as url:
         ex, reply = Transport(_target(url)).send("X", REQ)

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from conformance.cli import main
 from conformance.model.io.schemas import shipped
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 QUICK_MIX = """mix: quick
 profile: hospital
 think_time: 0

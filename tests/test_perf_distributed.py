@@ -13,7 +13,8 @@ from conformance.cli import main
 from conformance.model.io.schemas import shipped
 from conformance.perf.distributed import available
 
-pytestmark = pytest.mark.skipif(not available(), reason="locust is not installed (pip install locust)")
+pytestmark = [pytest.mark.skipif(not available(), reason="locust is not installed (pip install locust)"),
+              pytest.mark.slow]
 
 QUICK_MIX = """mix: quick
 profile: hospital

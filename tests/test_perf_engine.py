@@ -17,6 +17,8 @@ from conformance.perf.mix import load_mix
 from conformance.perf.workload import Workload
 from conformance.platform.server import EmbeddedPlatform
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 NS = "urn:conformance:hip-message-server"
 REGISTER_ONLY = """mix: register
 profile: hospital

@@ -36,6 +36,8 @@ from conformance.perf.commands import exit_code
 from conformance.perf.report import ConsoleTables, PerfJsonWriter
 from conformance.perf.runner import DEADLINE_NOTE, PerfOptions, PerfOutcome, PerfRun, measure
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 MIX = """mix: quick
 profile: hospital
 think_time: 0

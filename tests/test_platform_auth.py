@@ -28,6 +28,8 @@ from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_header
 from conformance.platform.auth import WSSE, WSU, Auth, exposure_warnings, is_loopback, tls_context
 from conformance.platform.server import EmbeddedPlatform
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cr&t<\"pw'>"     # XML-special characters: escaped in the WS-Security header
 

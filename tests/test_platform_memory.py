@@ -17,6 +17,8 @@ import requests
 
 from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 

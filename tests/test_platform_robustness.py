@@ -144,6 +144,7 @@ def test_other_methods_and_paths(hosp):
     assert requests.get(url, timeout=5).status_code == 200
 
 
+@pytest.mark.slow
 def test_32_concurrent_clients_lose_no_update(tmp_path):
     with EmbeddedPlatform(profile="hospital", db=str(tmp_path / "p.sqlite"), threads=32) as url:
         b = MessageBuilder("hospital")
@@ -199,6 +200,7 @@ def _query_env(b: MessageBuilder) -> bytes:
     return soap_envelope(b.build_request("PatientInfoQuery"), action="PatientInfoQuery")
 
 
+@pytest.mark.slow
 def test_faults_are_injected():
     b = MessageBuilder("hospital")
     with EmbeddedPlatform(profile="hospital", faults="seed=1,http500=1") as url:

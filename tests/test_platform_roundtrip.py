@@ -145,6 +145,7 @@ def test_document_retrieval_is_byte_identical():
             assert base64.b64decode(value) == doc
 
 
+@pytest.mark.slow
 def test_zeep_client_loads_the_wsdl_and_calls_services():
     zeep = pytest.importorskip("zeep")
     with EmbeddedPlatform(profile="hospital") as url:

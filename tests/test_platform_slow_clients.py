@@ -15,6 +15,8 @@ import requests
 
 from conformance.platform.server import EmbeddedPlatform
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 
 class Drippers:
     """``n`` clients, each sending a request line, then one header line every ``period`` seconds,

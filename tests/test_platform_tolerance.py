@@ -177,6 +177,7 @@ def test_a_refused_write_retried_gets_the_same_refusal(platform):
     assert send(platform, message, "OrderInfoAdd").response == first.response
 
 
+@pytest.mark.slow
 def test_concurrent_retries_apply_once_and_survive_a_restart(tmp_path):
     db = str(tmp_path / "p.sqlite")
     message = soap_envelope(req("PatientInfoRegister", index=11), action="PatientInfoRegister")

@@ -20,6 +20,8 @@ from conformance.model.folder import ARTIFACTS, RunFolder
 from conformance.model.io.schemas import shipped
 from conformance.report.render import render_reports
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 
 @pytest.fixture(scope="module")
 def assessed(tmp_path_factory) -> tuple[RunFolder, Path]:

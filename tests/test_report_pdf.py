@@ -15,6 +15,8 @@ from conformance.report.html import build_context, render_html_string
 from conformance.report.model import open_run
 from conformance.report.render import render_reports
 
+pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
+
 RUNS = Path(__file__).resolve().parent / "fixtures" / "runs"
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra: pip install -e '.[test]'")

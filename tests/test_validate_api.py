@@ -43,6 +43,7 @@ def test_no_input_is_a_clear_error(tmp_path: Path) -> None:
         api.plan([str(tmp_path)])
 
 
+@pytest.mark.slow
 def test_the_dask_engine_gives_the_results_of_one_process(tmp_path: Path) -> None:
     from conformance.model.events import drain
 
