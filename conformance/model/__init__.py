@@ -22,6 +22,7 @@ from .perf import (
 from .run import CaseResult, CheckResult, Exchange, RunResults, RunSummary, StepResult
 from .score import DimensionScore, Gap, GapItem, ItemResult, Score, SubIndexScore
 from .status import RESULTS, Severity, Status, roll_up
+from .traffic import Coverage, Latency, RuleCount, ServiceTraffic, Traffic
 
 __all__ = [
     "RESULTS", "UNSET", "Band", "BandDefinition", "CaseResult", "CheckResult", "DatasetVerdict",
@@ -30,4 +31,5 @@ __all__ = [
     "ManifestEntry", "PerfResults", "Ratio", "Record", "RunResults", "RunSummary", "Score",
     "SeriesPoint", "Severity", "Stats", "Status", "StepResult", "SubIndexScore", "Summary",
     "Threshold", "ToolStamp", "ValidateResults", "roll_up",
+    "Coverage", "Latency", "RuleCount", "ServiceTraffic", "Traffic",
 ]

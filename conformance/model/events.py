@@ -14,8 +14,9 @@ from typing import Any, Protocol
 from .datasets import DatasetVerdict
 from .findings import DocumentResult, Summary
 from .perf import Band, LoadStep, LocustInfo, PerfResults, Threshold
-from .run import CaseResult, Exchange, RunResults
+from .run import CaseResult, CheckResult, Exchange, RunResults
 from .status import Status
+from .traffic import Traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,68 @@ class PerfStepFinished(Event):
 @dataclass(frozen=True, slots=True)
 class ThresholdsJudged(Event):
     thresholds: Sequence[Threshold]
+
+
+# ---------------------------------------------------------------- captured traffic (proxy)
+@dataclass(frozen=True, slots=True)
+class ProxyStarted(Event):
+    run_dir: str
+    listen: str                      # the URL systems send to
+    upstream: str
+    profile: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeCaptured(Event):
+    """An exchange passed through (already forwarded), secrets redacted; ``exchange`` names the
+    evidence files its bodies belong in (``request_file`` / ``response_file``, run-relative;
+    None: nothing to record)."""
+
+    id: str
+    exchange: Exchange
+    request_body: bytes
+    response_body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeChecked(Event):
+    """The verdict on one exchange: its checks (findings of the validator and of the exchange
+    checks inside); ``validated`` is False when it was left unvalidated (overload, too large)."""
+
+    id: str
+    service: str | None
+    result: Status
+    checks: tuple[CheckResult, ...]
+    exchange: Exchange
+    validated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRotated(Event):
+    """Evidence files removed to stay within the caps (the exchanges stay counted)."""
+
+    ids: tuple[str, ...]
+    files: tuple[str, ...]           # run-relative paths
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficUpdated(Event):
+    """The statistics so far (about once a second while traffic flows)."""
+
+    traffic: Traffic
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsCheckpoint(Event):
+    """results.json as it stands (written every few seconds: a killed capture keeps it)."""
+
+    results: RunResults
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyFinished(Event):
+    results: RunResults
+    interrupted: bool = False        # stopped by Ctrl-C / SIGTERM (still a complete record)
 
 
 @dataclass(frozen=True, slots=True)

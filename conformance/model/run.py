@@ -10,6 +10,7 @@ import msgspec
 from .common import UNSET, Record, ToolStamp, UnsetType
 from .findings import Finding
 from .status import RESULTS, Status, roll_up
+from .traffic import Traffic
 
 
 class Exchange(Record, kw_only=True):
@@ -54,10 +55,14 @@ class CheckResult(Record, omit_defaults=True, kw_only=True):
 
 
 class StepResult(Record, kw_only=True):
+    """One step of a case; in a proxy run one captured exchange, with its own ``checks``
+    (a scenario run lists them in the case, prefixed by the step id)."""
+
     id: str
     service: str | None = None
     result: Status = Status.SKIP
     exchange: Exchange | None = None
+    checks: list[CheckResult] | UnsetType = UNSET
 
 
 class CaseResult(Record, kw_only=True):
@@ -144,4 +149,4 @@ class RunResults(Record, kw_only=True):
     inputs: dict[str, Any] = {}
     cases: list[CaseResult] = []
     summary: RunSummary = msgspec.field(default_factory=RunSummary)
-    traffic: Any = UNSET                     # proxy runs: per-service statistics
+    traffic: Traffic | UnsetType = UNSET     # proxy runs: per-service statistics
