@@ -237,7 +237,8 @@ def standards_show(ident: str, fmt: str, lang: str) -> None:
 _PLUGINS: tuple[str, ...] = ("conformance.platform.commands", "conformance.harness.commands",
                              "conformance.report.commands", "conformance.scoring.commands",
                              "conformance.datasets.commands", "conformance.assess",
-                             "conformance.perf.commands", "conformance.campaign.commands")
+                             "conformance.perf.commands", "conformance.campaign.commands",
+                             "conformance.proxy.commands")
 
 
 def _load_plugins() -> None:
