@@ -350,24 +350,27 @@ class Recorder:
 
     # ------------------------------------------------------------------ the record
     def _case(self, c: _Case) -> CaseResult:
+        from ..i18n import t
+
         lang = self.o.lang
         checks = []
         for cid, agg in c.checks.items():
             n = sum(agg.counts.values())
             status = roll_up(s for s, k in agg.counts.items() if k)
-            counts = ", ".join(f"{s.value} {agg.counts[s]}" for s in Status if agg.counts.get(s))
+            counts = t("proxy.counts", lang, **{("pass_" if s is Status.PASS else s.value):
+                                                 agg.counts.get(s, 0) for s in
+                                                 (Status.PASS, Status.FAIL, Status.ERROR,
+                                                  Status.SKIP)})
             if agg.first is not None:
-                from ..i18n import t
-
                 message = t("proxy.check.failing", lang, n=n, counts=counts, id=agg.first_id,
                             message=agg.first.message)
                 checks.append(CheckResult(id=cid, result=status, message=message,
                                           expected=agg.first.expected, actual=agg.first.actual,
                                           findings=list(agg.findings)))
             else:
-                checks.append(CheckResult(id=cid, result=status,
-                                          message=f"{n}: {counts}" + (
-                                              f" · {agg.last_pass}" if agg.last_pass else "")))
+                checks.append(CheckResult(id=cid, result=status, message=t(
+                    "proxy.check.passing", lang, n=n, counts=counts,
+                    message=agg.last_pass or "-")))
         svc = c.service
         steps = list(c.steps.values())
         title = svc.display_name(lang) if svc is not None else None
