@@ -223,6 +223,7 @@ def test_a_never_ending_answer_is_cut_at_the_timeout(tmp_path: Path) -> None:
     res, step = _only_exchange(th)
     ex = step.exchange
     assert ex.error == "timeout-read" and ex.truncated and ex.response_bytes > 20_000
+    assert "PROXY.RESPONSE_INCOMPLETE" in {f.rule for c in step.checks for f in c.findings}
     recorded = (th.outcome.folder.path / ex.response_file).stat().st_size
     assert recorded == 20_000                        # what is kept is capped by --max-body
     assert res.traffic.too_large == 1
@@ -311,3 +312,57 @@ def test_rotation_keeps_the_folder_within_its_caps(tmp_path: Path, platform: str
     evidence = [p for p in (th.outcome.folder.path / "evidence").rglob("*") if p.is_file()]
     assert len(evidence) == 8
     assert th.outcome.folder.verify(["results.json"]).problems == []
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl; the test skips without it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate for the TLS test")
+    d = tmp_path_factory.mktemp("tls")
+    crt, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
+    return crt, key
+
+
+@contextlib.contextmanager
+def https_upstream(crt: Path, key: Path) -> Iterator[str]:
+    import ssl
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Fixed)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(crt), str(key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"https://127.0.0.1:{srv.server_address[1]}/"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_tls_on_both_sides(tmp_path: Path, cert: tuple[Path, Path]) -> None:
+    crt, key = cert
+    with https_upstream(crt, key) as up:
+        # listening with TLS, the upstream verified with our CA bundle
+        with capture(tmp_path / "a", up, tls_cert=str(crt), tls_key=str(key),
+                     ca=str(crt)) as (url, th):
+            assert url.startswith("https://")
+            r = requests.post(url, data=b"<x/>", headers={"Content-Type": "text/xml"},
+                              verify=str(crt))
+            th.stop()
+        assert r.status_code == 200 and r.content == _Fixed.body
+        # an upstream certificate nobody vouches for: the proxy says so (502 tls)
+        with capture(tmp_path / "b", up) as (url, th):
+            r = requests.post(url, data=b"<x/>", headers={"Content-Type": "text/xml"})
+            th.stop()
+        assert r.status_code == 502 and r.headers["X-Conformance-Proxy"] == "502 tls"
+        with capture(tmp_path / "c", up, insecure=True) as (url, th):
+            assert requests.post(url, data=b"<x/>").status_code == 200
+            th.stop()

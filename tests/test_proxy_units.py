@@ -177,3 +177,28 @@ def test_soap_action_from_headers() -> None:
     assert soap_action({"Content-Type": 'application/soap+xml; action="urn:x/HIP0001"'}) \
         == "HIP0001"
     assert soap_action({}) is None
+
+
+def test_every_exchange_rule_is_produced(checker: ExchangeChecker) -> None:
+    """Each rule of standards/rules/proxy.yaml, from a crafted exchange."""
+    b = MessageBuilder("hospital")
+    found: set[str] = set()
+
+    def rules(x: Captured, validate: bool = False) -> None:
+        v = checker.judge(x, x.request_body, x.response_body, validate=validate,
+                          max_body=10 ** 7)
+        found.update(f.rule for c in v.checks for f in c.findings)
+
+    req = soap_envelope(b.build_request("PatientInfoRegister", {"message_id": "m-1"}),
+                        action="PatientInfoRegister")
+    rules(_captured(req, _ack("AE", "m-2", "MCCI_IN000002UV02")))
+    query = soap_envelope(b.build_request("PatientInfoQuery", {}), action="PatientInfoRegister")
+    rules(_captured(query, b""))
+    rules(_captured(soap_envelope(b.build_request("PatientInfoQuery", {}), action="Nope"), b""))
+    rules(_captured(b"hello", b"", status=415))
+    for status, error, by_proxy in ((502, "refused", True), (504, "timeout-read", True),
+                                    (200, "incomplete", False)):
+        rules(_captured(req, b"", status=status, error=error, error_detail="-",
+                        answered_by_proxy=by_proxy))
+    defined = {r for r in load_catalog().rules if r.startswith("PROXY.")}
+    assert len(defined) == 10 and found >= defined, sorted(defined - found)

@@ -30,6 +30,7 @@ from ..model import RunResults
 from ..model.events import Handler
 from ..model.folder import RunFolder
 from ..model.io import ArtifactError
+from ..model.traffic import Traffic
 from .forward import Forwarder
 from .options import ProxyOptions, ProxyUsage, env_url
 from .wire import Captured, Started, Stop, frame
@@ -54,7 +55,7 @@ class ProxyOutcome:
 
     def findings_at(self, fail_on: str) -> int:
         tr = self.results.traffic if self.results is not None else None
-        if tr is None or isinstance(tr, type(None)) or not hasattr(tr, "findings"):
+        if not isinstance(tr, Traffic):
             return 0
         return sum(tr.findings.get(s, 0) for s in SEVERITIES.get(fail_on, ()))
 

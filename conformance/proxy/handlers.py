@@ -5,11 +5,13 @@ travel there pickled, so they hold no open resources before their first event)."
 from __future__ import annotations
 
 import contextlib
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..i18n import t
 from ..model import Status
@@ -31,12 +33,25 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 class FilesHandler:
     """Evidence files as exchanges arrive, removed when rotated out; results.json at every
-    checkpoint and at the end (atomically); the manifest sealed at the end."""
+    checkpoint and at the end (atomically); the manifest sealed at the end. The files are
+    written by one thread of their own, in the order of the events, so that a slow disk holds
+    up neither the events nor the validator (at most ``pending`` operations wait; beyond, the
+    recorder waits for the disk)."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, pending: int = 10_000) -> None:
         self.run_dir = str(run_dir)
+        self.pending = pending
         self._folder: RunFolder | None = None
         self._dirs: set[Path] = set()
+        self._queue: queue.Queue[tuple[Any, ...] | None] | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir, "pending": self.pending}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["run_dir"], state["pending"])  # type: ignore[misc]
 
     @property
     def folder(self) -> RunFolder:
@@ -50,23 +65,61 @@ class FilesHandler:
             for rel, body in ((ex.request_file, event.request_body),
                               (ex.response_file, event.response_body)):
                 if rel:
-                    path = self.folder.path / rel
-                    if path.parent not in self._dirs:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        self._dirs.add(path.parent)
-                    path.write_bytes(body)
+                    self._put(("write", rel, body))
         elif isinstance(event, EvidenceRotated):
-            for rel in event.files:
-                with contextlib.suppress(OSError):
-                    (self.folder.path / rel).unlink()
+            self._put(("unlink", event.files))
         elif isinstance(event, ResultsCheckpoint):
-            self.folder.write("results", event.results)
+            self._put(("results", event.results))
         elif isinstance(event, ProxyFinished):
-            self.folder.write("results", event.results)
+            self._put(("results", event.results))
+            self._put(("seal", event.results.tool))
+            self.close()
+
+    def _put(self, op: tuple[Any, ...]) -> None:
+        if self._queue is None:
+            self._queue = queue.Queue(self.pending)
+            self._thread = threading.Thread(target=self._run, name="proxy-files", daemon=True)
+            self._thread.start()
+        self._queue.put(op)
+
+    def close(self) -> None:
+        """Wait until everything is written (re-raises a failure of the writer)."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = self._thread = None
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        q = self._queue
+        while (op := q.get()) is not None:
+            try:
+                self._do(op)
+            except BaseException as exc:  # kept for close(); the capture goes on
+                self.error = self.error or exc
+
+    def _do(self, op: tuple[Any, ...]) -> None:
+        kind = op[0]
+        root = self.folder.path
+        if kind == "write":
+            path = root / op[1]
+            if path.parent not in self._dirs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(path.parent)
+            path.write_bytes(op[2])
+        elif kind == "unlink":
+            for rel in op[1]:
+                with contextlib.suppress(OSError):
+                    (root / rel).unlink()
+        elif kind == "results":
+            self.folder.write("results", op[1])
+        elif kind == "seal":
             for d in sorted(self._dirs, reverse=True):   # hours rotated away entirely
                 with contextlib.suppress(OSError):
                     d.rmdir()
-            self.folder.seal(event.results.tool)
+            self.folder.seal(op[1])
 
 
 @dataclass

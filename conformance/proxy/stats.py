@@ -122,7 +122,10 @@ class TrafficStats:
         key = v.service_key if v.soap else "http"
         self.soap += v.soap
         self.total.add(x, v, findings, failing, unvalidated)
-        self.per.setdefault(key, Bucket()).add(x, v, findings, failing, unvalidated)
+        bucket = self.per.get(key)
+        if bucket is None:
+            bucket = self.per[key] = Bucket()
+        bucket.add(x, v, findings, failing, unvalidated)
 
     def snapshot(self) -> Traffic:
         rows = []
