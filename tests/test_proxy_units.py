@@ -202,3 +202,41 @@ def test_every_exchange_rule_is_produced(checker: ExchangeChecker) -> None:
                         answered_by_proxy=by_proxy))
     defined = {r for r in load_catalog().rules if r.startswith("PROXY.")}
     assert len(defined) == 10 and found >= defined, sorted(defined - found)
+
+
+def test_console_handlers_stream_findings_and_summarize(monkeypatch) -> None:
+    import io
+
+    from conformance.model import CheckResult, Exchange, Finding, RunResults, ToolStamp
+    from conformance.model.events import ExchangeChecked, ProxyFinished, ProxyStarted
+    from conformance.model.traffic import Latency, ServiceTraffic, Traffic
+    from conformance.proxy.handlers import Console, FindingsStream, LiveSummary
+
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    console = Console(tty=False)
+    live, stream = LiveSummary(console, "en"), FindingsStream(console, "en", per_rule=2)
+    live.handle(ProxyStarted(run_dir="runs/x", listen="http://p/", upstream="http://u/",
+                             profile="hospital"))
+    f = Finding(rule="PROXY.TARGET_MESSAGE", severity="error", layer="exchange",
+                message="does not echo", source="s")
+    info = Finding(rule="V3.X", severity="info", layer="template", message="fyi", source="s")
+    for i in range(4):
+        stream.handle(ExchangeChecked(
+            id=f"{i:06d}", service="PatientInfoRegister", result=Status.FAIL,
+            checks=(CheckResult(id="target-message", result=Status.FAIL, findings=[f, info]),),
+            exchange=Exchange(url="u")))
+    tr = Traffic(listen="http://p/", upstream="http://u/", exchanges=4, soap=4, unvalidated=1,
+                 findings={"error": 4}, acks={"AA": 4},
+                 services=[ServiceTraffic(service="PatientInfoRegister", name_en="Patient reg",
+                                          exchanges=4, acks={"AA": 4}, findings={"error": 4},
+                                          latency=Latency(count=4, p50_ms=3.0))])
+    live.handle(ProxyFinished(results=RunResults(tool=ToolStamp(name="c", version="0"),
+                                                 kind="proxy", traffic=tr)))
+    out = err.getvalue()
+    assert "Proxy running: http://p/ → http://u/" in out
+    assert out.count("PROXY.TARGET_MESSAGE: does not echo") == 2      # then muted
+    assert "more PROXY.TARGET_MESSAGE in PatientInfoRegister" in out
+    assert "V3.X" not in out                                          # below --findings
+    assert "4 exchanges · AA 4 · 4 errors" in out and "1 unvalidated" in out
+    assert "Exchanges not validated: 1" in out and "Run folder: runs/x" in out

@@ -54,7 +54,7 @@ def _hop(headers: Any) -> set[str]:
     return out
 
 
-def classify(exc: BaseException, connected: bool) -> tuple[str, int]:
+def classify(exc: BaseException) -> tuple[str, int]:
     """(error kind, status the proxy answers with) for a failure before the answer's headers."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
         return "tls", 502
@@ -197,12 +197,10 @@ class Forwarder:
         else:
             data = None
             headers.popall("Content-Length", None)
-        connected = False
         try:
             async with self.session.request(request.method, url, data=data, headers=headers,
                                             allow_redirects=False, compress=None,
                                             chunked=None) as up:
-                connected = True
                 rec.status, rec.reason = up.status, up.reason
                 rec.response_headers = [(str(k), v) for k, v in up.headers.items()]
                 out = CIMultiDict((k, v) for k, v in up.headers.items()
@@ -224,7 +222,7 @@ class Forwarder:
                     return resp
                 return await self._stream(request, up, out, first, rec)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            kind, status = classify(exc, connected)
+            kind, status = classify(exc)
             rec.error, rec.error_detail = kind, _detail(exc)
             rec.status, rec.reason = status, None
             rec.response_headers, rec.response_body = [], b""
@@ -254,7 +252,7 @@ class Forwarder:
                 await resp.write(chunk)
             await resp.write_eof()
         except (TimeoutError, aiohttp.ClientError) as exc:
-            kind, _ = classify(exc, True)
+            kind, _ = classify(exc)
             rec.error = "timeout-read" if kind.startswith("timeout") else "incomplete"
             rec.error_detail = _detail(exc)
             if request.transport is not None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import shutil
 import sys
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -153,9 +155,28 @@ class Console:
 
     def draw(self, lines: list[str]) -> None:
         self.clear_block()
+        if self.is_tty:  # one terminal row per line, or the redraw would miss wrapped rows
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            lines = [ln if _cells(ln) <= width else _cut(ln, width) for ln in lines]
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
         self.block = len(lines) if self.is_tty else 0
+
+
+def _cells(text: str) -> int:
+    """Terminal columns of a text (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, width: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
 
 
 def _ms(value: float | None) -> str:

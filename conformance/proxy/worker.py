@@ -5,8 +5,8 @@ emits typed events; the handlers (files, live summary, findings stream) run here
 
 Validation is bounded: at most ``backlog`` exchanges wait for the validator; an exchange arriving
 when the backlog is full is recorded and judged without the validator, and counted as left
-unvalidated (``traffic.unvalidated``). The process runs at a lower CPU priority than the
-forwarder (nice +10), so under load it is validation that waits, never traffic. After Ctrl-C /
+unvalidated (``traffic.unvalidated``). The process runs in the idle scheduling class (nice +10
+where there is none), so under load it is validation that waits, never traffic. After Ctrl-C /
 SIGTERM the backlog is validated for at most ``drain_timeout`` seconds; when the forwarder's
 command ends or the duration is over, all of it. If the forwarder disappears (its pipe closes)
 the record is finished the same way, so the folder is consistent even then."""
@@ -405,6 +405,22 @@ class Recorder:
             cases=cases, summary=RunSummary.of(cases), traffic=self.stats.snapshot())
 
 
+def lower_priority() -> str:
+    """Validation waits for the CPU, never traffic: the idle scheduling class where the system
+    has it (the recorder runs only on CPU time nothing else wants; what it cannot validate in
+    time is counted as unvalidated), else nice +10."""
+    idle = getattr(os, "SCHED_IDLE", None)
+    if idle is not None and os.environ.get("CONFORMANCE_PROXY_PRIORITY") != "nice":
+        try:
+            os.sched_setscheduler(0, idle, os.sched_param(0))
+            return "idle"
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+    return "nice"
+
+
 def _read_exact(fd: int, n: int) -> bytes:
     out = bytearray()
     while len(out) < n:
@@ -420,8 +436,7 @@ def main(fd: int) -> None:
     (pickled by the forwarder, the parent process), then the exchanges."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the forwarder decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
+    lower_priority()
     n = int.from_bytes(_read_exact(fd, 4), "big")
     cfg: WorkerConfig = pickle.loads(_read_exact(fd, n))
     recorder = Recorder(cfg)
