@@ -180,7 +180,8 @@ def main() -> int:
     upstream = f"http://127.0.0.1:{up_port}/"
     tmp = tempfile.TemporaryDirectory()
     platform = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "--port",
-                                 str(up_port), "--threads", "16"], stderr=subprocess.DEVNULL,
+                                 str(up_port), "--threads", "16", "--db", ":memory:"],
+                                stderr=subprocess.DEVNULL,
                                 env=env)
     ours = not args.proxy_command
     label = "proxy" if ours else shlex.split(args.proxy_command)[0].rsplit("/", 1)[-1]
