@@ -91,6 +91,7 @@ class _Agg:
     first_id: str = ""
     findings: list[Any] = field(default_factory=list)
     last_pass: str = ""
+    last_skip: str = ""
 
 
 @dataclass
@@ -314,6 +315,8 @@ class Recorder:
                     agg.findings.extend(c.findings[:AGG_FINDINGS - len(agg.findings)])
             elif c.result is Status.PASS:
                 agg.last_pass = c.message
+            elif c.result is Status.SKIP:
+                agg.last_skip = c.message
         yield ExchangeChecked(id=p.id, service=ex.service if ex.service is not UNSET else None,
                               result=result, checks=checks, exchange=ex,
                               validated=v.validated)
@@ -370,7 +373,7 @@ class Recorder:
             else:
                 checks.append(CheckResult(id=cid, result=status, message=t(
                     "proxy.check.passing", lang, n=n, counts=counts,
-                    message=agg.last_pass or "-")))
+                    message=agg.last_pass or agg.last_skip or "-")))
         svc = c.service
         steps = list(c.steps.values())
         title = svc.display_name(lang) if svc is not None else None

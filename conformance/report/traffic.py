@@ -44,6 +44,7 @@ class ServiceRow:
 @dataclass(slots=True)
 class TrafficView:
     t: dict[str, str]
+    severity: dict[str, str]
     traffic: Traffic
     acks: list[tuple[str, int]]
     bands: list[dict[str, Any]]
@@ -51,6 +52,10 @@ class TrafficView:
     rules: list[Any]
     unseen: list[str] = field(default_factory=list)
     unseen_more: int = 0
+
+
+def _round(ms: float | None) -> float | None:
+    return None if ms is None else round(ms, 1)
 
 
 def _acks(acks: dict[str, int]) -> list[tuple[str, int]]:
@@ -66,6 +71,7 @@ def traffic_view(results: RunResults | None, lang: str = "zh",
     tr = results.traffic
     en = lang == "en"
     labels = {k: t(f"report.traffic.{k}", lang) for k in LABELS}
+    severity = {k: t(f"severity.{k}", lang) for k in ("error", "warning", "info")}
     total = sum(tr.bands.values()) or 1
     bands = [{"id": b.id, "label": (b.label_en if en and b.label_en else b.label),
               "count": tr.bands.get(b.id, 0),
@@ -76,12 +82,14 @@ def traffic_view(results: RunResults | None, lang: str = "zh",
         service=s.service, name=(s.name_en if en else s.name) or None, in_catalog=s.in_catalog,
         exchanges=s.exchanges, acks=_acks(s.acks), errors=s.findings.get("error", 0),
         warnings=s.findings.get("warning", 0), failing=s.failing, unvalidated=s.unvalidated,
-        p50=s.latency.p50_ms, p95=s.latency.p95_ms, p99=s.latency.p99_ms,
+        p50=_round(s.latency.p50_ms), p95=_round(s.latency.p95_ms),
+        p99=_round(s.latency.p99_ms),
         bands=[(label_of.get(k, k), n) for k, n in s.bands.items()],
         anchor=f"traffic-{s.service}") for s in sorted(tr.services, key=lambda s: -s.exchanges)]
     cov = tr.coverage
     missing = list(cov.unseen_services) if cov is not None else []
-    return TrafficView(t=labels, traffic=tr, acks=_acks(tr.acks), bands=bands, services=rows,
+    return TrafficView(t=labels, severity=severity, traffic=tr, acks=_acks(tr.acks),
+                       bands=bands, services=rows,
                        rules=[r for r in tr.rules if r.severity in ("error", "warning")][:rules],
                        unseen=missing[:unseen], unseen_more=max(0, len(missing) - unseen))
 
