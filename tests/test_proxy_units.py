@@ -149,6 +149,8 @@ def test_exchange_checks_name_their_rules(checker: ExchangeChecker) -> None:
     assert by_id["target-message"].result is Status.FAIL
     assert by_id["target-message"].findings[0].rule == "PROXY.TARGET_MESSAGE"
     assert by_id["target-message"].expected == "m-1"
+    placed = by_id["target-message"].findings[0]             # elements in the Body: a file line
+    assert placed.line and placed.xpath.endswith("targetMessage/id/@extension")
     assert by_id["ack"].findings[0].rule == "PROXY.ACK_REJECTED"
     assert by_id["ack"].findings[0].severity == "warning"
     assert by_id["response-root"].findings[0].rule == "PROXY.RESPONSE_ROOT"
@@ -158,6 +160,9 @@ def test_exchange_checks_name_their_rules(checker: ExchangeChecker) -> None:
     query = soap_envelope(b.build_request("PatientInfoQuery", {}), action="PatientInfoRegister")
     v = checker.judge(_captured(query, b""), query, b"", validate=False, max_body=10 ** 7)
     assert {f.rule for c in v.checks for f in c.findings} >= {"PROXY.ACTION_ROOT"}
+    root = next(f for c in v.checks for f in c.findings if f.rule == "PROXY.ACTION_ROOT")
+    # the message is text in HIPMessageServer/message: placed through its carrier, no line
+    assert root.line is None and "/message/text() → /PRPA_IN201305UV02" in root.xpath
     unknown = soap_envelope(b.build_request("PatientInfoQuery", {}), action="NoSuchService")
     v = checker.judge(_captured(unknown, b""), unknown, b"", validate=False, max_body=10 ** 7)
     assert v.service is None and v.checks[1].findings[0].rule == "PROXY.SERVICE_UNKNOWN"

@@ -56,6 +56,7 @@ class Message:
     root: etree._Element | None = None
     fault: str | None = None
     problem: str | None = None           # not XML, not SOAP …
+    carrier: str | None = None           # the message is text in this element (its path)
 
     @property
     def local(self) -> str | None:
@@ -115,6 +116,7 @@ def open_soap(body: bytes) -> Message:
         return msg
     try:
         msg.root = xmlsafe.parse_bytes(text.encode("utf-8"), keep_blank_text=False)
+        msg.carrier = _path(carrier)
     except xmlsafe.ParseProblem as p:
         msg.problem = f"the carried message is not XML ({p.detail})"
     return msg
@@ -196,13 +198,20 @@ class ExchangeChecker:
 
     # ------------------------------------------------------------------ findings
     def finding(self, rule_id: str, *, status: str | None = None, el: etree._Element | None = None,
-                attr: str | None = None, **values: Any) -> Finding:
+                attr: str | None = None, msg: Message | None = None, **values: Any) -> Finding:
+        """A finding of an exchange rule, placed in the evidence file (request or response) of
+        ``msg``: XPath and line of the element; for a message carried as text, the carrier's
+        path ``…/message/text() → <path in the message>`` and no line."""
         rule = self.catalog.rules[rule_id]
         text = render(rule.message.get(self.lang) or rule.message["zh"], values)
+        xpath = _path(el, attr) if el is not None else None
+        in_text = msg is not None and msg.carrier is not None
+        if xpath and in_text:
+            assert msg is not None
+            xpath = f"{msg.carrier}/text() → {xpath}"
         return Finding(rule=rule_id, severity=rule.severity_for(status), layer=rule.layer,
-                       message=text, source=rule.source,
-                       xpath=_path(el, attr) if el is not None else None,
-                       line=el.sourceline if el is not None else None,
+                       message=text, source=rule.source, xpath=xpath,
+                       line=el.sourceline if el is not None and not in_text else None,
                        expected=None if values.get("expected") is None else str(values["expected"]),
                        actual=None if values.get("actual") is None else str(values["actual"]),
                        provisional=status == "provisional")
@@ -257,7 +266,8 @@ class ExchangeChecker:
             ext = iid.get("extension") if iid is not None else None
             wanted = svc.interaction_ids | svc.roots
             fs = [] if ext in wanted else [self.finding(
-                "PROXY.INTERACTION_SERVICE", status=status, el=iid if iid is not None else req.root,
+                "PROXY.INTERACTION_SERVICE", status=status, msg=req,
+                el=iid if iid is not None else req.root,
                 attr="extension" if iid is not None else None, name=svc.action, actual=ext or "-",
                 expected=" / ".join(sorted(wanted)))]
             v.checks.append(self._check("interaction-id", fs, ok=str(ext)))
@@ -290,7 +300,7 @@ class ExchangeChecker:
                                         t("proxy.skip.no_service", lang)))
         else:
             fs = [] if resp.local == svc.response_root else [self.finding(
-                "PROXY.RESPONSE_ROOT", status=status, el=resp.root, name=svc.action,
+                "PROXY.RESPONSE_ROOT", status=status, msg=resp, el=resp.root, name=svc.action,
                 expected=svc.response_root, actual=resp.local)]
             v.checks.append(self._check("response-root", fs, ok=str(resp.local)))
         if no_answer:
@@ -304,7 +314,7 @@ class ExchangeChecker:
                     ".//hl7:acknowledgementDetail//hl7:text//text() | "
                     ".//hl7:acknowledgementDetail//hl7:text/@value", namespaces=NS)
                     if s.strip())
-                fs.append(self.finding("PROXY.ACK_REJECTED", status=status, el=ack,
+                fs.append(self.finding("PROXY.ACK_REJECTED", status=status, el=ack, msg=resp,
                                        attr="typeCode", actual=v.ack,
                                        detail=f"：{detail}" if detail and lang == "zh" else
                                        f": {detail}" if detail else ""))
@@ -348,10 +358,12 @@ class ExchangeChecker:
         if action:
             svc = self.services.get(action)
             if svc is None:
-                return None, [self.finding("PROXY.SERVICE_UNKNOWN", el=req.root, actual=action,
+                return None, [self.finding("PROXY.SERVICE_UNKNOWN", el=req.root, msg=req,
+                                           actual=action,
                                            detail=local or "-", name=self.services.profile)]
             if local is not None and local not in svc.roots:
                 return svc, [self.finding("PROXY.ACTION_ROOT", status=svc.status, el=req.root,
+                                          msg=req,
                                           name=svc.action, expected=" / ".join(sorted(svc.roots)),
                                           actual=local)]
             return svc, []
@@ -359,7 +371,7 @@ class ExchangeChecker:
             cands = self.services.candidates(req.root)
             if cands:
                 return cands[0], []
-        return None, [self.finding("PROXY.SERVICE_UNKNOWN", el=req.root, actual="-",
+        return None, [self.finding("PROXY.SERVICE_UNKNOWN", el=req.root, msg=req, actual="-",
                                    detail=local or "-", name=self.services.profile)]
 
     def target_message(self, req: Message, resp: Message, status: str | None) -> CheckResult:
@@ -375,7 +387,7 @@ class ExchangeChecker:
         if want is None:
             return self._check("target-message", [], skip=t("proxy.skip.no_request_id", self.lang))
         fs = [] if got == want else [self.finding(
-            "PROXY.TARGET_MESSAGE", status=status,
+            "PROXY.TARGET_MESSAGE", status=status, msg=resp,
             el=tid if tid is not None else resp.root, attr="extension" if tid is not None else None,
             expected=want, actual=got or "-")]
         return self._check("target-message", fs, ok=str(got))
