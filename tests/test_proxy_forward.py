@@ -366,3 +366,32 @@ def test_tls_on_both_sides(tmp_path: Path, cert: tuple[Path, Path]) -> None:
         with capture(tmp_path / "c", up, insecure=True) as (url, th):
             assert requests.post(url, data=b"<x/>").status_code == 200
             th.stop()
+
+
+def test_a_never_ending_request_is_cut_and_recorded(tmp_path: Path) -> None:
+    """A caller that never finishes its body: forwarded as it comes (streamed beyond
+    --max-body), the upstream's answer or the proxy's 504 comes back, the recorded request is
+    cut at --max-body."""
+    stop_at = time.monotonic() + 5
+
+    def endless() -> Iterator[bytes]:
+        yield b"<Envelope>"
+        while time.monotonic() < stop_at:
+            yield b"<x>" + b"y" * 8000 + b"</x>"
+            time.sleep(0.005)
+
+    with raw_upstream("slow") as up, capture(tmp_path, up, timeout=1.5,
+                                             max_body=50_000) as (url, th):
+        t0 = time.monotonic()
+        status = None
+        with contextlib.suppress(requests.RequestException):
+            status = requests.post(url, data=endless(), headers={"Content-Type": "text/xml"},
+                                   timeout=10).status_code
+        assert time.monotonic() - t0 < 7.5
+        th.stop()
+    res, step = _only_exchange(th)
+    ex = step.exchange
+    assert status in (None, 504) and ex.error in ("timeout-read", "client-gone", "interrupted")
+    assert ex.request_bytes > 50_000 and ex.truncated
+    assert (th.outcome.folder.path / ex.request_file).stat().st_size == 50_000
+    assert res.traffic.too_large == 1
