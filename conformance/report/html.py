@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
+from ..i18n import t
 from ..model.folder import RunFolder
 from ..resources import templates_dir
 from . import charts
@@ -21,6 +22,7 @@ from .baseline import Comparison
 from .evidence import BodyLoader
 from .model import PRODUCERS, artifact, evidence_files, inputs, version_mismatch
 from .strings import tr
+from .traffic import context as traffic_context
 from .views import (
     HTML_CAPS,
     PDF_CAPS,
@@ -223,6 +225,8 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
         toc.append(("comparison", _("sec.comparison")))
     toc += [("dimensions", _("sec.dimensions")), ("indicators", _("sec.indicators")),
             ("gaps", _("sec.gaps")), ("services", _("sec.services")),
+            *([("traffic", t("report.traffic.title", lang))]
+              if results is not None and results.kind == "proxy" else []),
             ("documents", _("sec.documents")), ("findings", _("sec.findings")),
             ("datasets", _("sec.datasets")), ("performance", _("sec.performance")),
             ("about", _("sec.about"))]
@@ -263,6 +267,7 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
         "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,
         "producers": PRODUCERS, "fonts": {"warning": font_warning} if font_warning else None,
         "service_cites": service_citations(folder.profile(), lang) if r is not None else [],
+        **traffic_context(folder, lang),
     }
 
 
