@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -220,23 +219,12 @@ def write_html(report: CampaignReport, campaign_dir: Path, out: Path, lang: str)
 
 
 def write_pdf(report: CampaignReport, campaign_dir: Path, out: Path, lang: str) -> Path:
-    from ..report.pdf import PdfUnavailable, check_available
+    from ..report.pdf import check_available, html_to_pdf
 
     check_available()
-    import weasyprint
-
     html = render_html_string(report, campaign_dir, out.parent, lang, mode="pdf")
-    log = logging.getLogger("weasyprint")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        doc = weasyprint.HTML(string=html, base_url=str(out.parent.resolve()) + "/").render()
-        with open_output(str(out), binary=True) as fh:
-            doc.write_pdf(target=fh)
-    except OSError as exc:  # pragma: no cover - Pango missing at render time
-        raise PdfUnavailable(str(exc)) from None
-    finally:
-        log.setLevel(level)
+    with open_output(str(out), binary=True) as fh:
+        html_to_pdf(html, fh, out.parent)
     return out
 
 

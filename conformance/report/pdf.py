@@ -61,16 +61,23 @@ def check_available() -> None:
 
 def render_pdf(ctx: dict[str, Any], out: IO[bytes], base_dir: Path) -> int:
     """Render the print-mode context as PDF into ``out``; returns the number of pages."""
+    return html_to_pdf(render_html_string(ctx), out, base_dir)
+
+
+def html_to_pdf(html: str, out: IO[bytes], base_dir: Path) -> int:
+    """Lay out print-mode HTML as a PDF into ``out`` (relative links resolve against
+    ``base_dir``); returns the number of pages. The one WeasyPrint entry (report, campaign)."""
     weasyprint = _weasyprint()
-    html = render_html_string(ctx)
-    # WeasyPrint reports unsupported CSS at WARNING level; the template is ours and tested, so
-    # only errors are worth a user's attention.
+    # WeasyPrint reports unsupported CSS at WARNING level; the templates are ours and tested,
+    # so only errors are worth a user's attention.
     log = logging.getLogger("weasyprint")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
         document = weasyprint.HTML(string=html, base_url=str(base_dir.resolve()) + "/").render()
         document.write_pdf(target=out)
+    except OSError as exc:  # Pango missing at render time
+        raise PdfUnavailable(str(exc)) from None
     finally:
         log.setLevel(level)
     return len(document.pages)
