@@ -218,3 +218,35 @@ def test_nothing_is_written_when_the_producer_fails(writer) -> None:
         w.document(DocumentResult(path="x.xml"))
         raise RuntimeError("boom")
     assert out.getvalue() == ""
+
+
+def test_sarif_places_captured_exchange_findings_in_their_own_evidence_file() -> None:
+    """Proxy runs: a step is one exchange with its own checks; request checks go to its request
+    file, the others to its response file (not the case's last exchange)."""
+    from conformance.model import Exchange, Finding
+    from conformance.report.sarif import SarifWriter
+
+    def ex(n: int) -> Exchange:
+        return Exchange(url="http://x/", request_file=f"evidence/s/{n}.request.xml",
+                        response_file=f"evidence/s/{n}.response.xml")
+
+    bad = Finding("V3.PAYLOAD_REQUIRED", "error", "message", "m", "s", xpath="/a", line=2)
+    case = CaseResult(id="PatientInfoRegister", service="PatientInfoRegister",
+                      result=Status.FAIL, kind="workflow", steps=[
+                          StepResult(id="x1", result=Status.PASS, exchange=ex(1), checks=[
+                              CheckResult(id="request-valid", result=Status.PASS)]),
+                          StepResult(id="x2", result=Status.FAIL, exchange=ex(2), checks=[
+                              CheckResult(id="request-valid", result=Status.FAIL,
+                                          findings=[bad]),
+                              CheckResult(id="ack", result=Status.FAIL, message="AE")])],
+                      checks=[CheckResult(id="request-valid", result=Status.FAIL,
+                                          findings=[bad])])
+    out = io.StringIO()
+    with SarifWriter(out, "en") as w:
+        w.case(case, "run")
+    results = json.loads(out.getvalue())["runs"][0]["results"]
+    where = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+             for r in results}
+    assert where == {("V3.PAYLOAD_REQUIRED", "run/evidence/s/2.request.xml"),
+                     ("check.request-valid", "run/evidence/s/2.request.xml"),
+                     ("check.ack", "run/evidence/s/2.response.xml")}

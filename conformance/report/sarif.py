@@ -119,6 +119,10 @@ def _check_message(message: str, expected: str | None, actual: str | None) -> st
     return message + (f" ({'; '.join(extra)})" if extra else "")
 
 
+# checks of a captured exchange that judge the request (the others judge the answer)
+REQUEST_SIDE_CHECKS = frozenset({"service", "interaction-id", "request-valid"})
+
+
 def _response_file(case: CaseResult, check_id: str) -> str | None:
     """The response the check judged: its step's exchange, else the case's last one."""
     step_id = check_id.rsplit("/", 1)[0] if "/" in check_id else None
@@ -188,6 +192,9 @@ class SarifWriter:
     def case(self, case: CaseResult, run_dir: str | Path | None = None) -> None:
         base = Path(run_dir) if run_dir is not None else Path()
         fallback = artifact_uri(str(base / "results.json"))
+        if any(step.checks for step in case.steps):
+            self._captured(case, base, fallback)
+            return
         for x in case.checks:
             rel = _response_file(case, x.id)
             uri = artifact_uri(str(base / rel)) if rel else fallback
@@ -209,6 +216,34 @@ class SarifWriter:
                 "properties": {"case": case.id, "check": x.id, "service": case.service,
                                "result": x.result.value,
                                "provisional": any(f.provisional for f in x.findings)}})
+
+    def _captured(self, case: CaseResult, base: Path, fallback: str) -> None:
+        """Captured traffic (proxy runs): the case's checks are sums over its exchanges; each
+        step (one exchange) holds its own checks — their findings and failures go to that
+        exchange's request file (checks of the request) or response file (the others)."""
+        for step in case.steps:
+            ex = step.exchange
+            for x in step.checks or []:
+                rel = None
+                if ex is not None:
+                    rel = ex.request_file if check_kind(x.id) in REQUEST_SIDE_CHECKS \
+                        else ex.response_file or ex.request_file
+                uri = artifact_uri(str(base / rel)) if rel else fallback
+                for f in x.findings:
+                    res = finding_result(f, uri)
+                    res["properties"].update(case=case.id, exchange=step.id)
+                    self.result(res)
+                if not x.result.failing:
+                    continue
+                kind = f"check.{check_kind(x.id)}"
+                self.rule(_descriptor(kind, f"interaction check {check_kind(x.id)}", "error"))
+                self.result({
+                    "ruleId": kind, "level": "error" if x.result == Status.FAIL else "warning",
+                    "message": {"text": f"{case.id} {step.id}: "
+                                        f"{_check_message(x.message, x.expected, x.actual)}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
+                    "properties": {"case": case.id, "exchange": step.id, "check": x.id,
+                                   "service": case.service, "result": x.result.value}})
 
     def run(self, results: RunResults, run_dir: str | Path | None = None) -> None:
         for c in results.cases:
