@@ -137,6 +137,11 @@ class Item:
         return self.binding is not None and self.binding.fallback is None
 
     @property
+    def asked(self) -> bool:
+        """The questionnaire asks for an answer (not machine-scored, and the rule type asks)."""
+        return not self.automated and self.rule_type.asked
+
+    @property
     def rule_type(self) -> RuleType:
         return rule_type(self.rule)
 

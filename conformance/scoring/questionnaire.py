@@ -396,9 +396,9 @@ def write_template(d: Definition, lang: str = "zh") -> tuple[str, int, int]:
     asked = auto = 0
     group = None
     for item in d.items:
-        if item.automated:
+        if not item.asked:
             auto += 1
-            if not item.optional_business:
+            if not item.optional_business and item.automated:
                 continue
         else:
             asked += 1

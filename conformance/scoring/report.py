@@ -79,7 +79,7 @@ def build_score_json(sc: Rating, inputs: RunInputs, q: Questionnaire | None, too
     qinfo = None
     if q is not None:
         answered = sum(1 for a in q.answers.values() if a.answered)
-        asked = [i for i in d.items if not i.automated]
+        asked = [i for i in d.items if i.asked]
         qinfo = {"path": q.path, "sha256": q.sha256, "answered": answered,
                  "unanswered": sum(1 for i in asked if not q.answers[i.code].answered), "meta": q.meta}
     return Score(

@@ -88,6 +88,7 @@ class RuleType:
     answer_keys: ClassVar[frozenset[str]] = frozenset({"answer"})
     shorthand: ClassVar[str] = "answer"      # what a bare answer (``"3.1.3.1": yes``) stands for
     scored: ClassVar[bool] = True             # False: recorded only, never points
+    asked: ClassVar[bool] = True              # False: nothing to answer in the questionnaire
     in_leaf_sums: ClassVar[bool] = True       # its points add up to the stated sub-index totals
     in_item_counts: ClassVar[bool] = True     # counted in the console's met / not met line
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 class Fact(RuleType):
     name = "fact"
+    asked = False   # the campaign supplies the value
     fields = {
         "fact": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"},
         "scale": {"type": "array", "minItems": 2, "items": {"type": ["string", "integer"]}},
