@@ -136,7 +136,7 @@ def test_seal_and_verify_detect_tampering(tmp_path: Path) -> None:
     (tmp_path / "evidence" / "x.xml").write_bytes(b"<b/>")
     (tmp_path / "late.json").write_text("{}")
     keys = [k for k, _ in folder.verify(["results.json", "late.json"]).problems]
-    assert keys == ["r.tampered", "r.unlisted"]
+    assert keys == ["score.results.tampered", "score.results.unlisted"]
 
 
 def test_perf_json_of_earlier_versions_loads(tmp_path: Path) -> None:

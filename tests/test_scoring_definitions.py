@@ -195,6 +195,17 @@ def test_best_answer_must_equal_item_points(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as exc:
         load_definition(p)
     assert "item 3.1.1.1 (best answer)" in exc.value.render("en")
+    zh = exc.value.render("zh")
+    assert "指标 3.1.1.1 的最高得分选项" in zh and "best answer" not in zh
+
+
+def test_a_definition_that_is_no_mapping_is_named_in_words(tmp_path: Path) -> None:
+    p = tmp_path / "list.yaml"
+    p.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(DefinitionError) as exc:
+        load_definition(p)
+    assert exc.value.render("zh") == f"{p}:1: (top) 应为映射，实际为 '列表'"
+    assert exc.value.render("en") == f"{p}:1: (top) must be mapping, found 'array'"
 
 
 def test_cli_with_own_broken_assessment_exits_2(tmp_path: Path) -> None:

@@ -122,6 +122,13 @@ def test_unquoted_emr_code_gets_a_hint(tmp_path: Path) -> None:
     assert f"{p}:4: unknown item code '1.01' (did you mean \"01.01\"?)" in out
 
 
+def test_an_unquoted_code_that_is_no_item_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "q.yaml"   # 2.1 arrives as a number and matches no item: a message, no traceback
+    p.write_text("questionnaire: conformance-self-assessment/1\nassessment: hospital-2020\n"
+                 "answers:\n  2.1: {answer: conformant}\n", encoding="utf-8")
+    assert f"{p}:4: unknown item code '2.1'" in problems(p)
+
+
 @pytest.mark.parametrize("code,answer,expect", [
     ("4.1.1.2", {"selected": ["双机热备模式", "无"]}, "'无' contradicts the other ticks"),
     ("2.1.1.1", {"answer": "no_business"}, "'no_business' only applies to optional"),
@@ -180,7 +187,10 @@ def test_level_score_values_are_checked(tmp_path: Path) -> None:
         "09.01": {"level": 3, "application": True, "data_quality": 0.5}})
     out = problems(p, d)
     assert "item 01.01: level must be 0–8, found 9" in out
-    assert "item 01.02: data_quality must be" in out
+    assert "item 01.02: data_quality must be 0–1, not given" in out and "None" not in out
+    with pytest.raises(QuestionnaireError) as exc:
+        load_questionnaire(p, d)
+    assert "指标 01.02：data_quality 应为0–1 之间的比例，未填写" in exc.value.render("zh")
     assert "item 09.01: unknown field 'data_quality'" in out
 
 
@@ -210,7 +220,7 @@ def test_evidence_files(tmp_path: Path) -> None:
     expected = {"kind": "file", "path": "docs/等保备案证明.pdf", "sha256": ev.sha256, "bytes": ev.bytes}
     assert expected in r.evidence
     # the source asks for evidence for 4.3.1.1 too: a warning, not a refusal
-    assert ("q.evidence_required", {"code": "4.3.1.1", "hint": "机房检测报告等相关证明"}) in q.warnings
+    assert ("score.q.evidence_required", {"code": "4.3.1.1", "hint": "机房检测报告等相关证明"}) in q.warnings
     answers["4.3.2.8"] = {"answer": "yes", "evidence": ["docs/演练报告.pdf", "docs/等保备案证明.pdf"]}
     p = write_questionnaire(tmp_path / "q2.yaml", H, answers)
     out = problems(p)

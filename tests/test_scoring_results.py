@@ -93,7 +93,8 @@ def test_dataset_result_overrides_the_questionnaire(tmp_path: Path) -> None:
     assert result_of(sc, "2.1.6.1").status == "no_business"
     assert result_of(sc, "2.1.6.1").source == "questionnaire"
     assert result_of(sc, "2.1.1.3").source == "questionnaire"        # no result for it
-    assert ("q.contradicts_auto", {"code": "2.1.1.2", "answer": "conformant", "auto": "partial"}) in notes
+    assert ("score.q.contradicts_auto",
+            {"code": "2.1.1.2", "answer": "conformant", "auto": "partial"}) in notes
     assert sc.level is None  # 2.1.1.2 is required from 一级
 
 
@@ -102,7 +103,8 @@ def test_dataset_result_in_the_validate_dataset_shape(tmp_path: Path) -> None:
     untouched sets (no records, no documents) that must not override the questionnaire."""
     ds = tmp_path / "ds.json"
     ds.write_text(json.dumps({"tool": TOOL, "documents": [], "datasets": [
-        {"id": "X-1", "name": "x", "verdict": "部分符合", "verdict_key": "partial", "records": 10,
+        {"id": "X-1", "name": "x", "verdict": "部分符合", "verdict_en": "partial", "verdict_key": "partial",
+         "records": 10,
          "documents": 0, "assessment_item": "2.1.2.1", "element_list": "WS 445; element list: x"},
         {"id": "WS445.1.2", "name": "基本健康信息", "verdict": "无此数据", "verdict_key": "none",
          "records": 0, "documents": 0}]}, ensure_ascii=False), encoding="utf-8")
@@ -113,6 +115,9 @@ def test_dataset_result_in_the_validate_dataset_shape(tmp_path: Path) -> None:
     assert result_of(sc, "2.1.2.1").evidence[0]["element_list"] == "WS 445; element list: x"
     assert result_of(sc, "2.1.1.2").source == "questionnaire" and result_of(sc, "2.1.1.2").status == "met"
     assert sc.level.id == "一级"
+    assert result_of(sc, "2.1.2.1").reasons == ["数据集测试结论：部分符合"]
+    sc, _ = score(H, load_results([], ds), q, "en")   # the verdict in the output's language
+    assert result_of(sc, "2.1.2.1").reasons == ["data-set test verdict: partial"]
 
 
 # ------------------------------------------------------------------------------- verification
@@ -233,7 +238,7 @@ def test_interrupted_run_is_a_warning(tmp_path: Path) -> None:
     results.complete = False
     run.write("results", results)
     inp = load_results([folder])
-    assert [k for k, _ in inp.warnings] == ["r.no_manifest", "r.incomplete"]
+    assert [k for k, _ in inp.warnings] == ["score.results.no_manifest", "score.results.incomplete"]
     assert inp.targets == ["embedded"]
 
 

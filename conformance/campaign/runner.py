@@ -298,15 +298,13 @@ def check_submission(folder: RunFolder, inst: Institution, lang: str) -> list[st
     """Why a submitted run folder cannot be taken (empty: it can): no manifest, a file that
     does not match it, files it does not list, artifacts of different tool versions or rulesets
     (a mixed folder), another kind of institution, or no score."""
-    from ..scoring.messages import m
-
     if not folder.path.is_dir():
         return [t("campaign.collect.not_folder", lang, path=folder.path)]
     if not folder.has("manifest"):
         return [t("campaign.collect.unsealed", lang, path=folder.path)]
     names = [folder.file(n).name for n in folder.present]
     ver = folder.verify(names)
-    reasons = [m(key, lang, **values) for key, values in ver.problems]
+    reasons = [t(key, lang, **values) for key, values in ver.problems]
     if reasons:
         return reasons
     try:

@@ -261,7 +261,7 @@ class RunFolder:
         try:
             manifest = manifest_json.load(target)
         except ArtifactError as exc:
-            ver.problems.append(("r.manifest_bad", {"path": str(target), "msg": exc.problem}))
+            ver.problems.append(("score.results.manifest_bad", {"path": str(target), "msg": exc.problem}))
             return ver
         ver.tool = manifest.tool
         listed: set[str] = set()
@@ -270,20 +270,20 @@ class RunFolder:
             listed.add(entry.path)
             p = (self.path / entry.path).resolve()
             if root not in p.parents:
-                ver.problems.append(("r.manifest_bad", {
-                    "path": str(target), "msg": f"artifact outside the folder: {entry.path}"}))
+                ver.problems.append(("score.results.manifest_outside",
+                                     {"path": str(target), "entry": entry.path}))
                 continue
             if not p.is_file():
-                ver.problems.append(("r.manifest_missing_file",
+                ver.problems.append(("score.results.manifest_missing_file",
                                      {"path": str(self.path / entry.path)}))
                 continue
             digest = sha256_file(p)
             if digest != entry.sha256.lower():
-                ver.problems.append(("r.tampered", {"path": str(self.path / entry.path)}))
+                ver.problems.append(("score.results.tampered", {"path": str(self.path / entry.path)}))
                 continue
             ver.checked[entry.path] = digest
         for rel in must_list:
             if rel not in listed:
-                ver.problems.append(("r.unlisted", {"path": str(self.path / rel),
-                                                    "folder": str(self.path)}))
+                ver.problems.append(("score.results.unlisted", {"path": str(self.path / rel),
+                                                                "folder": str(self.path)}))
         return ver

@@ -19,13 +19,13 @@ from typing import Any
 from .. import __version__
 from ..catalog import load_catalog
 from ..errors import ConformanceError
+from ..i18n import t
 from ..model import Score, ToolStamp
 from ..model.folder import RunFolder
 from ..profiles import default_profile
 from ..yamlio import YamlError, load_file
 from .definition import default_for_profile, get_definition, load_definition, shipped_ids
 from .engine import score
-from .messages import m
 from .model import Definition, Level
 from .questionnaire import Questionnaire, load_questionnaire
 from .rating import Rating
@@ -42,7 +42,7 @@ class ScoreUsageError(ConformanceError):
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "zh") -> str:
-        return m(self.key, lang, **self.values)
+        return t(self.key, lang, **self.values)
 
 
 @dataclass
@@ -113,14 +113,14 @@ def score_folder(folders: Sequence[RunFolder | Path], definition: Definition,
     if min_level:
         want = definition.find_level(min_level)
         if want is None:
-            raise ScoreUsageError("c.bad_min_level", got=min_level, name=definition.id,
+            raise ScoreUsageError("score.console.bad_min_level", got=min_level, name=definition.id,
                                   allowed=", ".join(lv.id for lv in definition.levels))
     tool = tool or tool_stamp()
     inputs = load_results(runs, datasets, tool) if runs or datasets else RunInputs()
     q = questionnaire if isinstance(questionnaire, Questionnaire) or questionnaire is None \
         else load_questionnaire(questionnaire, definition)
     rating, notes = score(definition, inputs, q, lang, facts)
-    warnings = [m(k, lang, **v) for k, v in [*inputs.warnings, *(q.warnings if q else []), *notes]]
+    warnings = [t(k, lang, **v) for k, v in [*inputs.warnings, *(q.warnings if q else []), *notes]]
     result = build_score_json(rating, inputs, q, tool, warnings, lang, want.id if want else None)
     target = out if out is not None else (runs[0] if len(runs) == 1 else None)
     written = None
@@ -130,7 +130,7 @@ def score_folder(folders: Sequence[RunFolder | Path], definition: Definition,
             written = folder.write("score", result)
             folder.reseal([written], tool)
         except OSError as exc:
-            raise ScoreUsageError("c.cannot_write", path=str(folder.path),
+            raise ScoreUsageError("score.console.cannot_write", path=str(folder.path),
                                   msg=exc.strerror or str(exc)) from None
     return ScoreOutcome(result, rating, definition, written, want)
 

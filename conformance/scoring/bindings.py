@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .questionnaire import Answer
 
 BindingSource = Callable[["Evaluation", "Item", "Answer"], ItemRating | None]
-_KIND = {"positive": {"zh": "正向", "en": "positive"}, "negative": {"zh": "反向", "en": "negative"}}
 
 
 def documents(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
@@ -28,13 +27,13 @@ def documents(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
     docs = "/".join(keys)
     if not samples:
         if e.no_business_claim(item, ans):
-            return e.binary(item, "no_business", "questionnaire", [e.t("why.no_business")])
-        return e.binary(item, "not_assessed", "validate", [e.t("why.doc_none", doc=docs)])
+            return e.binary(item, "no_business", "questionnaire", [e.t("score.why.no_business")])
+        return e.binary(item, "not_assessed", "validate", [e.t("score.why.doc_none", doc=docs)])
     ok = sum(1 for s in samples if s.valid)
     bad = [s for s in samples if not s.valid]
     verdict = "conformant" if not bad else "partial"
     if e.no_business_claim(item, ans):
-        e.notes.append(("q.contradicts_auto", {"code": item.code, "answer": "no_business",
+        e.notes.append(("score.q.contradicts_auto", {"code": item.code, "answer": "no_business",
                                                "auto": verdict}))
     else:
         e.ignored(item, ans, verdict)
@@ -43,7 +42,7 @@ def documents(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
            "failing": [{"path": s.path, "errors": s.errors, "rules": s.rules} for s in bad[:10]],
            "source": sorted({s.source for s in samples})}]
     return e.binary(item, verdict, "validate",
-                    [e.t("why.doc_samples", n=len(samples), ok=ok, bad=len(bad))], ev)
+                    [e.t("score.why.doc_samples", n=len(samples), ok=ok, bad=len(bad))], ev)
 
 
 def services(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
@@ -53,15 +52,15 @@ def services(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
     gated = [c for c in cases if c.kind in ("positive", "negative")]
     if not gated:
         if e.no_business_claim(item, ans):
-            return e.binary(item, "no_business", "questionnaire", [e.t("why.no_business")])
-        return e.binary(item, "not_assessed", "run", [e.t("why.svc_none", svc=svc)])
+            return e.binary(item, "no_business", "questionnaire", [e.t("score.why.no_business")])
+        return e.binary(item, "not_assessed", "run", [e.t("score.why.svc_none", svc=svc)])
     pos = [c for c in cases if c.kind == "positive"]
     neg = [c for c in cases if c.kind == "negative"]
-    reasons = [e.t("why.svc", pp=sum(c.passed for c in pos), pn=len(pos),
+    reasons = [e.t("score.why.svc", pp=sum(c.passed for c in pos), pn=len(pos),
                    np=sum(c.passed for c in neg), nn=len(neg))]
     for kind, lst in (("positive", pos), ("negative", neg)):
         if not lst:
-            reasons.append(e.t("why.svc_missing_kind", kind=_KIND[kind][e.l]))
+            reasons.append(e.t("score.why.svc_missing_kind", kind=e.t(f"score.why.kind.{kind}")))
     ok = bool(pos) and bool(neg) and all(c.passed for c in pos + neg)
     verdict = "conformant" if ok else "partial"
     e.ignored(item, ans, verdict)
@@ -84,19 +83,20 @@ def datasets(e: Evaluation, item: Item, ans: Answer) -> ItemRating | None:
            "source": entry.source}]
     if entry.element_list:   # where the data set's element list comes from
         ev[0]["element_list"] = entry.element_list
-    return e.binary(item, verdict, "datasets", [e.t("why.dataset", verdict=entry.word)], ev)
+    word = entry.word_en if e.lang == "en" and entry.word_en else entry.word
+    return e.binary(item, verdict, "datasets", [e.t("score.why.dataset", verdict=word)], ev)
 
 
 def performance(e: Evaluation, item: Item, ans: Answer) -> ItemRating:
     entry = e.inputs.perf_entry(item.code, item.binding.keys)
     if entry is None:
-        return ItemRating(item, "recorded", source="perf", reasons=[e.t("why.perf_none")])
+        return ItemRating(item, "recorded", source="perf", reasons=[e.t("score.why.perf_none")])
     ms = entry.median_ms
     band = _band(e, ms) if ms is not None else None
     label = str(entry.band) if band is None else (band.label_en if e.lang == "en" else band.label)
     res = ItemRating(item, "recorded", source="perf", answer=ms,
-                     reasons=[e.t("why.band", ms=fmt(ms) if ms is not None else "-", band=label),
-                              e.t("why.record")],
+                     reasons=[e.t("score.why.band", ms=fmt(ms) if ms is not None else "-", band=label),
+                              e.t("score.why.record")],
                      evidence=[{"kind": "performance", "service": entry.service,
                                 "median_ms": ms, "band": band.id if band else None,
                                 "reported_band": entry.band, "source": entry.source}])

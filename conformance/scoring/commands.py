@@ -13,12 +13,12 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import ConformanceError
+from ..i18n import t
 from ..model.folder import RunFolder
 from ..model.io import score_json
 from ..output import open_output
 from ..profiles import profile_ids
 from .api import resolve_definition, score_folder, tool_stamp
-from .messages import m
 from .questionnaire import write_template
 from .report import console_summary
 from .results import FILES
@@ -60,7 +60,7 @@ def register(main: click.Group) -> None:
         """写出自评问卷模板。Write the self-assessment questionnaire for an index system."""
         d = resolve_definition(assessment=assessment, index_system=index_system, profile=profile)
         if Path(out).exists() and not force:
-            _fail(m("c.exists", lang, path=out))
+            _fail(t("score.console.exists", lang, path=out))
         text, asked, auto = write_template(d, lang)
         try:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def register(main: click.Group) -> None:
                 fh.write(text)
         except OSError as exc:
             _fail(f"{out}: {exc.strerror or exc}")
-        click.echo(m("c.init_written", lang, path=out, n=asked, auto=auto))
+        click.echo(t("score.console.init_written", lang, path=out, n=asked, auto=auto))
 
     @main.command("score")
     @click.argument("run_dirs", nargs=-1, type=click.Path(file_okay=False))
@@ -107,13 +107,13 @@ def register(main: click.Group) -> None:
             click.echo(score_json.dumps(sc).decode("utf-8"), nl=False)
         else:
             click.echo(console_summary(sc, lang))
-            click.echo(m("c.written", lang, path=outcome.written) if outcome.written
-                       else m("c.no_out", lang))
+            click.echo(t("score.console.written", lang, path=outcome.written) if outcome.written
+                       else t("score.console.no_out", lang))
         want = outcome.min_level
         if want is not None:
-            label = sc.level_name if sc.level is not None else m("none_level", lang)
-            key = "c.min_level_fail" if outcome.exit_code else "c.min_level_ok"
-            click.echo(m(key, lang, got=label, want=want.label(lang)), err=True)
+            label = sc.level_name if sc.level is not None else t("score.none_level", lang)
+            key = "score.console.min_level_fail" if outcome.exit_code else "score.console.min_level_ok"
+            click.echo(t(key, lang, got=label, want=want.label(lang)), err=True)
         if outcome.exit_code:
             sys.exit(outcome.exit_code)
 
@@ -128,16 +128,16 @@ def register(main: click.Group) -> None:
         if verify:
             ver = folder.verify([n for n in FILES if (folder.path / n).is_file()])
             if not ver.present:
-                _fail(m("r.no_manifest", lang, folder=str(folder.path)), 1)
+                _fail(t("score.results.no_manifest", lang, folder=str(folder.path)), 1)
             if ver.problems:
-                _fail("\n".join(m(k, lang, **v) for k, v in ver.problems), 1)
-            click.echo(m("c.verified", lang, folder=folder.path, n=len(ver.checked)))
+                _fail("\n".join(t(k, lang, **v) for k, v in ver.problems), 1)
+            click.echo(t("score.console.verified", lang, folder=folder.path, n=len(ver.checked)))
             return
         try:
             folder.seal(tool_stamp())
         except OSError as exc:
             _fail(f"{folder.path}: {exc.strerror or exc}")
-        click.echo(m("c.sealed", lang, folder=folder.path, n=len(folder.manifest.artifacts)))
+        click.echo(t("score.console.sealed", lang, folder=folder.path, n=len(folder.manifest.artifacts)))
 
 
 __all__ = ["register"]

@@ -19,11 +19,11 @@ from typing import Any
 import jsonschema
 
 from ..errors import ConformanceError
+from ..i18n import LANGS, t
 from ..profiles import profile_ids
 from ..resources import standards_dir
 from ..yamlio import LineDict, LineList, YamlError, load_file
 from .bindings import SOURCES
-from .messages import m
 from .model import (
     STATUSES,
     Band,
@@ -37,7 +37,7 @@ from .model import (
     LevelRule,
     SubIndex,
 )
-from .problems import ItemScope, Problem, Problems, where
+from .problems import ItemScope, Phrase, Problem, Problems, same_text, where
 from .rules import item_fields, level_rule_fields, level_rule_types, rule_types
 from .rules.base import FIELDS, STRS
 
@@ -159,10 +159,6 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(definition_schema())
 
 
-_TYPE_ZH = {"string": "文本", "number": "数字", "integer": "整数", "array": "列表", "object": "映射",
-            "boolean": "布尔值", "null": "空"}
-
-
 class DefinitionError(ConformanceError):
     """An assessment definition is missing or malformed. ``problems`` are (file, line, {zh, en})."""
 
@@ -174,7 +170,17 @@ class DefinitionError(ConformanceError):
         rows = [where(f, line) + (msg.get(lang) or msg["zh"]) for f, line, msg in self.problems]
         if len(rows) == 1:
             return rows[0]
-        return "\n".join([m("def.invalid", lang, n=len(rows)), *("  " + r for r in rows)])
+        return "\n".join([t("score.def.invalid", lang, n=len(rows)), *("  " + r for r in rows)])
+
+
+def _json_type(value: Any) -> str:
+    """The JSON Schema name of a YAML value's type (for messages)."""
+    if value is None:
+        return "null"
+    for kind, types in (("boolean", bool), ("string", str), ("number", int | float), ("array", list)):
+        if isinstance(value, types):
+            return kind
+    return "object"
 
 
 def _line_at(data: Any, path: list[Any]) -> int:
@@ -225,36 +231,32 @@ def _schema_problems(ctx: Problems) -> None:
             for key in err.validator_value:
                 if key not in have and (where, key) not in seen:
                     seen.add((where, key))
-                    ctx.add(line, "def.required", path=where, key=key)
+                    ctx.add(line, "score.def.required", path=where, key=key)
         elif kind == "additionalProperties":
             allowed = set(err.schema.get("properties", {}))
             for key in sorted(set(inst) - allowed):
                 near = difflib.get_close_matches(key, sorted(allowed), n=1)
                 kline = inst.line_of(key) if isinstance(inst, LineDict) else line
-                ctx.problems.append((ctx.file, kline, {
-                    lang: m("def.unknown_key", lang, path=where, key=key,
-                            hint=m("def.did_you_mean", lang, alt=near[0]) if near else "")
-                    for lang in ("zh", "en")}))
+                ctx.add(kline, "score.def.unknown_key", path=where, key=key,
+                        hint=Phrase("score.def.did_you_mean", alt=near[0]) if near else "")
         elif kind == "type":
             wants = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-            ctx.problems.append((ctx.file, line, {
-                "zh": m("def.type", "zh", path=where, want="或".join(_TYPE_ZH[w] for w in wants), got=inst),
-                "en": m("def.type", "en", path=where, want=" or ".join(wants), got=inst)}))
+            ctx.problems.append((ctx.file, line, {lang: t(
+                "score.def.type", lang, path=where, got=inst, want=t("score.def.or", lang).join(
+                    t(f"score.def.type_name.{w}", lang) for w in wants)) for lang in LANGS}))
         elif kind == "enum":
-            ctx.add(line, "def.enum", path=where, got=inst,
+            ctx.add(line, "score.def.enum", path=where, got=inst,
                     allowed=", ".join(map(str, err.validator_value)))
         elif kind in ("minimum", "exclusiveMinimum"):
-            ctx.add(line, "def.min", path=where, limit=err.validator_value, got=inst)
+            ctx.add(line, "score.def.min", path=where, limit=err.validator_value, got=inst)
         elif kind in ("minItems", "minLength", "minProperties"):
-            ctx.add(line, "def.empty", path=where)
+            ctx.add(line, "score.def.empty", path=where)
         elif kind == "pattern":
-            ctx.add(line, "def.pattern", path=where, got=inst, pattern=err.validator_value)
+            ctx.add(line, "score.def.pattern", path=where, got=inst, pattern=err.validator_value)
         elif kind == "anyOf":
-            ctx.problems.append((ctx.file, line, {
-                "zh": f"{where} 的取值 {inst!r} 格式不对", "en": f"{where}: {inst!r} has the wrong form"}))
+            ctx.add(line, "score.def.wrong_form", path=where, got=inst)
         else:  # pragma: no cover - every validator used in the schema is handled above
-            ctx.problems.append((ctx.file, line, {"zh": f"{where}: {err.message}",
-                                                  "en": f"{where}: {err.message}"}))
+            ctx.add(line, "score.def.other", path=where, msg=err.message)
 
 
 def _close(x: float, y: float) -> bool:
@@ -276,7 +278,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         ident = str(lv["id"])
         line = d["levels"].line_of(i)
         if ident in seen_lv:
-            ctx.add(line, "def.dup", what="level", key=ident, first=seen_lv[ident])
+            ctx.add(line, "score.def.dup", what="level", key=ident, first=seen_lv[ident])
             continue
         seen_lv[ident] = line
         levels.append(Level(ident, len(levels), lv.get("name", ident), lv.get("en", ""),
@@ -286,7 +288,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
     sources = dict(d.get("sources", {}))
     for src in default_source:
         if src not in sources:
-            ctx.add(d.line_of("default_source"), "def.ref", path="default_source", what="source",
+            ctx.add(d.line_of("default_source"), "score.def.ref", path="default_source", what="source",
                     key=src, known=", ".join(sources) or "-")
     # dimensions and sub-indices ---------------------------------------------------------------
     dims: list[Dimension] = []
@@ -295,7 +297,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
     for i, dd in enumerate(d["dimensions"]):
         line = d["dimensions"].line_of(i)
         if dd["id"] in dim_ids:
-            ctx.add(line, "def.dup", what="dimension", key=dd["id"], first=dim_ids[dd["id"]])
+            ctx.add(line, "score.def.dup", what="dimension", key=dd["id"], first=dim_ids[dd["id"]])
             continue
         dim_ids[dd["id"]] = line
         dim = Dimension(dd["id"], dd["name"], dd.get("name_en", ""), dd.get("max"),
@@ -304,7 +306,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         for j, sd in enumerate(dd.get("sub_indices", [])):
             sline = dd["sub_indices"].line_of(j)
             if sd["id"] in subs or sd["id"] in dim_ids and sd["id"] != dd["id"]:
-                ctx.add(sline, "def.dup", what="sub-index", key=sd["id"],
+                ctx.add(sline, "score.def.dup", what="sub-index", key=sd["id"],
                         first=subs[sd["id"]].line if sd["id"] in subs else dim_ids[sd["id"]])
                 continue
             sub = SubIndex(sd["id"], dim.id, sd["name"], sd.get("name_en", ""), sd.get("max"),
@@ -326,7 +328,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         code = it["code"]
         path = f"items[{code}]"
         if code in codes:
-            ctx.add(line, "def.dup", what="item code", key=code, first=codes[code])
+            ctx.add(line, "score.def.dup", what="item code", key=code, first=codes[code])
             continue
         codes[code] = line
         rule = it["rule"]
@@ -334,34 +336,34 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         accepted = common | kind.needs | kind.accepts | ({BINDING} if kind.binds else set())
         for key in sorted(kind.needs):
             if key not in it:
-                ctx.add(line, "def.rule_field", path=path, rule=rule, key=key)
+                ctx.add(line, "score.def.rule_field", path=path, rule=rule, key=key)
         for key in sorted(set(it) - accepted):
-            ctx.add(it.line_of(key), "def.rule_extra", path=path, rule=rule, key=key)
+            ctx.add(it.line_of(key), "score.def.rule_extra", path=path, rule=rule, key=key)
         # where the item belongs
         sub_id = it.get("sub_index")
         dim_id = it.get("dimension")
         if sub_id is not None:
             if sub_id not in subs:
-                ctx.add(it.line_of("sub_index"), "def.ref", path=path, what="sub-index", key=sub_id,
+                ctx.add(it.line_of("sub_index"), "score.def.ref", path=path, what="sub-index", key=sub_id,
                         known=", ".join(subs) or "-")
                 continue
             dim_id = subs[sub_id].dimension
         elif dim_id is None:
-            ctx.add(line, "def.required", path=path, key="sub_index")
+            ctx.add(line, "score.def.required", path=path, key="sub_index")
             continue
         elif dim_id not in dim_ids:
-            ctx.add(it.line_of("dimension"), "def.ref", path=path, what="dimension", key=dim_id,
+            ctx.add(it.line_of("dimension"), "score.def.ref", path=path, what="dimension", key=dim_id,
                     known=", ".join(dim_ids))
             continue
         elif any(dd.id == dim_id and dd.sub_indices for dd in dims):
-            ctx.add(line, "def.required", path=path, key="sub_index")
+            ctx.add(line, "score.def.required", path=path, key="sub_index")
             continue
         scope = ItemScope(ctx, it, path, line, by_id, bands)
         level = scope.check_level(it.get("level"), it.line_of("level"), f"{path}.level")
         src = tuple(it.get("source", default_source))
         for s in src:
             if s not in sources:
-                ctx.add(it.line_of("source"), "def.ref", path=f"{path}.source", what="source",
+                ctx.add(it.line_of("source"), "score.def.ref", path=f"{path}.source", what="source",
                         key=s, known=", ".join(sources) or "-")
         binding = None
         if BINDING in it and kind.binds:
@@ -369,10 +371,10 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
             keys = tuple(b.get("document_types", ()) or b.get("services", ()) or b.get("datasets", ()))
             binding = Binding(b["source"], keys, tuple(b.get("names", ())), b.get("fallback"))
             if b["source"] not in kind.binds:
-                ctx.add(b.line_of("source"), "def.enum", path=f"{path}.binding.source",
+                ctx.add(b.line_of("source"), "score.def.enum", path=f"{path}.binding.source",
                         got=b["source"], allowed=", ".join(kind.binds))
             elif not keys and not binding.names and b["source"] != "performance":
-                ctx.add(it.line_of(BINDING), "def.rule_field", path=f"{path}.binding",
+                ctx.add(it.line_of(BINDING), "score.def.rule_field", path=f"{path}.binding",
                         rule=b["source"], key="document_types/services/datasets")
         item = Item(
             code=code, dimension=dim_id, sub_index=sub_id, text=it["text"], rule=rule,
@@ -388,7 +390,7 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         kind.compile(scope, item)
         top = kind.top_points(item)
         if top is not None and it.get("points") is not None and not _close(top, float(it["points"])):
-            ctx.add(it.line_of("points"), "def.sum", what=f"item {code} (best answer)",
+            ctx.add(it.line_of("points"), "score.def.sum", what=Phrase("score.def.what.item_best", code=code),
                     key=code, got=_fmt(top), want=_fmt(float(it["points"])))
         items.append(item)
     # level rule ----------------------------------------------------------------------------------
@@ -398,9 +400,9 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
     rule = LevelRule(lr["type"], lr["status"], dict(desc), tuple(lr.get("source", ())), params)
     lkind = rule.kind
     for key in sorted(lkind.needs - set(params)):
-        ctx.add(lr.line, "def.rule_field", path="level_rule", rule=rule.type, key=key)
+        ctx.add(lr.line, "score.def.rule_field", path="level_rule", rule=rule.type, key=key)
     for key in sorted(set(params) - set(lkind.fields)):
-        ctx.add(lr.line_of(key), "def.rule_extra", path="level_rule", rule=rule.type, key=key)
+        ctx.add(lr.line_of(key), "score.def.rule_extra", path="level_rule", rule=rule.type, key=key)
     lkind.check(ctx, rule, lr, seen_lv)
     # consistency rules -----------------------------------------------------------------------------
     cons = []
@@ -408,13 +410,13 @@ def _compile(ctx: Problems, raw: bytes) -> Definition | None:
         cline = d["consistency"].line_of(k)
         for key in ("item", "than") if c["type"] == "count_not_more" else ():
             if c.get(key) not in codes:
-                ctx.add(cline, "def.ref", path=f"consistency[{k}].{key}", what="item",
+                ctx.add(cline, "score.def.ref", path=f"consistency[{k}].{key}", what="item",
                         key=c.get(key), known="…")
         if c["type"] == "excludes":
             for key in ("when", "then_not"):
                 spec = c.get(key)
                 if not isinstance(spec, dict) or spec.get("item") not in codes:
-                    ctx.add(cline, "def.ref", path=f"consistency[{k}].{key}.item", what="item",
+                    ctx.add(cline, "score.def.ref", path=f"consistency[{k}].{key}.item", what="item",
                             key=(spec or {}).get("item") if isinstance(spec, dict) else spec,
                             known="…")
         msg = c["message"] if isinstance(c["message"], dict) else {"zh": c["message"]}
@@ -444,20 +446,21 @@ def _check_sums(ctx: Problems, dims: list[Dimension], items: list[Item]) -> None
             got = leaf.get(sub.id, 0.0)
             want = sub.leaf_sum if sub.leaf_sum is not None else sub.max
             if want is not None and not _close(got, want):
-                ctx.add(sub.line, "def.sum", what="sub-index", key=sub.id, got=_fmt(got), want=_fmt(want))
+                ctx.add(sub.line, "score.def.sum", what="sub-index", key=sub.id, got=_fmt(got),
+                        want=_fmt(want))
             if sub.leaf_sum is not None and sub.max is not None and sub.normalize is None \
                     and not _close(sub.leaf_sum, sub.max):
-                ctx.add(sub.line, "def.rule_field", path=f"sub-index {sub.id}", rule="leaf_sum != max",
+                ctx.add(sub.line, "score.def.rule_field", path=f"sub-index {sub.id}", rule="leaf_sum != max",
                         key="normalize")
         if dim.max is not None and dim.sub_indices and all(s.max is not None for s in dim.sub_indices):
             total = sum(s.max or 0.0 for s in dim.sub_indices)
             if not _close(total + dim.missing_points, dim.max):
-                ctx.add(dim.line, "def.dimsum", key=dim.id, got=_fmt(total),
+                ctx.add(dim.line, "score.def.dimsum", key=dim.id, got=_fmt(total),
                         missing=_fmt(dim.missing_points), want=_fmt(dim.max))
         if dim.max is not None and not dim.sub_indices:
             got = leaf.get(dim.id, 0.0)
             if got and not _close(got + dim.missing_points, dim.max):
-                ctx.add(dim.line, "def.sum", what="dimension", key=dim.id, got=_fmt(got),
+                ctx.add(dim.line, "score.def.sum", what="dimension", key=dim.id, got=_fmt(got),
                         want=_fmt(dim.max))
 
 
@@ -467,13 +470,14 @@ def load_definition(path: str | Path) -> Definition:
     try:
         data, raw = load_file(p)
     except YamlError as exc:
-        raise DefinitionError([("", 0, {"zh": str(exc), "en": str(exc)})]) from None
+        raise DefinitionError([("", 0, same_text(str(exc)))]) from None
     ctx = Problems(str(p), data)
     if not isinstance(data, LineDict):
-        ctx.add(1, "def.type", path="(top)", want="mapping", got=type(data).__name__)
+        ctx.add(1, "score.def.type", path="(top)", want=Phrase("score.def.type_name.mapping"),
+                got=Phrase(f"score.def.type_name.{_json_type(data)}"))
         raise DefinitionError(ctx.problems)
     if data.get("schema") != SCHEMA_ID:
-        ctx.add(data.line_of("schema"), "def.schema", want=SCHEMA_ID, got=data.get("schema"))
+        ctx.add(data.line_of("schema"), "score.def.schema", want=SCHEMA_ID, got=data.get("schema"))
         raise DefinitionError(ctx.problems)
     _schema_problems(ctx)
     if ctx.problems:
@@ -509,9 +513,9 @@ def _load_shipped(ident: str) -> Definition:
 def get_definition(ident: str) -> Definition:
     """A shipped definition by id (file stem under standards/assessment/)."""
     if ident not in _shipped():
-        msg = {lang: m("def.not_found", lang, ident=ident, known=", ".join(shipped_ids()))
-               for lang in ("zh", "en")}
-        raise DefinitionError([(str(assessment_dir()), 0, msg)])
+        problems = Problems(str(assessment_dir()), None)
+        problems.add(0, "score.def.not_found", ident=ident, known=", ".join(shipped_ids()))
+        raise DefinitionError(problems.problems)
     return _load_shipped(ident)
 
 
@@ -523,10 +527,9 @@ def default_for_profile(profile: str) -> str:
     try:
         ident = get_profile(profile).default_index_system
     except ProfileError as exc:
-        raise DefinitionError([(str(assessment_dir()), 0, {"zh": str(exc), "en": str(exc)})]) \
-            from None
+        raise DefinitionError([(str(assessment_dir()), 0, same_text(str(exc)))]) from None
     if ident not in shipped_ids():
-        raise DefinitionError([(str(assessment_dir()), 0, {
-            "zh": f"画像 {profile} 指定的默认测评定义 {ident} 不存在",
-            "en": f"the default index system {ident} of profile {profile} does not exist"})])
+        problems = Problems(str(assessment_dir()), None)
+        problems.add(0, "score.def.profile_default_missing", profile=profile, ident=ident)
+        raise DefinitionError(problems.problems)
     return ident

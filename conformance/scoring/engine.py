@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..i18n import t
 from ..model.score import DimensionScore, SubIndexScore
 from .bindings import SOURCES
-from .messages import m
 from .model import Definition, Item, Level
 from .questionnaire import Answer, Questionnaire
 from .rating import BIG, MET, ItemRating, Rating, r2
@@ -54,12 +54,8 @@ class Evaluation:
         self.facts: Mapping[str, Any] = facts or {}
         self.notes: Notes = []
 
-    @property
-    def l(self) -> str:  # noqa: E743 - the language key of a {zh, en} text
-        return "en" if self.lang == "en" else "zh"
-
     def t(self, key: str, **kw: Any) -> str:
-        return m(key, self.lang, **kw)
+        return t(key, self.lang, **kw)
 
     def answer(self, code: str) -> Answer:
         if self.q is None:
@@ -103,7 +99,7 @@ class Evaluation:
         """Note an answer the machine result overrides, when they disagree."""
         if ans.answered and not self.no_business_claim(item, ans) \
                 and ans.value not in (None, auto_verdict):
-            self.notes.append(("q.contradicts_auto", {"code": item.code, "answer": ans.value,
+            self.notes.append(("score.q.contradicts_auto", {"code": item.code, "answer": ans.value,
                                                       "auto": auto_verdict}))
 
 
@@ -178,7 +174,7 @@ def score_is_provisional(sc: Rating) -> bool:
 
 
 def level_label(level: Level | None, lang: str) -> str:
-    return level.label(lang) if level else m("none_level", lang)
+    return level.label(lang) if level else t("score.none_level", lang)
 
 
 __all__ = ["Evaluation", "ItemRating", "Rating", "level_label", "meets_at", "needed_text",

@@ -6,15 +6,51 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import LANGS, t
 from ..yamlio import LineDict, LineList
-from .messages import m
 from .model import FieldSpec, Item, Level, Option
 
-_WHAT = {w: {"zh": zh, "en": w} for w, zh in (
-    ("level", "等级"), ("source", "来源"), ("dimension", "维度"), ("sub-index", "子指标"),
-    ("item", "指标"), ("item code", "指标编号"), ("option", "选项"), ("field", "字段"))}
+# the words a problem's ``what`` may name (rendered as score.def.what.<word>)
+_WHAT = {"level": "level", "source": "source", "dimension": "dimension", "sub-index": "sub_index",
+         "item": "item", "item code": "item_code", "option": "option", "field": "field"}
 
 Problem = tuple[str, int, dict[str, str]]   # (file, line, {zh, en})
+
+
+class Phrase:
+    """A UI phrase used as a value of another (a hint, a word): rendered in each language."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, /, **values: Any) -> None:
+        self.key = key
+        self.values = values
+
+    def render(self, lang: str) -> str:
+        return t(self.key, lang, **{k: _local(v, lang) for k, v in self.values.items()})
+
+
+def _local(value: Any, lang: str) -> Any:
+    if isinstance(value, Phrase):
+        return value.render(lang)
+    if isinstance(value, dict) and "zh" in value:   # a {zh, en} text from the data
+        return value.get(lang) or value["zh"]
+    return value
+
+
+def each_lang(msg_key: str, /, **kw: Any) -> dict[str, str]:
+    """The phrase ``msg_key`` in every language ({zh, en}); values that are a ``Phrase`` or a
+    {zh, en} text are rendered in the same language, ``what`` may be one of the _WHAT words."""
+    what = kw.get("what")
+    if isinstance(what, str) and what in _WHAT:
+        kw = {**kw, "what": Phrase(f"score.def.what.{_WHAT[what]}")}
+    phrase = Phrase(msg_key, **kw)
+    return {lang: phrase.render(lang) for lang in LANGS}
+
+
+def same_text(text: str) -> dict[str, str]:
+    """A text that is the same in every language (a message that is already final)."""
+    return dict.fromkeys(LANGS, text)
 
 
 def where(file: str, line: int) -> str:
@@ -33,15 +69,7 @@ class Problems:
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, line: int, msg_key: str, **kw: Any) -> None:
-        def local(lang: str) -> dict[str, Any]:
-            what = kw.get("what")       # a word of _WHAT, or {zh, en}
-            if isinstance(what, str) and what in _WHAT:
-                return {**kw, "what": _WHAT[what][lang]}
-            if isinstance(what, dict):
-                return {**kw, "what": what.get(lang) or what["zh"]}
-            return kw
-        self.problems.append((self.file, line,
-                              {lang: m(msg_key, lang, **local(lang)) for lang in ("zh", "en")}))
+        self.problems.append((self.file, line, each_lang(msg_key, **kw)))
 
     def add_text(self, line: int, text: dict[str, str]) -> None:
         self.problems.append((self.file, line, text))
@@ -75,7 +103,7 @@ class ItemScope:
             return None
         sval = str(value)
         if sval not in self.levels:
-            self.add(line, "def.ref", path=path, what="level", key=sval,
+            self.add(line, "score.def.ref", path=path, what="level", key=sval,
                      known=", ".join(self.levels))
             return None
         return sval
@@ -102,7 +130,8 @@ class ItemScope:
                 self.check_level(o.get("level"), oline, f"{self.path}.options[{o['id']}].level"),
                 float(o.get("points", 0.0)))
             if opt.id in self.option_ids:
-                self.add(oline, "def.dup", what=f"option of {self.raw['code']}", key=opt.id,
+                self.add(oline, "score.def.dup", what=Phrase("score.def.what.option_of",
+                                                             code=self.raw["code"]), key=opt.id,
                          first=oline)
                 continue
             self.option_ids.add(opt.id)
@@ -114,7 +143,7 @@ class ItemScope:
         out = []
         for v in values or ():
             if v not in self.option_ids:
-                self.add(line, "def.ref", path=where, what="option", key=v,
+                self.add(line, "score.def.ref", path=where, what="option", key=v,
                          known=", ".join(sorted(self.option_ids))[:300])
             else:
                 out.append(v)
@@ -128,5 +157,5 @@ class ItemScope:
         known = {f.id for f in item.fields}
         for fid in ids:
             if fid not in known:
-                self.add(line, "def.ref", path=where, what="field", key=fid,
+                self.add(line, "score.def.ref", path=where, what="field", key=fid,
                          known=", ".join(sorted(known)) or "-")

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
+from ..i18n import LANGS, t
 from ..model.folder import sha256_file
 from ..yamlio import LineDict, YamlError, load_file
-from .messages import m
 from .model import Definition, Item
-from .problems import Problem, where
+from .problems import Phrase, Problem, each_lang, same_text, where
 from .rules.yes_no import YES
 
 FORMAT = "conformance-self-assessment/1"
@@ -46,7 +46,7 @@ class QuestionnaireError(ConformanceError):
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "zh") -> str:
-        head = m("q.invalid", lang, n=len(self.problems))
+        head = t("score.q.invalid", lang, n=len(self.problems))
         rows = ["  " + where(f, line) + (msg.get(lang) or msg["zh"]) for f, line, msg in self.problems]
         return "\n".join([head, *rows])
 
@@ -108,7 +108,7 @@ class AnswerReader:
         self.warnings: list[tuple[str, dict[str, Any]]] = []
 
     def err(self, line: int, key: str, **kw: Any) -> None:
-        self.problems.append((self.file, line, {lang: m(key, lang, **kw) for lang in ("zh", "en")}))
+        self.problems.append((self.file, line, each_lang(key, **kw)))
 
     # value helpers ----------------------------------------------------------------------------
     def number(self, code: str, fieldname: str, value: Any, line: int, kind: str = "number") -> float | None:
@@ -119,23 +119,17 @@ class AnswerReader:
                 text = str(value).strip()
                 value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
             except ValueError:
-                want = {"zh": {"ratio": "0–1 之间的比例", "integer": "整数"}.get(kind, "数字"),
-                        "en": {"ratio": "a ratio between 0 and 1",
-                               "integer": "an integer"}.get(kind, "a number")}
-                self.problems.append((self.file, line, {
-                    lang: m("q.bad_number", lang, code=code, field=fieldname, want=want[lang], got=value)
-                    for lang in ("zh", "en")}))
+                want = kind if kind in ("ratio", "integer") else "number"
+                self.err(line, "score.q.bad_number", code=code, field=fieldname,
+                         want=Phrase(f"score.q.want.{want}"), got=value)
                 return None
         value = float(value)
         bad = (kind == "ratio" and not 0.0 <= value <= 1.0) or value < 0 \
             or (kind == "integer" and value != int(value))
         if bad:
-            want = {"zh": {"ratio": "0–1 之间的比例", "integer": "非负整数"}.get(kind, "非负数"),
-                    "en": {"ratio": "a ratio between 0 and 1", "integer": "a non-negative integer"}.get(
-                        kind, "a non-negative number")}
-            self.problems.append((self.file, line, {
-                lang: m("q.bad_number", lang, code=code, field=fieldname, want=want[lang], got=value)
-                for lang in ("zh", "en")}))
+            want = {"ratio": "ratio", "integer": "nonneg_integer"}.get(kind, "nonneg_number")
+            self.err(line, "score.q.bad_number", code=code, field=fieldname,
+                     want=Phrase(f"score.q.want.{want}"), got=value)
             return None
         return value
 
@@ -145,7 +139,7 @@ class AnswerReader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            self.err(line, "q.bad_value", code=code, field=fieldname, got=value, allowed="[...]")
+            self.err(line, "score.q.bad_value", code=code, field=fieldname, got=value, allowed="[...]")
             return []
         return [str(v).strip() for v in value if v is not None and str(v).strip()]
 
@@ -156,13 +150,13 @@ class AnswerReader:
         if vals is None:
             return False
         if not isinstance(vals, dict):
-            self.err(raw.line_of("values"), "q.bad_value", code=item.code, field="values", got=vals,
+            self.err(raw.line_of("values"), "score.q.bad_value", code=item.code, field="values", got=vals,
                      allowed="{" + ", ".join(fids) + "}")
             return False
         for k, v in vals.items():
             vline = vals.line_of(k) if isinstance(vals, LineDict) else raw.line_of("values")
             if k not in fids:
-                self.err(vline, "q.unknown_field", code=item.code, field=f"values.{k}",
+                self.err(vline, "score.q.unknown_field", code=item.code, field=f"values.{k}",
                          allowed=", ".join(fids) or "-")
                 continue
             num = self.number(item.code, f"values.{k}", v, vline, fids[k].type)
@@ -186,7 +180,7 @@ class AnswerReader:
         allowed = kind.answer_keys | _COMMON_KEYS
         for key in raw:
             if key not in allowed:
-                self.err(raw.line_of(key), "q.unknown_field", code=code, field=key,
+                self.err(raw.line_of(key), "score.q.unknown_field", code=code, field=key,
                          allowed=", ".join(sorted(allowed)))
         ans.note = str(raw.get("note") or "")
         details = raw.get("details")
@@ -195,7 +189,7 @@ class AnswerReader:
             for k, v in details.items():
                 if known and k not in known:
                     self.err(details.line_of(k) if isinstance(details, LineDict)
-                             else raw.line_of("details"), "q.unknown_field", code=code,
+                             else raw.line_of("details"), "score.q.unknown_field", code=code,
                              field=f"details.{k}", allowed=", ".join(sorted(known)))
                 elif v not in (None, ""):
                     ans.details[k] = v
@@ -209,21 +203,21 @@ class AnswerReader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.err(line, "q.evidence_type", code=code)
+            self.err(line, "score.q.evidence_type", code=code)
             return []
         out = []
         for rel in value:
             p = Path(rel)
             resolved = p if p.is_absolute() else (self.path.parent / p)
             if not resolved.is_file():
-                self.err(line, "q.evidence_missing", code=code, path=rel)
+                self.err(line, "score.q.evidence_missing", code=code, path=rel)
                 continue
             out.append(EvidenceFile(code, rel, str(resolved.resolve()), sha256_file(resolved),
                                     resolved.stat().st_size))
         return out
 
 
-def _unknown_code_hint(code: str, definition: Definition, lang: str) -> str:
+def _unknown_code_hint(code: str, definition: Definition) -> Phrase | str:
     codes = [i.code for i in definition.items]
     # an unquoted 01.01 arrives as the number 1.01
     try:
@@ -231,7 +225,7 @@ def _unknown_code_hint(code: str, definition: Definition, lang: str) -> str:
         for c in codes:
             try:
                 if float(c) == as_num:
-                    return m("q.did_you_mean", lang, alt=f'"{c}"')
+                    return Phrase("score.q.did_you_mean", alt=f'"{c}"')
             except ValueError:
                 continue
     except ValueError:
@@ -239,9 +233,9 @@ def _unknown_code_hint(code: str, definition: Definition, lang: str) -> str:
     parent = code.rsplit(".", 1)[0] if "." in code else None
     siblings = [c for c in codes if parent and c.rsplit(".", 1)[0] == parent]
     if siblings:
-        return m("q.did_you_mean", lang, alt=" / ".join(siblings[:4]))
+        return Phrase("score.q.did_you_mean", alt=" / ".join(siblings[:4]))
     near = difflib.get_close_matches(code, codes, n=1, cutoff=0.6)
-    return m("q.did_you_mean", lang, alt=near[0]) if near else ""
+    return Phrase("score.q.did_you_mean", alt=near[0]) if near else ""
 
 
 def load_questionnaire(path: str | Path, definition: Definition) -> Questionnaire:
@@ -250,28 +244,28 @@ def load_questionnaire(path: str | Path, definition: Definition) -> Questionnair
     try:
         data, raw = load_file(p)
     except YamlError as exc:
-        raise QuestionnaireError([("", 0, {"zh": str(exc), "en": str(exc)})]) from None
+        raise QuestionnaireError([("", 0, same_text(str(exc)))]) from None
     r = AnswerReader(p, definition)
     if not isinstance(data, LineDict) or data.get("questionnaire") != FORMAT:
-        r.err(getattr(data, "line", 1) or 1, "q.format", want=FORMAT)
+        r.err(getattr(data, "line", 1) or 1, "score.q.format", want=FORMAT)
         raise QuestionnaireError(r.problems)
     answers_raw = data.get("answers")
     if answers_raw is None:
         answers_raw = LineDict()
     if not isinstance(answers_raw, LineDict):
-        r.err(data.line_of("answers"), "q.answers_type")
+        r.err(data.line_of("answers"), "score.q.answers_type")
         raise QuestionnaireError(r.problems)
     unknown = [c for c in answers_raw if definition.item(c) is None]
     if data.get("assessment") not in (None, definition.id):
         if unknown:
-            r.err(data.line_of("assessment"), "q.assessment_mismatch", got=data.get("assessment"),
+            r.err(data.line_of("assessment"), "score.q.assessment_mismatch", got=data.get("assessment"),
                   want=definition.id)
             raise QuestionnaireError(r.problems)
-        r.warnings.append(("q.assessment_mismatch", {"got": data.get("assessment"), "want": definition.id}))
+        r.warnings.append(("score.q.assessment_mismatch",
+                           {"got": data.get("assessment"), "want": definition.id}))
     for code in unknown:
-        r.problems.append((r.file, answers_raw.line_of(code), {
-            lang: m("q.unknown_item", lang, code=code, hint=_unknown_code_hint(code, definition, lang))
-            for lang in ("zh", "en")}))
+        r.err(answers_raw.line_of(code), "score.q.unknown_item", code=code,
+              hint=_unknown_code_hint(str(code), definition))
     answers: dict[str, Answer] = {}
     for item in definition.items:
         if item.code not in answers_raw:
@@ -281,10 +275,10 @@ def load_questionnaire(path: str | Path, definition: Definition) -> Questionnair
         ans = r.item(item, answers_raw[item.code], line)
         answers[item.code] = ans
         if item.automated and ans.answered and not (item.optional_business and ans.value == "no_business"):
-            r.warnings.append(("q.automated", {"code": item.code, "source": item.binding.source}))
+            r.warnings.append(("score.q.automated", {"code": item.code, "source": item.binding.source}))
         if ans.answered and item.evidence_required and not ans.evidence \
                 and item.rule_type.claims_met(item, ans):
-            r.warnings.append(("q.evidence_required", {"code": item.code, "hint": item.evidence_hint}))
+            r.warnings.append(("score.q.evidence_required", {"code": item.code, "hint": item.evidence_hint}))
     _consistency(r, definition, answers)
     if r.problems:
         r.problems.sort(key=lambda x: x[1])
@@ -293,7 +287,7 @@ def load_questionnaire(path: str | Path, definition: Definition) -> Questionnair
             if data.get(k) not in (None, "")}
     if meta.get("assessment_sha256") and meta["assessment_sha256"] != definition.sha256 \
             and meta.get("assessment") == definition.id:
-        r.warnings.append(("q.definition_changed", {"id": definition.id}))
+        r.warnings.append(("score.q.definition_changed", {"id": definition.id}))
     return Questionnaire(str(p), hashlib.sha256(raw).hexdigest(), meta, answers, r.warnings)
 
 
@@ -330,9 +324,8 @@ def _consistency(r: AnswerReader, d: Definition, answers: dict[str, Answer]) -> 
             hit = answers[a].answered and answers[b].answered and count(a) > count(b)
         if hit:
             line = answers[code].line
-            r.problems.append((r.file, line, {lang: m("q.conflict", lang, msg=rule.message.get(lang)
-                                                      or rule.message.get("zh", ""))
-                                              for lang in ("zh", "en")}))
+            r.problems.append((r.file, line, {lang: rule.message.get(lang) or rule.message.get("zh", "")
+                                              for lang in LANGS}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,45 +345,25 @@ def _lowest_level(item: Item, d: Definition) -> str | None:
 
 def write_template(d: Definition, lang: str = "zh") -> tuple[str, int, int]:
     """The questionnaire YAML for a definition; returns (text, items to answer, automated items)."""
-    zh = lang != "en"
     lab = {lv.id: lv.label(lang) for lv in d.levels}
     out: list[str] = []
     w = out.append
-    w(f"# {'自评问卷' if zh else 'Self-assessment questionnaire'} — {d.name}")
-    if d.name_en and not zh:
+    w(f"# {t('score.init.title', lang)} — {d.name}")
+    if d.name_en and lang == "en":
         w(f"#   {d.name_en}")
-    w(f"# {'定义' if zh else 'Definition'}: {d.id} ({d.path}, SHA-256 {d.sha256[:16]}…)")
+    w(f"# {t('score.init.definition', lang)}: {d.id} ({d.path}, SHA-256 {d.sha256[:16]}…)")
     w("#")
-    if zh:
-        w("# 填写说明：")
-        w("# * 每个指标下填写 answer / selected / values 等字段；留空表示“未作答”，")
-        w("#   评分时按不满足计并列入差距清单。")
-        w("# * 多选清单：把要勾选的行前的 # 去掉（保持缩进），或在 selected: [] 中写入选项名称；")
-        w("#   “其它”写入 other。")
-        w("# * evidence：证明材料文件路径（相对本文件）；评分时检查文件存在并把 SHA-256 记入 score.json。")
-        w("# * 由测试结果自动计分的指标（共享文档、交互服务、性能）不在本问卷中；")
-        w("#   数据集指标在提供数据集测试结果时以结果为准。")
-        w("# * 指标编号须加引号（\"01.01\"），否则 YAML 会把它读成数字。")
-    else:
-        w("# How to fill in:")
-        w("# * Fill answer / selected / values under each item; an empty item is 'not answered'")
-        w("#   and scores as not met (listed in the gaps).")
-        w("# * Checklists: remove the # in front of each ticked line (keep the indentation), or list option")
-        w("#   names in selected: []; free-text extras go to other.")
-        w("# * evidence: files (relative to this file); scoring checks they exist and records their SHA-256.")
-        w("# * Items scored from test results (shared documents, services, performance) are not asked here;")
-        w("#   data-set items are overridden by a data-set test result when one is given.")
-        w("# * Keep item codes quoted (\"01.01\"), or YAML reads them as numbers.")
+    out.extend(f"# {line}" for line in t("score.init.howto", lang).splitlines())
     if d.level_rule.provisional:
         desc = d.level_rule.description.get(lang) or d.level_rule.description.get("zh")
-        w(f"# * {'等级评定规则为暂定' if zh else 'The level rule is provisional'}: {desc}")
+        w(f"# * {t('score.init.level_rule_provisional', lang)}: {desc}")
     for gap in d.known_gaps:
-        w(f"# * {'已知缺口' if zh else 'Known gap'}: {gap}")
+        w(f"# * {t('score.init.known_gap', lang)}: {gap}")
     w(f"questionnaire: {FORMAT}")
     w(f"assessment: {d.id}")
     w(f"assessment_sha256: {d.sha256}")
-    w('organization: ""   # ' + ("机构名称" if zh else "organization"))
-    w('assessor: ""       # ' + ("填写人" if zh else "who filled this in"))
+    w('organization: ""   # ' + t("score.init.organization", lang))
+    w('assessor: ""       # ' + t("score.init.assessor", lang))
     w('date: ""           # YYYY-MM-DD')
     w("answers:")
     asked = auto = 0
@@ -412,17 +385,13 @@ def write_template(d: Definition, lang: str = "zh") -> tuple[str, int, int]:
         pts = item.rule_type.points_label(item, d, lang)
         w(f"  # ── {item.code}  {item.text}  [{pts}{lvl}]")
         if item.note:
-            w(f"  #    {'说明' if zh else 'note'}: {item.note}")
+            w(f"  #    {t('score.init.note', lang)}: {item.note}")
         if item.automated:
-            w("  #    " + ("由测试结果自动计分；仅当本院无此业务（选测）时填写 answer: no_business" if zh else
-                          "scored from test results; answer no_business only when the hospital has no such "
-                          "business (optional item)"))
+            w("  #    " + t("score.init.automated", lang))
         if item.binding is not None and item.binding.fallback:
-            w("  #    " + ("提供数据集测试结果（datasets.json / --datasets）时以测试结果为准" if zh else
-                          "a data-set test result (datasets.json / --datasets), when given, overrides "
-                          "this answer"))
+            w("  #    " + t("score.init.dataset_overrides", lang))
         if item.evidence_hint:
-            w(f"  #    {'需提供证明材料' if zh else 'evidence expected'}: {item.evidence_hint}")
+            w(f"  #    {t('score.init.evidence', lang)}: {item.evidence_hint}")
         w(f"  {_q(item.code)}:")
         out.extend(item.rule_type.question(item, d, lang))
         if item.details:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 
+from ..i18n import t
 from ..model import ToolStamp
 from ..model.score import (
     AssessmentInfo,
@@ -28,7 +29,6 @@ from ..model.score import (
     Score,
     ScoreInputs,
 )
-from .messages import m, pick
 from .questionnaire import Questionnaire
 from .rating import BIG, MET, ItemRating, Rating
 from .results import RunInputs
@@ -140,19 +140,19 @@ def _pts(x: float | None) -> str:
 def console_summary(data: Score, lang: str, max_gap_rows: int = 15) -> str:
     """The text `conformance score` prints: level, totals, dimensions, item counts, the gap to
     the next level, notes."""
-    prov = f"（{m('provisional', lang)}）" if lang != "en" else f" ({m('provisional', lang)})"
+    prov = t("paren", lang, text=t("provisional", lang))
     P = lambda flag: prov if flag else ""  # noqa: E731
     a = data.assessment
     title = a.name_en if lang == "en" and a.name_en else a.name
-    lines = [m("c.title", lang, name=f"{title} [{a.id}]")]
+    lines = [t("score.console.title", lang, name=f"{title} [{a.id}]")]
     if data.determinable:
-        level = data.level_name or m("none_level", lang)
-        lines.append(m("c.level", lang, level=level) + P(data.level_provisional))
+        level = data.level_name or t("score.none_level", lang)
+        lines.append(t("score.console.level", lang, level=level) + P(data.level_provisional))
     else:
-        lines.append(m("c.not_determinable", lang, why=data.why_not_determinable))
-    lines.append(m("c.total", lang, total=_pts(data.total), max=_pts(data.max))
+        lines.append(t("score.console.not_determinable", lang, why=data.why_not_determinable))
+    lines.append(t("score.console.total", lang, total=_pts(data.total), max=_pts(data.max))
                  + P(data.total_provisional))
-    lines.append(m("c.dims", lang))
+    lines.append(t("score.console.dims", lang))
     for dim in data.dimensions:
         name = dim.name_en if lang == "en" and dim.name_en else dim.name
         lines.append(f"  {dim.id:>3} {_pad(name or '', 30)} {_pts(dim.score):>7} / {_pts(dim.max)}"
@@ -165,21 +165,22 @@ def console_summary(data: Score, lang: str, max_gap_rows: int = 15) -> str:
     kinds = rule_types()
     if any(kinds[ind.rule].in_item_counts if ind.rule in kinds else True
            for ind in data.indicators):
-        lines.append(m("c.items", lang, met=counts["met"], unmet=counts["not_met"],
+        lines.append(t("score.console.items", lang, met=counts["met"], unmet=counts["not_met"],
                        unanswered=counts["unanswered"], na=counts["not_assessed"],
                        rec=counts["recorded"]))
     gaps = data.gaps
     if data.determinable and not gaps:
-        lines.append(m("c.top", lang))
+        lines.append(t("score.console.top", lang))
     if gaps:
         g = gaps[0]
-        lines.append(m("c.gap", lang, level=g.level_name, n=len(g.missing), prov=P(g.provisional)))
+        lines.append(t("score.console.gap", lang, level=g.level_name, n=len(g.missing),
+                       prov=P(g.provisional)))
         for row in g.missing[:max_gap_rows]:
             extra = []
             if row.required_level:
                 extra.append(data.level_labels.get(row.required_level, row.required_level))
             if row.points not in (None, 0):
-                extra.append(f"{_pts(row.points)} {'分' if lang != 'en' else 'pt'}")
+                extra.append(t("score.points", lang, n=_pts(row.points)))
             text = row.text or ""
             code = row.code or ""
             whole = code in ("total", "basic", "selectable")   # rows about the level, not an item
@@ -192,13 +193,13 @@ def console_summary(data: Score, lang: str, max_gap_rows: int = 15) -> str:
                 tail += f" → {need}"
             lines.append(f"  {head}{tag}{tail}")
         if len(g.missing) > max_gap_rows:
-            lines.append(m("c.gap_more", lang, n=len(g.missing) - max_gap_rows))
+            lines.append(t("score.console.gap_more", lang, n=len(g.missing) - max_gap_rows))
     if data.warnings:
-        lines.append(m("c.warnings", lang))
+        lines.append(t("score.console.warnings", lang))
         lines.extend(f"  - {w}" for w in data.warnings)
     if data.provisional:
-        lines.append(m("c.prov_note", lang, reasons=", ".join(data.provisional_reasons) or "-"))
+        lines.append(t("score.console.prov_note", lang, reasons=", ".join(data.provisional_reasons) or "-"))
     return "\n".join(lines)
 
 
-__all__ = ["SCHEMA", "build_score_json", "console_summary", "pick"]
+__all__ = ["SCHEMA", "build_score_json", "console_summary"]

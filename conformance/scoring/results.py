@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
+from ..i18n import t
 from ..model import DatasetsResults, PerfResults, RunResults, ToolStamp, ValidateResults
 from ..model.common import drop_unset
 from ..model.datasets import VERDICT_WORDS
 from ..model.folder import RunFolder, sha256_file
 from ..model.io import ArtifactError, datasets_json
-from .messages import m
 
 # the artifacts scores are computed from, and the kind each one is recorded as in score.json
 KINDS = {"validate": "validate", "results": "run", "perf": "perf", "datasets": "datasets"}
@@ -50,7 +50,7 @@ class ResultsError(ConformanceError):
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "zh") -> str:
-        return "\n".join(m(k, lang, **v) for k, v in self.problems)
+        return "\n".join(t(k, lang, **v) for k, v in self.problems)
 
 
 @dataclass
@@ -93,6 +93,7 @@ class DatasetFacts:
     word: str             # the verdict as the data-set test gives it (完全覆盖且符合 …)
     source: str
     element_list: str | None = None   # where the data set's element list comes from
+    word_en: str | None = None        # the verdict in English, when the data-set test gives it
 
 
 @dataclass
@@ -147,7 +148,7 @@ def _norm(text: str) -> str:
 
 def _shape(path: Path, ok: bool, msg: str) -> None:
     if not ok:
-        raise ResultsError([("r.shape", {"path": str(path), "msg": msg})])
+        raise ResultsError([("score.results.shape", {"path": str(path), "msg": msg})])
 
 
 def _add_validate(inp: RunInputs, path: Path, data: ValidateResults, folder: RunFolder | None) -> None:
@@ -164,7 +165,7 @@ def _add_run(inp: RunInputs, path: Path, data: RunResults, folder: RunFolder | N
     if data.target and folder is not None:
         inp.targets.append(folder.target() or "")   # as the folder names it: "embedded (http://…)"
     if not data.complete:
-        inp.warnings.append(("r.incomplete", {"path": str(path)}))
+        inp.warnings.append(("score.results.incomplete", {"path": str(path)}))
     for i, case in enumerate(data.cases):
         _shape(path, case.kind in CASE_KINDS,
                f"cases[{i}].kind must be positive, negative or workflow, found {case.kind!r}")
@@ -193,7 +194,8 @@ def _add_datasets(inp: RunInputs, path: Path, data: DatasetsResults,
         if s.verdict_key == "none" and not s.touched:
             continue
         inp.datasets.append(DatasetFacts(s.id, s.name, drop_unset(s.assessment_item), verdict,
-                                         s.verdict, str(path), drop_unset(s.element_list)))
+                                         s.verdict, str(path), drop_unset(s.element_list),
+                                         drop_unset(s.verdict_en)))
 
 
 _ADD = {"validate": _add_validate, "results": _add_run, "perf": _add_perf,
@@ -202,8 +204,8 @@ _ADD = {"validate": _add_validate, "results": _add_run, "perf": _add_perf,
 
 def _artifact_problem(exc: ArtifactError) -> tuple[str, dict[str, Any]]:
     if exc.problem.endswith("missing required field `tool`"):
-        return "r.not_ours", {"path": exc.path}
-    return "r.artifact", {"path": exc.path, "msg": exc.problem}
+        return "score.results.not_ours", {"path": exc.path}
+    return "score.results.artifact", {"path": exc.path, "msg": exc.problem}
 
 
 def load_results(folders: list[RunFolder | Path], datasets_file: Path | None = None,
@@ -218,23 +220,23 @@ def load_results(folders: list[RunFolder | Path], datasets_file: Path | None = N
     manifests: dict[Path, ToolStamp | None] = {}
     for folder in runs:
         if not folder.path.is_dir():
-            problems.append(("r.not_dir", {"path": str(folder.path)}))
+            problems.append(("score.results.not_dir", {"path": str(folder.path)}))
             continue
         present = [name for name in KINDS if folder.has(name)]
         if not present:
-            problems.append(("r.empty", {"path": str(folder.path)}))
+            problems.append(("score.results.empty", {"path": str(folder.path)}))
             continue
         ver = folder.verify([folder.file(name).name for name in present])
         problems.extend(ver.problems)
         if not ver.present:
-            inp.warnings.append(("r.no_manifest", {"folder": str(folder.path)}))
+            inp.warnings.append(("score.results.no_manifest", {"folder": str(folder.path)}))
         manifests[folder.path] = ver.tool
         for name in present:
             path = folder.file(name)
             files.append((path, name, folder, ver.checked.get(path.name)))
     if datasets_file is not None:
         if not datasets_file.is_file():
-            problems.append(("r.not_dir", {"path": str(datasets_file)}))
+            problems.append(("score.results.not_dir", {"path": str(datasets_file)}))
         else:
             files.append((datasets_file, "datasets", None, None))
     if problems:
@@ -247,7 +249,7 @@ def load_results(folders: list[RunFolder | Path], datasets_file: Path | None = N
             raise ResultsError([_artifact_problem(exc)]) from None
         tool = data.tool
         if not tool.name or not tool.version:
-            raise ResultsError([("r.not_ours", {"path": str(path)})])
+            raise ResultsError([("score.results.not_ours", {"path": str(path)})])
         kind = KINDS[name]
         stamps.append((path, kind, tool))
         _ADD[name](inp, path, data, folder)
@@ -260,12 +262,12 @@ def load_results(folders: list[RunFolder | Path], datasets_file: Path | None = N
     if current_tool is not None:
         versions = {t.version for _, _, t in stamps}
         if versions and versions != {current_tool.version}:
-            inp.warnings.append(("r.other_version", {"got": ", ".join(sorted(versions)),
+            inp.warnings.append(("score.results.other_version", {"got": ", ".join(sorted(versions)),
                                                      "now": current_tool.version}))
         for path, kind, tool in stamps:
             if kind == "validate" and tool.ruleset and current_tool.ruleset \
                     and tool.ruleset != current_tool.ruleset:
-                inp.warnings.append(("r.other_ruleset", {"path": str(path), "got": tool.ruleset,
+                inp.warnings.append(("score.results.other_ruleset", {"path": str(path), "got": tool.ruleset,
                                                          "now": current_tool.ruleset}))
     return inp
 
@@ -277,8 +279,9 @@ def _check_versions(stamps: list[tuple[Path, str, ToolStamp]],
         pa, _, ta = stamps[0]
         for pb, _, tb in stamps[1:]:
             if (ta.name, ta.version) != (tb.name, tb.version):
-                problems.append(("r.mixed_version", {"a": str(pa), "va": f"{ta.name} {ta.version}",
-                                                     "b": str(pb), "vb": f"{tb.name} {tb.version}"}))
+                problems.append(("score.results.mixed_version", {
+                    "a": str(pa), "va": f"{ta.name} {ta.version}",
+                    "b": str(pb), "vb": f"{tb.name} {tb.version}"}))
                 break
     by_kind: dict[str, tuple[Path, str]] = {}
     for path, kind, tool in stamps:
@@ -286,8 +289,8 @@ def _check_versions(stamps: list[tuple[Path, str, ToolStamp]],
         if rs is None:
             continue
         if kind in by_kind and by_kind[kind][1] != rs:
-            problems.append(("r.mixed_ruleset", {"a": str(by_kind[kind][0]), "ra": by_kind[kind][1],
-                                                 "b": str(path), "rb": rs}))
+            problems.append(("score.results.mixed_ruleset", {
+                "a": str(by_kind[kind][0]), "ra": by_kind[kind][1], "b": str(path), "rb": rs}))
         by_kind.setdefault(kind, (path, rs))
     # a manifest sealed by one version must not cover files written by another
     for folder, mtool in manifests.items():
@@ -295,7 +298,7 @@ def _check_versions(stamps: list[tuple[Path, str, ToolStamp]],
             continue
         for path, _, tool in stamps:
             if path.parent == folder and tool.version != mtool.version:
-                problems.append(("r.manifest_version", {"path": str(path), "vf": tool.version,
+                problems.append(("score.results.manifest_version", {"path": str(path), "vf": tool.version,
                                                         "vm": mtool.version}))
     if problems:
         raise ResultsError(problems)

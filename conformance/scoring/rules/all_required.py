@@ -3,9 +3,9 @@ required at or below L meets its requirement at L (the interoperability maturity
 
 from __future__ import annotations
 
+from ...i18n import t
 from ...model.score import GapItem
 from ..engine import meets_at, needed_text, required_at, tier_levels
-from ..messages import m
 from ..model import Definition, Level
 from ..rating import ItemRating, LevelGap, LevelOutcome, code_key
 from .base import LevelRuleType
@@ -18,7 +18,7 @@ class AllRequired(LevelRuleType):
              lang: str) -> LevelOutcome:
         gated = [r for r in results if tier_levels(r.item, d)]
         if not gated:
-            return LevelOutcome(None, False, m("c.no_items", lang), [], d.level_rule.provisional, [])
+            return LevelOutcome(None, False, t("score.no_items", lang), [], d.level_rule.provisional, [])
         per_level: list[tuple[Level, list[ItemRating]]] = [
             (lv, [r for r in gated if not meets_at(r, d, lv.index)]) for lv in d.levels]
         achieved: Level | None = None
@@ -29,7 +29,7 @@ class AllRequired(LevelRuleType):
         prov = d.level_rule.provisional or any(r.provisional for r in gated)
         gaps = []
         checks = []
-        sep = "; " if lang == "en" else "；"
+        sep = t("sep.semicolon", lang)
         for lv, missing in per_level:
             checks.append({"level": lv.id, "met": not missing, "missing": len(missing)})
             if achieved is not None and lv.index <= achieved.index:

@@ -28,6 +28,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...i18n import t
 from ..rating import ItemRating
 
 if TYPE_CHECKING:
@@ -56,10 +57,6 @@ OPTIONS: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"anyOf": [
                     "label_en": {"type": "string"}, "level": {"type": ["string", "null"]},
                     "points": {"type": "number", "minimum": 0}}}]}}
 LABEL: dict[str, Any] = {"type": "string"}
-
-
-def zh_en(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def pts(x: float | None) -> str:
@@ -125,8 +122,8 @@ class RuleType:
 
     def points_label(self, item: Item, d: Definition, lang: str) -> str:
         if item.points is not None:
-            return f"{pts(item.points)} {zh_en(lang, '分', 'pt')}"
-        return zh_en(lang, "仅记录", "record only")
+            return t("score.points", lang, n=pts(item.points))
+        return t("score.init.record_only", lang)
 
     # ---------------------------------------------------------------- scoring
     def evaluate(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
@@ -141,7 +138,7 @@ class RuleType:
         return self.judge(e, item, ans)
 
     def unanswered(self, e: Evaluation, item: Item) -> ItemRating:
-        return ItemRating(item, "unanswered", reasons=[e.t("why.unanswered")])
+        return ItemRating(item, "unanswered", reasons=[e.t("score.why.unanswered")])
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         raise NotImplementedError(self.name)
@@ -256,4 +253,4 @@ def _merged(kinds: Any) -> dict[str, Any]:
 
 __all__ = ["FIELD", "FIELDS", "LABEL", "LEVEL_MAP_NUM", "NUM", "OPTIONS", "STRS", "LevelRuleType",
            "RuleType", "fmt", "item_fields", "level_rule_fields", "level_rule_type",
-           "level_rule_types", "pts", "rule_type", "rule_types", "zh_en"]
+           "level_rule_types", "pts", "rule_type", "rule_types"]

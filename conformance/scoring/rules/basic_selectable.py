@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...i18n import t
 from ...model.score import GapItem
 from ...yamlio import LineDict
-from ..messages import m
 from ..model import Definition, Level, LevelRule
 from ..problems import Problems
 from ..rating import ItemRating, LevelGap, LevelOutcome, code_key
@@ -77,7 +77,7 @@ class BasicSelectable(LevelRuleType):
             return
         for lk in table:
             if str(lk) not in levels:
-                problems.add(table.line_of(lk), "def.ref", path="level_rule.levels", what="level",
+                problems.add(table.line_of(lk), "score.def.ref", path="level_rule.levels", what="level",
                              key=lk, known=", ".join(levels))
 
     def rate(self, d: Definition, results: list[ItemRating], total: float,
@@ -89,7 +89,7 @@ class BasicSelectable(LevelRuleType):
         cumulative = bool(p.get("cumulative", False))
         scored = [r for r in results if r.item.rule == LevelScore.name]
         if not scored:
-            return LevelOutcome(None, False, m("c.no_items", lang), [], True, [])
+            return LevelOutcome(None, False, t("score.no_items", lang), [], True, [])
         outcomes: dict[str, tuple[bool, bool, list[GapItem]]] = {}
         checks = []
         for lv in d.levels:
@@ -101,7 +101,7 @@ class BasicSelectable(LevelRuleType):
             missing: list[GapItem] = []
             prov = False
             if total + 1e-9 < float(row["min_total"]):
-                text = m("gap.total", lang, need=row["min_total"], got=fmt(total),
+                text = t("score.gap.total", lang, need=row["min_total"], got=fmt(total),
                          short=fmt(float(row["min_total"]) - total))
                 missing.append(GapItem(code="total", text=text, kind="total",
                                        points=float(row["min_total"]) - total, needed=text))
@@ -116,14 +116,14 @@ class BasicSelectable(LevelRuleType):
                 if not _qualifies(r, d, lv, basic_spec, lower_min):
                     missing.append(GapItem(
                         code=r.item.code, text=r.item.text, kind="basic", points=r.points,
-                        reason="；".join(r.reasons), provisional=r.provisional,
-                        needed=m("gap.basic", lang, code=r.item.code, text=r.item.text, **fmt_basic)))
+                        reason=t("sep.semicolon", lang).join(r.reasons), provisional=r.provisional,
+                        needed=t("score.gap.basic", lang, code=r.item.code, text=r.item.text, **fmt_basic)))
             need_more = max(0, int(row["basic"]) - len(known_basic)) if unknown else 0
             unknown_basic = [r for r in unknown if _qualifies(r, d, lv, basic_spec, lower_min)]
             if need_more:
                 prov = True
                 if len(unknown_basic) < need_more:
-                    text = m("gap.basic_count", lang, need=need_more, got=len(unknown_basic),
+                    text = t("score.gap.basic_count", lang, need=need_more, got=len(unknown_basic),
                              **fmt_basic)
                     missing.append(GapItem(code="basic", text=text, kind="basic_count", points=None,
                                            needed=text, provisional=True))
@@ -138,7 +138,7 @@ class BasicSelectable(LevelRuleType):
                                               code_key(r.item.code)))
                 cands = "、".join(f"{r.item.code} {r.item.text}"
                                  for r in close[: need_sel - sel_count + 2])
-                text = m("gap.selectable", lang, need=need_sel, level=lv.id, got=max(sel_count, 0),
+                text = t("score.gap.selectable", lang, need=need_sel, level=lv.id, got=max(sel_count, 0),
                          app=_pct(sel_spec["application_min"]), dq=sel_spec["data_quality_min"],
                          cands=cands or "-")
                 missing.append(GapItem(code="selectable", text=text, kind="selectable",

@@ -7,10 +7,11 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
+from ...i18n import t
 from ...yamlio import LineDict, LineList
-from ..messages import m
+from ..problems import Phrase
 from ..rating import ItemRating, r2
-from .base import FIELDS, LEVEL_MAP_NUM, NUM, OPTIONS, STRS, RuleType, pts, zh_en
+from .base import FIELDS, LEVEL_MAP_NUM, NUM, OPTIONS, STRS, RuleType, pts
 from .yes_no import YES
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ class Checklist(RuleType):
                 item.option_requirements[ok] = dict(spec)
         if item.points_per_option is None:
             if not item.thresholds:
-                scope.add(scope.line, "def.rule_field", path=path, rule=self.name, key="thresholds")
+                scope.add(scope.line, "score.def.rule_field", path=path, rule=self.name, key="thresholds")
             elif not item.level_points:
-                scope.add(scope.line, "def.rule_field", path=path, rule=self.name,
+                scope.add(scope.line, "score.def.rule_field", path=path, rule=self.name,
                           key="level_points")
 
     def top_points(self, item: Item) -> float | None:
@@ -101,30 +102,28 @@ class Checklist(RuleType):
                 (o.id for o in item.options if "".join(o.label.split()) == "".join(s.split())), None)
             if hit is None:
                 near = difflib.get_close_matches(s, list(labels), n=1, cutoff=0.5)
-                reader.problems.append((reader.file, sline, {
-                    lang: m("q.unknown_option", lang, code=code, got=s,
-                            hint=m("q.did_you_mean", lang, alt=near[0]) if near else "")
-                    for lang in ("zh", "en")}))
+                reader.err(sline, "score.q.unknown_option", code=code, got=s,
+                           hint=Phrase("score.q.did_you_mean", alt=near[0]) if near else "")
                 continue
             if hit in seen:
-                reader.err(sline, "q.dup_option", code=code, got=hit)
+                reader.err(sline, "score.q.dup_option", code=code, got=hit)
                 continue
             seen.add(hit)
             ans.selected.append(hit)
         if item.exclusive and len(ans.selected) > 1:
             for ex in item.exclusive:
                 if ex in ans.selected:
-                    reader.err(kl("selected"), "q.exclusive", code=code, got=ex)
+                    reader.err(kl("selected"), "score.q.exclusive", code=code, got=ex)
         ans.other = reader.strings(code, "other", raw.get("other"), kl("other"))
         if ans.other and not item.other:
-            reader.err(kl("other"), "q.unknown_field", code=code, field="other",
+            reader.err(kl("other"), "score.q.unknown_field", code=code, field="other",
                        allowed=", ".join(sorted(self.answer_keys - {"other"})))
         count = raw.get("count")
         if count not in (None, ""):
             n = reader.number(code, "count", count, kl("count"), "integer")
             ticked = len(ans.selected) + len(ans.other)
             if n is not None and int(n) != ticked and (ans.selected or ans.other):
-                reader.err(kl("count"), "q.count_mismatch", code=code, count=int(n), n=ticked)
+                reader.err(kl("count"), "score.q.count_mismatch", code=code, count=int(n), n=ticked)
         reader.values(item, raw, ans)
         ov = raw.get("option_values")
         if isinstance(ov, dict):
@@ -132,11 +131,11 @@ class Checklist(RuleType):
                 vline = ov.line_of(k) if isinstance(ov, LineDict) else kl("option_values")
                 req = item.option_requirements.get(k)
                 if req is None:
-                    reader.err(vline, "q.unknown_field", code=code, field=f"option_values.{k}",
+                    reader.err(vline, "score.q.unknown_field", code=code, field=f"option_values.{k}",
                                allowed=", ".join(item.option_requirements) or "-")
                     continue
                 if k not in ans.selected:
-                    reader.err(vline, "q.option_value_unticked", code=code, opt=k)
+                    reader.err(vline, "score.q.option_value_unticked", code=code, opt=k)
                     continue
                 if req.get("confirm"):
                     key = v if isinstance(v, bool | int) else str(v).strip().casefold()
@@ -152,18 +151,16 @@ class Checklist(RuleType):
         return bool(ans.selected)
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        zh = lang != "en"
-        w = [f"    #    {'等级门槛' if zh else 'thresholds'}: {self.explain(item, d, lang)}"]
+        w = [f"    #    {t('score.init.thresholds', lang)}: {self.explain(item, d, lang)}"]
         for opt, req in item.option_requirements.items():
-            w.append(f"    #    “{opt}” {'计数条件' if zh else 'counts only if'}: {req['label']}"
+            w.append(f"    #    “{opt}” {t('score.init.counts_only_if', lang)}: {req['label']}"
                      f" → option_values: {{{opt}: {'true' if req.get('confirm') else '0.00'}}}")
         if item.exclusive:
-            w.append(f"    #    {'只能单独勾选' if zh else 'ticked alone only'}: {'、'.join(item.exclusive)}")
+            w.append(f"    #    {t('score.init.alone_only', lang)}: {'、'.join(item.exclusive)}")
         w.append("    selected:")
         w.extend(f"    #- {o.label}" for o in item.options)
         if item.other:
-            w.append("    other: []          # "
-                     + ("其它（可填写多个，只算 1 项）" if zh else "other (any number, counts once)"))
+            w.append("    other: []          # " + t("score.init.other", lang))
         if item.fields:
             w.append("    values: {" + ", ".join(f"{f.id}: " for f in item.fields) + "}   # "
                      + "；".join(f"{f.id} = {f.label}" for f in item.fields))
@@ -186,15 +183,15 @@ class Checklist(RuleType):
                 else:
                     ok = isinstance(val, float) and val >= float(req.get("min", 0))
                 if not ok:
-                    reasons.append(e.t("why.option_req", opt=s, label=req["label"]))
+                    reasons.append(e.t("score.why.option_req", opt=s, label=req["label"]))
                     continue
             counted.append(s)
         n = len(counted) + (1 if ans.other and item.other else 0)
-        reasons.insert(0, e.t("why.count", n=n))
+        reasons.insert(0, e.t("score.why.count", n=n))
         achieved = -1
-        for t in sorted(set(item.thresholds) | set(item.level_requires), key=e.d.level_index):
-            if self._tier_ok(item, t, counted, n, ans):
-                achieved = e.d.level_index(t)
+        for tier in sorted(set(item.thresholds) | set(item.level_requires), key=e.d.level_index):
+            if self._tier_ok(item, tier, counted, n, ans):
+                achieved = e.d.level_index(tier)
             else:
                 break
         if item.points_per_option is not None:
@@ -224,22 +221,21 @@ class Checklist(RuleType):
     def explain(self, item: Item, d: Definition, lang: str) -> str:
         tiers = sorted(set(item.thresholds) | set(item.level_requires), key=d.level_index)
         parts = []
-        for t in tiers:
+        for tier in tiers:
             bits = []
-            if t in item.thresholds:
-                bits.append(f">={item.thresholds[t]}")
-            req = item.level_requires.get(t, {})
+            if tier in item.thresholds:
+                bits.append(f">={item.thresholds[tier]}")
+            req = item.level_requires.get(tier, {})
             if req.get("options"):
-                bits.append(zh_en(lang, "含 ", "incl. ") + "、".join(req["options"]))
+                bits.append(t("score.rule.incl", lang, opts="、".join(req["options"])))
             for fid, cond in req.get("fields", {}).items():
                 bits.append(f"{fid} >= {cond.get('min')}")
-            if t in item.level_points:
-                bits.append(f"{pts(item.level_points[t])} {zh_en(lang, '分', 'pt')}")
-            parts.append(f"{d.level(t).label(lang)} " + ", ".join(bits))
+            if tier in item.level_points:
+                bits.append(t("score.points", lang, n=pts(item.level_points[tier])))
+            parts.append(f"{d.level(tier).label(lang)} " + ", ".join(bits))
         extra = ""
         if item.points_per_option is not None:
-            extra = zh_en(lang, f"；每项 {pts(item.points_per_option)} 分，最高 {pts(item.points)} 分",
-                          f"; {pts(item.points_per_option)} pt per option, at most {pts(item.points)}")
+            extra = t("score.rule.per_option", lang, per=pts(item.points_per_option), max=pts(item.points))
         return "；".join(parts) + extra
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
@@ -249,22 +245,21 @@ class Checklist(RuleType):
         n = answer.get("counted", 0)
         values = answer.get("values", {})
         parts = []
-        for t in sorted(set(item.thresholds) | set(item.level_requires), key=d.level_index):
-            if d.level_index(t) > req_index:
+        for tier in sorted(set(item.thresholds) | set(item.level_requires), key=d.level_index):
+            if d.level_index(tier) > req_index:
                 continue
-            tl = d.level(t).label(lang)
-            if t in item.thresholds and d.level_index(t) == req_index and n < item.thresholds[t]:
-                need, short = item.thresholds[t], item.thresholds[t] - n
-                parts.append(zh_en(lang, f"{tl} 需 ≥{need} 项（差 {short} 项）",
-                                   f"{tl} needs >= {need} (short by {short})"))
-            req = item.level_requires.get(t, {})
+            tl = d.level(tier).label(lang)
+            if tier in item.thresholds and d.level_index(tier) == req_index and n < item.thresholds[tier]:
+                need, short = item.thresholds[tier], item.thresholds[tier] - n
+                parts.append(t("score.why.need_count_short", lang, level=tl, need=need, short=short))
+            req = item.level_requires.get(tier, {})
             lacking = [o for o in req.get("options", ()) if o not in counted]
             if lacking:
-                parts.append(m("why.need_options", lang, level=tl, opts="、".join(lacking)))
+                parts.append(t("score.why.need_options", lang, level=tl, opts="、".join(lacking)))
             for fid, cond in req.get("fields", {}).items():
                 if values.get(fid) is not None and values[fid] >= float(cond.get("min", 0)):
                     continue
                 label = next((f.label for f in item.fields if f.id == fid), fid)
                 low = cond.get("min")
-                parts.append(zh_en(lang, f"{label} ≥ {low}", f"{label} >= {low}"))
+                parts.append(t("score.why.need_min", lang, label=label, low=low))
         return "；".join(parts)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..messages import m
+from ...i18n import t
 from ..rating import ItemRating
-from .base import OPTIONS, RuleType, pts, zh_en
+from .base import OPTIONS, RuleType, pts
 
 if TYPE_CHECKING:
     from ...yamlio import LineDict
@@ -24,7 +24,7 @@ class Choice(RuleType):
     def compile(self, scope: ItemScope, item: Item) -> None:
         item.options = scope.options()
         if not any(o.level for o in item.options):
-            scope.add(scope.line, "def.rule_field", path=f"{scope.path}.options", rule=self.name,
+            scope.add(scope.line, "score.def.rule_field", path=f"{scope.path}.options", rule=self.name,
                       key="level")
 
     def top_points(self, item: Item) -> float | None:
@@ -37,7 +37,7 @@ class Choice(RuleType):
         v = raw.get("answer")
         if isinstance(v, list):
             if len(v) > 1:
-                reader.err(raw.line_of("answer"), "q.exclusive", code=item.code,
+                reader.err(raw.line_of("answer"), "score.q.exclusive", code=item.code,
                            got=", ".join(map(str, v)))
                 v = None
             else:
@@ -46,7 +46,7 @@ class Choice(RuleType):
             return
         hit = next((o.id for o in item.options if str(v).strip() in (o.id, o.label)), None)
         if hit is None:
-            reader.err(raw.line_of("answer"), "q.bad_value", code=item.code, field="answer", got=v,
+            reader.err(raw.line_of("answer"), "score.q.bad_value", code=item.code, field="answer", got=v,
                        allowed=", ".join(o.id for o in item.options))
         else:
             ans.value, ans.answered = hit, True
@@ -56,16 +56,16 @@ class Choice(RuleType):
         return bool(opt and opt.level)
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        lines = ["    answer:            # " + zh_en(lang, "填写以下选项之一", "one of")]
+        lines = ["    answer:            # " + t("score.init.one_of", lang)]
         for o in item.options:
-            tier = f"{d.level(o.level).label(lang)}, {pts(o.points)} {zh_en(lang, '分', 'pt')}" \
-                if o.level else zh_en(lang, "不得分", "0 pt")
+            tier = f"{d.level(o.level).label(lang)}, {t('score.points', lang, n=pts(o.points))}" \
+                if o.level else t("score.init.no_points", lang)
             lines.append(f"    #   {o.id}: {o.label}  [{tier}]")
         return lines
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         opt = item.option(ans.value)
-        reasons = [e.t("why.choice", label=opt.label)]
+        reasons = [e.t("score.why.choice", label=opt.label)]
         if opt.level is None:
             return ItemRating(item, "not_met", answer=opt.id, reasons=reasons)
         return ItemRating(item, "met", opt.points, e.d.level_index(opt.level), answer=opt.id,
@@ -74,4 +74,4 @@ class Choice(RuleType):
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:
         opts = [o.label for o in item.options if o.level and d.level_index(o.level) >= req_index]
-        return m("why.need_tier", lang, level=d.levels[req_index].label(lang), label=" / ".join(opts))
+        return t("score.why.need_tier", lang, level=d.levels[req_index].label(lang), label=" / ".join(opts))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...i18n import t
 from ..rating import ItemRating
-from .base import RuleType, zh_en
+from .base import RuleType
 
 if TYPE_CHECKING:
     from ...yamlio import LineDict
@@ -25,8 +26,8 @@ ANSWERS = {
 LABEL = {"conformant": "有且完全符合国家标准", "partial": "有，部分符合国家标准",
          "no_business": "无此业务（选测）"}
 ABSENT_LABEL = {"data": "无此数据", "document": "无此文档", "service": "无此服务"}
-_WHY = {"conformant": "why.conformant", "partial": "why.partial", "absent": "why.absent",
-        "no_business": "why.no_business"}
+_WHY = {"conformant": "score.why.conformant", "partial": "score.why.partial", "absent": "score.why.absent",
+        "no_business": "score.why.no_business"}
 
 
 class Conformance(RuleType):
@@ -45,10 +46,10 @@ class Conformance(RuleType):
         allowed = ["conformant", "partial", "absent"] + (
             ["no_business"] if item.optional_business else [])
         if norm is None:
-            reader.err(raw.line_of("answer"), "q.bad_value", code=item.code, field="answer", got=v,
+            reader.err(raw.line_of("answer"), "score.q.bad_value", code=item.code, field="answer", got=v,
                        allowed=", ".join(allowed))
         elif norm == "no_business" and not item.optional_business:
-            reader.err(raw.line_of("answer"), "q.no_business", code=item.code)
+            reader.err(raw.line_of("answer"), "score.q.no_business", code=item.code)
         else:
             ans.value, ans.answered = norm, True
 
@@ -58,7 +59,7 @@ class Conformance(RuleType):
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
         if item.automated:
             return ["    answer:            # no_business（无此业务） | "
-                    + zh_en(lang, "留空", "leave empty")]
+                    + t("score.init.leave_empty", lang)]
         vals = [f"conformant（{LABEL['conformant']}）", f"partial（{LABEL['partial']}）",
                 f"absent（{ABSENT_LABEL.get(item.subject, '无')}）"]
         if item.optional_business:
@@ -71,13 +72,10 @@ class Conformance(RuleType):
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:
         if item.binding is not None and item.binding.source == "services":
-            return zh_en(lang, "正向与反向测试用例全部通过（有且完全符合国家标准）",
-                         "all positive and negative test cases pass (fully conformant)")
+            return t("score.why.need_cases", lang)
         if item.binding is not None and item.binding.source == "documents":
             docs = "/".join(item.binding.keys)
-            return zh_en(lang, f"提交 {docs} 样例且全部通过校验（无错误）",
-                         f"submit samples of {docs}, all passing validation (no errors)")
-        base = zh_en(lang, "有且完全符合国家标准", "present and fully conformant")
+            return t("score.why.need_samples", lang, docs=docs)
         if item.optional_business:
-            base += zh_en(lang, "（或无此业务）", " (or no such business)")
-        return base
+            return t("score.why.need_conformant_or_none", lang)
+        return t("score.why.need_conformant", lang)

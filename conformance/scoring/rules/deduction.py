@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ...i18n import LANGS, t
 from ...yamlio import LineDict, LineList
 from ..rating import ItemRating, r2
-from .base import NUM, STRS, RuleType, pts, zh_en
+from .base import NUM, STRS, RuleType, pts
 
 if TYPE_CHECKING:
     from ..engine import Evaluation
@@ -95,7 +95,7 @@ class Deduction(RuleType):
         raw = scope.raw
         floor = float(raw.get("floor", 0.0))
         if item.points is not None and floor > float(item.points):
-            scope.add(raw.line_of("points"), "def.min", path=f"{scope.path}.points", limit=floor,
+            scope.add(raw.line_of("points"), "score.def.min", path=f"{scope.path}.points", limit=floor,
                       got=item.points)
         entries: list[Entry] = []
         seen: dict[str, int] = {}
@@ -103,7 +103,7 @@ class Deduction(RuleType):
         for k, d in enumerate(listed):
             line = listed.line_of(k)
             if d["id"] in seen:
-                scope.add(line, "def.dup", key=d["id"], first=seen[d["id"]],
+                scope.add(line, "score.def.dup", key=d["id"], first=seen[d["id"]],
                           what={lang: t("score.deduction.entry", lang) for lang in LANGS})
                 continue
             seen[d["id"]] = line
@@ -113,7 +113,7 @@ class Deduction(RuleType):
                 source = b["source"]
                 want = _SOURCES[source][0]
                 for other in sorted(set(b) - {"source", want}):
-                    scope.add(b.line_of(other), "def.rule_extra", path=f"{scope.path}.deductions"
+                    scope.add(b.line_of(other), "score.def.rule_extra", path=f"{scope.path}.deductions"
                               f"[{d['id']}].binding", rule=f"binding: {source}", key=other)
                 keys = tuple(b.get(want, ()))
             entries.append(Entry(d["id"], d["label"], d.get("label_en", ""), float(d["points"]),
@@ -131,13 +131,13 @@ class Deduction(RuleType):
             return
         asked = [e.id for e in item.spec.asked]
         if not isinstance(counts, dict):
-            reader.err(raw.line_of("counts"), "q.bad_value", code=item.code, field="counts",
+            reader.err(raw.line_of("counts"), "score.q.bad_value", code=item.code, field="counts",
                        got=counts, allowed="{" + ", ".join(f"{i}: 0" for i in asked) + "}")
             return
         for key, value in counts.items():
             line = counts.line_of(key) if isinstance(counts, LineDict) else raw.line_of("counts")
             if key not in asked:
-                reader.err(line, "q.unknown_field", code=item.code, field=f"counts.{key}",
+                reader.err(line, "score.q.unknown_field", code=item.code, field=f"counts.{key}",
                            allowed=", ".join(asked) or "-")
                 continue
             if value in (None, ""):
@@ -149,15 +149,14 @@ class Deduction(RuleType):
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
         spec: Spec = item.spec
-        w = [f"    #    {zh_en(lang, '扣分', 'deductions')}: {self.explain(item, d, lang)}"]
+        w = [f"    #    {t('score.deduction.deductions', lang)}: {self.explain(item, d, lang)}"]
         for e in spec.entries:
             if e.source is not None:
-                w.append("    #    " + zh_en(lang, f"{e.id}: {e.name(lang)}（由测试结果自动计数）",
-                                             f"{e.id}: {e.name(lang)} (counted from test results)"))
+                w.append("    #    " + t("score.deduction.automatic", lang, id=e.id, name=e.name(lang)))
         if spec.asked:
             w.append("    counts:")
             how = t("score.deduction.counts", lang)
-            w.extend(f"      {e.id}:          # {e.name(lang)}{zh_en(lang, '；', '; ')}{how}"
+            w.extend(f"      {e.id}:          # {e.name(lang)}{t('sep.semicolon', lang)}{how}"
                      for e in spec.asked)
         return w
 
@@ -228,10 +227,7 @@ class Deduction(RuleType):
         spec: Spec = item.spec
         parts = []
         for e in spec.entries:
-            cap = zh_en(lang, f"，最多 -{pts(e.max)}", f", at most -{pts(e.max)}") \
-                if e.max is not None else ""
-            parts.append(zh_en(lang, f"{e.name(lang)} 每次 -{pts(e.points)}{cap}",
-                               f"{e.name(lang)} -{pts(e.points)} each{cap}"))
-        return zh_en(lang, f"起始 {pts(item.points)} 分；", f"starts at {pts(item.points)}; ") \
-            + zh_en(lang, "；", "; ").join(parts) \
-            + zh_en(lang, f"；最低 {pts(spec.floor)} 分", f"; never below {pts(spec.floor)}")
+            cap = t("score.deduction.cap", lang, max=pts(e.max)) if e.max is not None else ""
+            parts.append(t("score.deduction.each", lang, name=e.name(lang), points=pts(e.points), cap=cap))
+        return t("score.deduction.explain", lang, start=pts(item.points), floor=pts(spec.floor),
+                 entries=t("sep.semicolon", lang).join(parts))

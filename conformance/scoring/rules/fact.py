@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...i18n import LANGS, t
+from ...i18n import t
+from ..problems import Phrase
 from ..rating import BIG, ItemRating
-from .base import RuleType, fmt, pts, zh_en
+from .base import RuleType, fmt, pts
 
 if TYPE_CHECKING:
     from ..engine import Evaluation
@@ -61,13 +62,13 @@ class Fact(RuleType):
             bound = step["at_least"]
             if scale:
                 if str(bound) not in scale:
-                    scope.add(line, "def.ref", path=f"{scope.path}.steps.at_least",
-                              what={lang: t("score.fact.scale_value", lang) for lang in LANGS}, key=bound,
+                    scope.add(line, "score.def.ref", path=f"{scope.path}.steps.at_least",
+                              what=Phrase("score.fact.scale_value"), key=bound,
                               known=", ".join(scale))
                     continue
                 bound = str(bound)
             elif not isinstance(bound, int | float):
-                scope.add(line, "def.rule_field", path=f"{scope.path}.steps", rule=self.name,
+                scope.add(line, "score.def.rule_field", path=f"{scope.path}.steps", rule=self.name,
                           key="scale")
                 continue
             steps.append((bound, float(step["points"])))
@@ -82,9 +83,7 @@ class Fact(RuleType):
         return [d.level_index(item.level)] if item.level else []
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        return ["    # " + zh_en(lang, f"由区域测评按 {item.spec['fact']} 自动评分，无需作答",
-                                  f"scored from {item.spec['fact']} by the campaign; nothing to "
-                                  "answer")]
+        return ["    # " + t("score.fact.question", lang, fact=item.spec["fact"])]
 
     # ------------------------------------------------------------------ scoring
     def evaluate(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
@@ -125,7 +124,7 @@ class Fact(RuleType):
         spec = item.spec
         parts = [f"≥ {b if spec['scale'] else fmt(float(b))} → {pts(p)}"
                  for b, p in spec["steps"]]
-        return f"{spec['fact']}: " + zh_en(lang, "；", "; ").join(parts)
+        return f"{spec['fact']}: " + t("sep.semicolon", lang).join(parts)
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...i18n import t
 from ...yamlio import LineDict
-from ..messages import m
+from ..problems import Phrase
 from ..rating import ItemRating, r2
-from .base import RuleType, fmt, zh_en
+from .base import RuleType, fmt
 from .yes_no import yes_or_no
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class LevelScore(RuleType):
             n = reader.number(code, "level", lv, kl("level"), "integer")
             if n is not None:
                 if n > top:
-                    reader.err(kl("level"), "q.bad_number", code=code, field="level",
+                    reader.err(kl("level"), "score.q.bad_number", code=code, field="level",
                                got=lv, want=f"0–{top}")
                 else:
                     ans.level = int(n)
@@ -79,7 +80,7 @@ class LevelScore(RuleType):
             ans.application = reader.number(code, "application", app, kl("application"), "ratio")
         if item.data_quality == "none":
             if raw.get("data_quality") not in (None, ""):
-                reader.err(kl("data_quality"), "q.unknown_field", code=code, field="data_quality",
+                reader.err(kl("data_quality"), "score.q.unknown_field", code=code, field="data_quality",
                            allowed="level, application, by_level")
             ans.data_quality = 1.0
         else:
@@ -90,11 +91,11 @@ class LevelScore(RuleType):
             for lk, row in by.items():
                 bline = by.line_of(lk) if isinstance(by, LineDict) else kl("by_level")
                 if reader.d.level(str(lk)) is None:
-                    reader.err(bline, "q.bad_value", code=code, field="by_level", got=lk,
+                    reader.err(bline, "score.q.bad_value", code=code, field="by_level", got=lk,
                                allowed=", ".join(lv.id for lv in reader.d.levels))
                     continue
                 if not isinstance(row, dict):
-                    reader.err(bline, "q.bad_value", code=code, field=f"by_level.{lk}", got=row,
+                    reader.err(bline, "score.q.bad_value", code=code, field=f"by_level.{lk}", got=row,
                                allowed="{application, data_quality}")
                     continue
                 ent = {}
@@ -108,36 +109,32 @@ class LevelScore(RuleType):
         if ans.answered:
             for name in ("application", "data_quality"):
                 if getattr(ans, name) is None and raw.get(name) in (None, ""):
-                    reader.problems.append((reader.file, kl("level"), {
-                        lang: m("q.bad_number", lang, code=code, field=name, got=None,
-                               want=zh_en(lang, "0–1 之间的比例", "0–1"))
-                        for lang in ("zh", "en")}))
+                    reader.err(kl("level"), "score.q.number_missing", code=code, field=name,
+                               want=Phrase("score.q.want.ratio_short"))
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        zh = lang != "en"
         w = []
         if item.application_basis:
-            w.append(f"    #    {'有效应用' if zh else 'application'}: {item.application_basis}")
+            w.append(f"    #    {t('score.init.application', lang)}: {item.application_basis}")
         if item.data_quality_basis:
-            w.append(f"    #    {'数据质量' if zh else 'data quality'}: {item.data_quality_basis}")
-        w.append(f"    level:             # 0–{d.top_level_number} "
-                 + ("达到的功能等级" if zh else "function level reached"))
+            w.append(f"    #    {t('score.init.data_quality', lang)}: {item.data_quality_basis}")
+        w.append(f"    level:             # 0–{d.top_level_number} " + t("score.init.function_level", lang))
         if item.application == "applied":
-            w.append("    application:       # yes | no " + ("（实际应用）" if zh else "(in use)"))
+            w.append("    application:       # yes | no " + t("score.init.in_use", lang))
         else:
-            w.append("    application:       # 0–1 " + ("有效应用比例" if zh else "application ratio"))
+            w.append("    application:       # 0–1 " + t("score.init.application_ratio", lang))
         if item.data_quality != "none":
-            w.append("    data_quality:      # 0–1 " + ("数据质量指数" if zh else "data-quality index"))
+            w.append("    data_quality:      # 0–1 " + t("score.init.data_quality_index", lang))
         dq_hint = ", data_quality: 0.8" if item.data_quality != "none" else ""
         w.append("    # by_level: {\"3\": {application: 0.95" + dq_hint
-                 + "}}   # " + ("可选：各级别的实际值" if zh else "optional: values per level"))
+                 + "}}   # " + t("score.init.by_level", lang))
         return w
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         f, app = ans.level or 0, ans.application or 0.0
         dq = ans.data_quality if ans.data_quality is not None else 1.0
         got = f * app * dq
-        why = e.t("why.levelscore", level=f, app=fmt(app), dq=fmt(dq), score=fmt(got))
+        why = e.t("score.why.levelscore", level=f, app=fmt(app), dq=fmt(dq), score=fmt(got))
         res = ItemRating(item, "scored", r2(got), f,
                          answer={"level": f, "application": app, "data_quality": dq}, reasons=[why])
         res.function_level, res.application, res.data_quality = f, app, dq

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..messages import m
+from ...i18n import t
 from ..rating import ItemRating
-from .base import FIELDS, LEVEL_MAP_NUM, NUM, RuleType, fmt, pts, zh_en
+from .base import FIELDS, LEVEL_MAP_NUM, NUM, RuleType, fmt, pts
 
 if TYPE_CHECKING:
     from ...yamlio import LineDict
@@ -44,17 +44,17 @@ class Measures(RuleType):
                                    "max": dict(tier.get("max", {})), "min": dict(tier.get("min", {}))})
 
     def top_points(self, item: Item) -> float | None:
-        return max((t["points"] for t in item.tiers), default=0.0)
+        return max((tr["points"] for tr in item.tiers), default=0.0)
 
     def tiers(self, item: Item, d: Definition) -> list[int]:
-        return sorted({d.level_index(t["level"]) for t in item.tiers})
+        return sorted({d.level_index(tr["level"]) for tr in item.tiers})
 
     def read(self, reader: AnswerReader, item: Item, raw: LineDict, ans: Answer) -> None:
         if reader.values(item, raw, ans):
             ans.answered = len(ans.values) == len(item.fields)
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        w = [f"    #    {zh_en(lang, '等级门槛', 'thresholds')}: {self.explain(item, d, lang)}",
+        w = [f"    #    {t('score.init.thresholds', lang)}: {self.explain(item, d, lang)}",
              "    values:"]
         for f in item.fields:
             w.append(f"      {f.id}:          # {f.label}{'（' + f.unit + '）' if f.unit else ''}")
@@ -62,7 +62,7 @@ class Measures(RuleType):
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         achieved, got = -1, 0.0
-        for tier in sorted(item.tiers, key=lambda t: e.d.level_index(t["level"])):
+        for tier in sorted(item.tiers, key=lambda tr: e.d.level_index(tr["level"])):
             ok = all(ans.values.get(k, math.inf) <= v for k, v in tier["max"].items()) and \
                 all(ans.values.get(k, -math.inf) >= v for k, v in tier["min"].items())
             if not ok:
@@ -74,18 +74,18 @@ class Measures(RuleType):
 
     def explain(self, item: Item, d: Definition, lang: str) -> str:
         parts = []
-        for t in item.tiers:
-            conds = [f"{k} <= {v}" for k, v in t["max"].items()]
-            conds += [f"{k} >= {v}" for k, v in t["min"].items()]
-            parts.append(f"{d.level(t['level']).label(lang)} {' & '.join(conds)} → {pts(t['points'])}")
+        for tr in item.tiers:
+            conds = [f"{k} <= {v}" for k, v in tr["max"].items()]
+            conds += [f"{k} >= {v}" for k, v in tr["min"].items()]
+            parts.append(f"{d.level(tr['level']).label(lang)} {' & '.join(conds)} → {pts(tr['points'])}")
         return "；".join(parts)
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:
-        tier = next((t for t in item.tiers if d.level_index(t["level"]) == req_index), None)
+        tier = next((tr for tr in item.tiers if d.level_index(tr["level"]) == req_index), None)
         if tier is None:
             return ""
         conds = [f"{k} ≤ {v}" for k, v in tier["max"].items()]
         conds += [f"{k} ≥ {v}" for k, v in tier["min"].items()]
-        return m("why.need_measure", lang, level=d.levels[req_index].label(lang),
+        return t("score.why.need_measure", lang, level=d.levels[req_index].label(lang),
                  cond=" & ".join(conds))

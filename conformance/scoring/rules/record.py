@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...i18n import t
 from ..rating import ItemRating
-from .base import LABEL, RuleType, zh_en
+from .base import LABEL, RuleType
 
 if TYPE_CHECKING:
     from ...yamlio import LineDict
@@ -31,7 +32,7 @@ class Record(RuleType):
         item.record = scope.get("record")
         item.label = scope.get("label", "")
         if item.record == "band" and not scope.bands:
-            scope.add(scope.line, "def.rule_field", path=scope.path, rule="record: band",
+            scope.add(scope.line, "score.def.rule_field", path=scope.path, rule="record: band",
                       key="bands (top level)")
 
     def tiers(self, item: Item, d: Definition) -> list[int]:
@@ -49,11 +50,11 @@ class Record(RuleType):
             ans.value, ans.answered = str(v), True
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        return [f"    value:             # {item.label or zh_en(lang, '仅记录', 'recorded only')}"]
+        return [f"    value:             # {item.label or t('score.init.recorded_only', lang)}"]
 
     def unanswered(self, e: Evaluation, item: Item) -> ItemRating:
-        return ItemRating(item, "recorded", reasons=[e.t("why.record")])
+        return ItemRating(item, "recorded", reasons=[e.t("score.why.record")])
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         return ItemRating(item, "recorded", answer=ans.value,
-                          reasons=[f"{item.label or item.text}: {ans.value}", e.t("why.record")])
+                          reasons=[f"{item.label or item.text}: {ans.value}", e.t("score.why.record")])

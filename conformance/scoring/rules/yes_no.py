@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...i18n import t
 from ..rating import BIG, ItemRating
-from .base import LABEL, RuleType, zh_en
+from .base import LABEL, RuleType
 
 if TYPE_CHECKING:
     from ...yamlio import LineDict
@@ -43,7 +44,7 @@ class YesNo(RuleType):
             return
         got = yes_or_no(v)
         if got is None:
-            reader.err(raw.line_of("answer"), "q.bad_value", code=item.code, field="answer", got=v,
+            reader.err(raw.line_of("answer"), "score.q.bad_value", code=item.code, field="answer", got=v,
                        allowed="yes, no")
         else:
             ans.value, ans.answered = got, True
@@ -58,9 +59,9 @@ class YesNo(RuleType):
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
         if ans.value:
             return ItemRating(item, "met", float(item.points or 0), BIG, answer=True,
-                              reasons=[e.t("why.yes")])
-        return ItemRating(item, "not_met", answer=False, reasons=[e.t("why.no")])
+                              reasons=[e.t("score.why.yes")])
+        return ItemRating(item, "not_met", answer=False, reasons=[e.t("score.why.no")])
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:
-        return zh_en(lang, "是 / 满足要求", "yes / requirement met")
+        return t("score.why.need_yes", lang)
