@@ -178,8 +178,8 @@ def test_measure_in_process_yields_typed_events_and_prints_nothing(
     outcome = measure(folder, target, o, [seen])
     assert capfd.readouterr() == ("", "")            # the engine prints nothing
     kinds = [type(e).__name__ if not isinstance(e, Notice) else e.key for e in seen.events]
-    assert kinds == ["PerfStarted", "starting_platform", "PerfPlatformReady", "BandMeasured",
-                     "preparing", "PerfStepStarted", "PerfStepFinished", "ThresholdsJudged",
+    assert kinds == ["PerfStarted", "perf.starting_platform", "PerfPlatformReady", "BandMeasured",
+                     "perf.preparing", "PerfStepStarted", "PerfStepFinished", "ThresholdsJudged",
                      "PerfFinished"]
     started = seen.events[5]
     assert isinstance(started, PerfStepStarted) and (started.label, started.users) == ("1", 1)

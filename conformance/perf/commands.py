@@ -10,7 +10,6 @@ import click
 
 from ..i18n import t
 from ..profiles import default_profile, profile_ids
-from .messages import m
 from .units import UnitError, parse_counts, parse_duration, parse_think
 
 EXIT_USAGE = 2
@@ -176,7 +175,7 @@ def perf_command(ctx: click.Context, **kw: Any) -> None:
         click.echo(t("err.output", lang, path=_where(run), msg=exc), err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        click.echo(m("interrupted", lang, path=_where(run) / "perf.json"), err=True)
+        click.echo(t("perf.interrupted", lang, path=_where(run) / "perf.json"), err=True)
         sys.exit(130)
     sys.exit(exit_code(outcome))
 
@@ -226,7 +225,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
     from .runner import PerfOptions, make_target, namespace_of
 
     if not available():
-        click.echo(m("locust_missing", lang), err=True)
+        click.echo(t("perf.locust_missing", lang), err=True)
         sys.exit(EXIT_USAGE)
     if not target_url and not config_path:
         raise click.UsageError("give --target URL or --config FILE: the platform the workers load")
@@ -280,7 +279,7 @@ def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_USAGE)
     try:
-        with click.progressbar(length=patients, label=m("seeding", lang, n=patients),
+        with click.progressbar(length=patients, label=t("perf.seeding", lang, n=patients),
                                file=sys.stderr) as bar:
             last = [0]
 
@@ -295,7 +294,7 @@ def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
         sys.exit(EXIT_USAGE)
     finally:
         store.close()
-    click.echo(m("seed_done", lang, db=db, **res.to_dict()))
+    click.echo(t("perf.seed_done", lang, db=db, **res.to_dict()))
 
 
 def register(main: click.Group) -> None:

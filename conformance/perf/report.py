@@ -33,7 +33,6 @@ from ..model.events import (
 from ..model.folder import RunFolder
 from ..model.perf import Band, LoadStep, PerfResults, Threshold
 from . import results as R
-from .messages import m
 
 
 class PerfJsonWriter:
@@ -103,8 +102,8 @@ class ConsoleTables:
             self.path = Path(event.run_dir) / "perf.json"
         elif isinstance(event, BandMeasured):
             if not self.bands:
-                click.echo(m("bands_head", self.lang))
-                click.echo(m("bands_cols", self.lang))
+                click.echo(t("perf.bands_head", self.lang))
+                click.echo(t("perf.bands_cols", self.lang))
             self.bands += 1
             echo_band(event.band, self.lang, self.provisional)
         elif isinstance(event, PerfStepFinished):
@@ -114,7 +113,7 @@ class ConsoleTables:
         elif isinstance(event, PerfFinished):
             echo_steps(self.steps, self.lang)
             echo_thresholds(self.thresholds, self.lang, self.provisional)
-            click.echo(m("written", self.lang, path=self.path))
+            click.echo(t("perf.written", self.lang, path=self.path))
 
 
 class ConsoleProgress:
@@ -128,18 +127,18 @@ class ConsoleProgress:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Notice):
-            self.say(m(event.key, self.lang, **event.values))
+            self.say(t(event.key, self.lang, **event.values))
         elif isinstance(event, PerfPlatformReady):
             if event.platform.get("seed"):
-                self.say(m("seeded", self.lang, **event.platform["seed"]))
-            self.say(m("platform_ready", self.lang, url=event.url))
+                self.say(t("perf.seeded", self.lang, **event.platform["seed"]))
+            self.say(t("perf.platform_ready", self.lang, url=event.url))
         elif isinstance(event, PerfStepStarted):
             ramp, duration = f"{event.ramp_s:g}", f"{event.duration_s:g}"
             if event.rate is not None:
-                self.say(m("step_open", self.lang, rate=f"{event.rate:g}", ramp=ramp,
+                self.say(t("perf.step_open", self.lang, rate=f"{event.rate:g}", ramp=ramp,
                            duration=duration))
             else:
-                self.say(m("step_closed", self.lang, users=event.users, ramp=ramp,
+                self.say(t("perf.step_closed", self.lang, users=event.users, ramp=ramp,
                            duration=duration))
 
 
@@ -147,18 +146,18 @@ def echo_steps(steps: Sequence[LoadStep], lang: str, err: bool = False) -> None:
     if not steps:
         return
     open_model = any(s.model == "open" for s in steps)
-    head = m("rate_head" if open_model else "table_head", lang)
+    head = t("perf.rate_head" if open_model else "perf.table_head", lang)
     click.echo(f"{head:>9} {'TPS':>9} {'p50':>8} {'p90':>8} {'p95':>8} {'p99':>8} {'max':>9} "
-               f"{m('errors_head', lang):>8}  {m('gen_head', lang)}", err=err)
+               f"{t('perf.errors_head', lang):>8}  {t('perf.gen_head', lang)}", err=err)
     for s in steps:
         rate = s.error_rate
-        gen = m("gen_sat", lang) if s.generator_saturated else m("gen_ok", lang)
+        gen = t("perf.gen_sat", lang) if s.generator_saturated else t("perf.gen_ok", lang)
         click.echo(f"{s.label:>9} {_f(s.tps):>9} {_f(s.p50_ms):>8} {_f(s.p90_ms):>8} "
                    f"{_f(s.p95_ms):>8} {_f(s.p99_ms):>8} {_f(s.max_ms):>9} "
                    f"{(f'{rate * 100:.2f}%' if rate is not None else '-'):>8}  {gen}", err=err)
     for s in steps:
         if len(s.services) > 1:
-            click.echo(m("per_service", lang, users=s.label), err=err)
+            click.echo(t("perf.per_service", lang, users=s.label), err=err)
             for name, v in s.services.items():
                 errs = sum(v.errors.values())
                 click.echo(f"    {name:<34} n={v.requests:<7} tps={_f(v.tps):<8} "
@@ -169,15 +168,15 @@ def echo_steps(steps: Sequence[LoadStep], lang: str, err: bool = False) -> None:
             text = ", ".join(f"{k}={v}" for k, v in kinds.items())
             if s.errors_detail:
                 text += " (" + ", ".join(f"{k}={v}" for k, v in s.errors_detail.items()) + ")"
-            click.echo(m("err_kinds", lang, kinds=text), err=err)
+            click.echo(t("perf.err_kinds", lang, kinds=text), err=err)
         if s.unfinished:
-            click.echo(m("unfinished", lang, n=s.unfinished, ms=_f(s.unfinished_oldest_ms, 0)),
+            click.echo(t("perf.unfinished", lang, n=s.unfinished, ms=_f(s.unfinished_oldest_ms, 0)),
                        err=err)
         if s.generator_saturated:
-            click.echo(m("saturated", lang, reasons="; ".join(s.generator.get("reasons") or [])),
+            click.echo(t("perf.saturated", lang, reasons="; ".join(s.generator.get("reasons") or [])),
                        err=err)
         if s.machine_saturated:
-            click.echo(m("machine_saturated", lang, pct=s.generator.get("machine_cpu_pct") or 0),
+            click.echo(t("perf.machine_saturated", lang, pct=s.generator.get("machine_cpu_pct") or 0),
                        err=err)
 
 
@@ -185,7 +184,7 @@ def echo_band(b: Band, lang: str, provisional: str) -> None:
     name = b.service if lang == "zh" else (b.name_en or b.service)
     label = (b.band if lang == "zh" else b.band_en) or "-"
     if b.provisional:
-        label += f"（{provisional}）" if lang == "zh" else f" ({provisional})"
+        label += t("paren", lang, text=provisional)
     med = f"{b.median_ms:.1f} ms" if b.median_ms is not None else "-"
     iqr = f"{b.spread_ms:.1f} ms" if b.spread_ms is not None else "-"
     click.echo(f"{b.item:<9} {_pad(name, 33)} {med:>10}  {iqr:>10}  {b.samples:>4}  "
@@ -193,16 +192,16 @@ def echo_band(b: Band, lang: str, provisional: str) -> None:
     base = b.base_records or None
     if base:
         if base.get("count") is None:
-            click.echo(m("band_base", lang, n=m("band_base_unknown", lang), note=""))
+            click.echo(t("perf.band_base", lang, n=t("perf.band_base_unknown", lang), note=""))
         else:
             note = ""
             if base.get("origin") == "declared":
-                note += m("band_base_declared", lang)
+                note += t("perf.band_base_declared", lang)
             if base.get("required") and base["count"] < base["required"]:
-                note += m("band_base_low", lang, need=base["required"])
-            click.echo(m("band_base", lang, n=base["count"], note=note))
+                note += t("perf.band_base_low", lang, need=base["required"])
+            click.echo(t("perf.band_base", lang, n=base["count"], note=note))
     if len(b.services) > 1:
-        click.echo(m("band_flow", lang, steps=" → ".join(b.services)))
+        click.echo(t("perf.band_flow", lang, steps=" → ".join(b.services)))
     for ex in b.error_examples:
         click.echo(f"    ! {ex}")
 
@@ -210,15 +209,14 @@ def echo_band(b: Band, lang: str, provisional: str) -> None:
 def echo_thresholds(results: Sequence[Threshold], lang: str, provisional: str) -> None:
     if not results:
         return
-    click.echo(m("thresholds", lang))
+    click.echo(t("perf.thresholds", lang))
     for r in results:
         mark = {"pass": "✔", "fail": "✘"}.get(r.result, "?")
-        word = {"pass": m("th_pass", lang), "fail": m("th_fail", lang)}.get(r.result,
-                                                                           m("th_na", lang))
+        word = t({"pass": "perf.th_pass", "fail": "perf.th_fail"}.get(r.result, "perf.th_na"), lang)
         prov = f" [{provisional}]" if r.provisional else ""
         actual = "-" if r.actual is None else (
             f"{r.actual * 100:.2f}%" if r.metric == "error_rate" else _f(r.actual, 2))
         src = r.source or ""
         if src == "command line":
-            src = m("th_src_cli", lang)
+            src = t("perf.th_src_cli", lang)
         click.echo(f"  {mark} {r.id:<28} {word:<6} actual={actual}{prov}  ({src})")

@@ -23,6 +23,7 @@ from typing import Any
 from .. import __version__
 from ..errors import ConformanceError
 from ..harness.target import Target, TargetError, check, load_target
+from ..i18n import t
 from ..model.common import ToolStamp
 from ..model.events import (
     BandMeasured,
@@ -44,7 +45,6 @@ from ..model.perf import LoadStep, LocustInfo, PerfResults
 from ..model.perf import Threshold as Judged
 from . import results as R
 from . import thresholds as TH
-from .messages import m
 
 EXIT_USAGE = 2
 QUICK_BASE = 20_000   # patients seeded for 3.3.1.2 (reported as below the 500,000 asked)
@@ -116,7 +116,7 @@ class PerfOutcome:
     @property
     def thresholds_passed(self) -> bool:
         """Every threshold this run judged passed (one that could not be judged did not)."""
-        return all(t.passed is True for t in self.judged)
+        return all(th.passed is True for th in self.judged)
 
 
 def make_target(o: PerfOptions) -> Target:
@@ -231,7 +231,7 @@ class PerfRun:
         o = self.o
         notices: list[Notice] = []
         if not o.bands and not o.users and not o.rates:
-            raise PerfUsage(m("no_mode", self.lang))
+            raise PerfUsage(t("perf.no_mode", self.lang))
         if o.users and o.rates:
             raise PerfUsage("--users (closed model) and --rate (open model) exclude each other; "
                             "run them one after the other")
@@ -246,19 +246,19 @@ class PerfRun:
             for name, given in (("--faults", bool(o.faults)), ("--seed-patients", o.seed_patients),
                                 ("--db", o.db != ":memory:")):
                 if given:
-                    raise PerfUsage(m("embedded_only", self.lang, opt=name))
+                    raise PerfUsage(t("perf.embedded_only", self.lang, opt=name))
         if o.engine == "locust":
             from .distributed import available
 
             if o.rates:
-                raise PerfUsage(m("rate_locust", self.lang))
+                raise PerfUsage(t("perf.rate_locust", self.lang))
             if not available():
-                raise PerfUsage(m("locust_missing", self.lang))
+                raise PerfUsage(t("perf.locust_missing", self.lang))
             if target.embedded and o.remote_workers:
                 raise PerfUsage("--remote-workers need a target other machines can reach "
                                 "(--target/--config); the embedded platform listens on 127.0.0.1")
         if o.query_keys and target.embedded:
-            raise PerfUsage(m("external_only", self.lang, opt="--query-keys"))
+            raise PerfUsage(t("perf.external_only", self.lang, opt="--query-keys"))
         definition = _definition(o, target.profile)
         ths = [TH.parse(x) for x in o.thresholds]
         ths += TH.from_definition(definition.raw, definition.path)
@@ -268,7 +268,7 @@ class PerfRun:
             raise TH.ThresholdError("thresholds judge load steps: add --users or --rate")
         if o.bands and not definition.bands:
             # e.g. the regional 2020 scheme: nothing to record — say so, measure the rest
-            notices.append(Notice("bands_none", {"id": definition.id}, level="warning"))
+            notices.append(Notice("perf.bands_none", {"id": definition.id}, level="warning"))
             self.notes.append(f"{definition.id} has no performance bands: --bands measured nothing")
             self.bands = False
         return target, definition, ths, notices
@@ -283,7 +283,7 @@ class PerfRun:
         target, definition, ths, notices = self.validate()
         yield from notices
         if not target.embedded and not o.yes:
-            yield Notice("refuse", {"target": target.endpoint or target.name}, level="error")
+            yield Notice("perf.refuse", {"target": target.endpoint or target.name}, level="error")
             self.outcome = PerfOutcome(None, None, refused=True)
             return
         mix = plan = None
@@ -296,7 +296,7 @@ class PerfRun:
 
             plan = load_plan(o.bands_plan, target.profile)
         if target.rate_limit and (o.users or o.rates):
-            yield Notice("rate_limit_ignored", level="warning")
+            yield Notice("perf.rate_limit_ignored", level="warning")
         if self.folder is None:
             self.folder = RunFolder.create(target_name=target.name)
         self.folder.path.mkdir(parents=True, exist_ok=True)
@@ -338,7 +338,7 @@ class PerfRun:
         unreachable = None
         if steps and all(s.requests and s.requests == s.errors.get("connection") for s in steps):
             unreachable = tuple(sorted({k for s in steps for k in s.errors_detail}))
-            yield Notice("unreachable", {"kinds": ", ".join(unreachable)}, level="error")
+            yield Notice("perf.unreachable", {"kinds": ", ".join(unreachable)}, level="error")
         yield PerfFinished(self.results)
         self.outcome = PerfOutcome(self.results, self.folder, judged=tuple(judged),
                                    unreachable=unreachable)
@@ -360,15 +360,15 @@ class PerfRun:
         seed = o.seed_patients
         if seed is None:
             seed = max((i.base_records or 0) for i in plan.items) if plan is not None else 0
-        yield Notice("starting_platform", {"profile": target.profile})
+        yield Notice("perf.starting_platform", {"profile": target.profile})
         if seed:
-            yield Notice("seeding", {"n": seed})
+            yield Notice("perf.seeding", {"n": seed})
         self._proc = PlatformProcess(target.profile, db=o.db, faults=o.faults, seed_patients=seed,
                                      threads=o.platform_threads, echo=seed >= 100_000)
         try:
             info = self._proc.start()
         except PlatformProcessError as exc:
-            raise PerfUsage(m("platform_failed", self.lang, msg=exc)) from None
+            raise PerfUsage(t("perf.platform_failed", self.lang, msg=exc)) from None
         self.platform = info
         target.endpoint = info["url"]
         platform = {"embedded": True, "faults": o.faults or None, "db": o.db,
@@ -451,7 +451,7 @@ class PerfRun:
     def _deadline(self) -> None:
         """The hard deadline passed (a timer thread): tell the handlers — perf.json keeps the
         steps finished so far, with a note — and end the process."""
-        for event in (Notice("watchdog", level="error"), PerfAborted(DEADLINE_NOTE)):
+        for event in (Notice("perf.watchdog", level="error"), PerfAborted(DEADLINE_NOTE)):
             for h in self.handlers:
                 with contextlib.suppress(Exception):
                     h.handle(event)
@@ -479,11 +479,11 @@ class PerfRun:
             engine.client = AioClient(target, limit=limit)
             loop.run(engine.client.start())
             try:
-                yield Notice("preparing", {"n": n})
+                yield Notice("perf.preparing", {"n": n})
                 try:
                     contexts = loop.run(engine.prepare(n, timeout=o.setup_timeout))
                 except PrepareError as exc:
-                    raise PerfUsage(m("prepare_failed", self.lang, done=exc.done, n=n,
+                    raise PerfUsage(t("perf.prepare_failed", self.lang, done=exc.done, n=n,
                                       msg=exc)) from None
                 for k, spec in enumerate(specs):
                     yield self._step_started(spec, k, len(specs))
@@ -512,13 +512,13 @@ class PerfRun:
                                   remote_workers=o.remote_workers, bind=o.master_bind,
                                   port=o.master_port)
         except LocustError as exc:
-            raise PerfUsage(m("locust_failed", self.lang, msg=exc)) from None
+            raise PerfUsage(t("perf.locust_failed", self.lang, msg=exc)) from None
         for k, spec in enumerate(specs):
             yield self._step_started(spec, k, len(specs))
             run = {"base": run_base() + k * 100_000_000, "run_id": self.folder.path.name}
             try:
                 step = runner.run_step(spec, run)
             except LocustError as exc:
-                raise PerfUsage(m("locust_failed", self.lang, msg=exc)) from None
+                raise PerfUsage(t("perf.locust_failed", self.lang, msg=exc)) from None
             yield self._emit(PerfStepFinished(step, locust=LocustInfo(
                 workers=o.workers, remote_workers=o.remote_workers, notes=list(runner.notes))))
