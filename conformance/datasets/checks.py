@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..catalog import Catalog
+from ..i18n import t
 from ..validate.datatype import resident_id_problems, ts_problem
 from ..validate.vocabulary import allowed_codes_text, code_problem
 from .definitions import Definitions, Element, Format, weakest
@@ -46,12 +47,11 @@ class ElementCheck:
     resident_id: bool
 
 
+_TYPE_NAMES = frozenset({"number", "date", "datetime", "time", "boolean"})
+
+
 def _type_name(kind: str, lang: str) -> str:
-    names = {"number": ("数值", "a number"), "date": ("日期", "a date"),
-             "datetime": ("日期时间", "a date-time"), "time": ("时间", "a time"),
-             "boolean": ("布尔值（T/F）", "a boolean (T/F)")}
-    zh, en = names.get(kind, (kind, kind))
-    return zh if lang == "zh" else en
+    return t(f"datasets.type.{kind}", lang) if kind in _TYPE_NAMES else kind
 
 
 class CheckFactory:
@@ -78,10 +78,10 @@ class CheckFactory:
         return None
 
     def _paren(self, text: str) -> str:
-        return f"（{text}）" if self.lang == "zh" else f" ({text})"
+        return t("paren", self.lang, text=text)
 
     def _detail_digits(self) -> str:
-        return "（应只含数字）" if self.lang == "zh" else " (digits only)"
+        return t("datasets.check.digits_only", self.lang)
 
     def _number(self, fmt: Format, v: str) -> Verdict:
         m = _NUM_RE.match(v)
@@ -94,11 +94,10 @@ class CheckFactory:
             digits = len(whole.lstrip("0") or "0") + len(frac)
             if fmt.decimals is not None and len(frac) > fmt.decimals:
                 probs.append(("DS.FORMAT", None, fmt.text,
-                              f"（小数位 {len(frac)} > {fmt.decimals}）" if self.lang == "zh"
-                              else f" ({len(frac)} decimals > {fmt.decimals})"))
+                              t("datasets.check.decimals", self.lang, n=len(frac), max=fmt.decimals)))
             elif fmt.decimals is None and frac:
                 probs.append(("DS.FORMAT", None, fmt.text,
-                              "（应为整数）" if self.lang == "zh" else " (an integer)"))
+                              t("datasets.check.integer", self.lang)))
             elif fmt.fixed and fmt.decimals is None and len(v) != fmt.max_len:
                 probs.append(("DS.FORMAT_LENGTH", None, fmt.text, str(len(v))))
             elif fmt.max_len is not None and digits > fmt.max_len:

@@ -15,46 +15,12 @@ import click
 from .. import __version__
 from ..catalog import CatalogError
 from ..findings import Summary
-from ..i18n import lookup, t
+from ..i18n import bundle, t
 from ..inputs import InputError
 from ..output import open_output
 from ..profiles import profile_ids
 
 LANGS = click.Choice(["zh", "en"])
-_M = {
-    "err.dataset": {"zh": "未知的数据集：{what}。用 `conformance datasets list` 查看全部。",
-                    "en": "Unknown data set: {what}. See `conformance datasets list`."},
-    "err.mapping": {"zh": "映射文件有误：{msg}", "en": "Mapping file error: {msg}"},
-    "err.no_input": {"zh": "没有找到要检查的文件（支持 .csv .tsv .xlsx .jsonl .json .xml 和 .zip）。",
-                     "en": "No files to check (give .csv, .tsv, .xlsx, .jsonl, .json, .xml or .zip)."},
-    "err.dask": {"zh": "Dask 引擎不可用：{msg}", "en": "Dask engine unavailable: {msg}"},
-    "err.both": {"zh": "--dataset 与 --auto 只能选一个。", "en": "Use either --dataset or --auto, not both."},
-    "err.now": {"zh": "--now 应为 yyyyMMddHHmmss，例如 20240601120000。",
-                "en": "--now must look like yyyyMMddHHmmss, e.g. 20240601120000."},
-    "elements": {"zh": "数据元", "en": "elements"},
-    "required": {"zh": "必填", "en": "required"},
-    "provisional": {"zh": "暂定", "en": "provisional"},
-    "transcribed": {"zh": "转录", "en": "transcribed"},
-    "figures": {"zh": "数据集测试的两个比例：数据元覆盖 = 有值的数据元 / {n}（本子集的全部数据元，"
-                      "清单依据：{basis}）；格式符合 = 符合表示格式的值 / 检查的值（{known} 个数据元的"
-                      "表示格式来自 WS 363 背景知识，其余由数据类型或名称推得；全部暂定）。",
-                "en": "The data-set test's two figures: element coverage = elements with a value "
-                      "/ {n} (every element of this subset; list basis: {basis}); format "
-                      "conformance = values in the representation format / values checked "
-                      "({known} elements have a WS 363 format from background knowledge, the "
-                      "others one derived from the data type or the name; all provisional)."},
-    "basis.transcribed": {"zh": "WS 445 表格的厂商转录本，已交叉核对",
-                          "en": "a vendor transcription of the WS 445 tables, cross-checked"},
-    "basis.provisional": {"zh": "暂定（推断）", "en": "provisional (inferred)"},
-    "basis.seen": {"zh": "标准原文", "en": "the standard's text"},
-    "occurrence": {"zh": "第{k}/{n}个", "en": "{k} of {n}"},
-}
-
-
-def _m(key: str, lang: str, **kw: Any) -> str:
-    return lookup(_M, key, lang, **kw)
-
-
 def _fail(msg: str, code: int = 2) -> None:
     click.echo(msg, err=True)
     sys.exit(code)
@@ -108,7 +74,7 @@ def _load_mapping(path: str | None, defs: Any, lang: str) -> Any:
     try:
         return load_mapping(path, defs)
     except MappingError as exc:
-        _fail(_m("err.mapping", lang, msg=exc))
+        _fail(t("datasets.err.mapping", lang, msg=exc))
 
 
 def _sources(paths: tuple[str, ...], lang: str) -> list[Any]:
@@ -119,7 +85,7 @@ def _sources(paths: tuple[str, ...], lang: str) -> list[Any]:
     except InputError as exc:
         _fail(t("err.input", lang, msg=exc))
     if not srcs:
-        _fail(_m("err.no_input", lang))
+        _fail(t("datasets.err.no_input", lang))
     return srcs
 
 
@@ -139,7 +105,7 @@ def _executor(opts: Any, lang: str) -> Any:
     try:
         return make_executor(opts)
     except DaskError as exc:
-        _fail(_m("err.dask", lang, msg=exc))
+        _fail(t("datasets.err.dask", lang, msg=exc))
 
 
 def register(main: click.Group) -> None:
@@ -161,13 +127,13 @@ def register(main: click.Group) -> None:
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
             return
         for r in rows:
-            prov = f"  [{_m('provisional', lang)}]" if r["provisional"] else ""
+            prov = f"  [{t('provisional', lang)}]" if r["provisional"] else ""
             extra = ""
             if r.get("assessment_item"):
                 extra = f"  {r['assessment_item']} {r.get('level', '')} {r.get('points', '')}"
-            src = f"  [{_m('transcribed', lang)}]" if r["elements_status"] == "transcribed" else ""
+            src = f"  [{t('datasets.transcribed', lang)}]" if r["elements_status"] == "transcribed" else ""
             click.echo(f"{r['id']:<12} {r['profile']:<9} {r['name']:<18} "
-                       f"{r['elements']:>3} {_m('elements', lang)}{extra}{src}{prov}")
+                       f"{r['elements']:>3} {t('datasets.elements', lang)}{extra}{src}{prov}")
 
     @datasets.command("show")
     @click.argument("ident")
@@ -178,7 +144,7 @@ def register(main: click.Group) -> None:
         defs = _defs(lang)
         ds = defs.get(ident)
         if ds is None:
-            _fail(_m("err.dataset", lang, what=ident))
+            _fail(t("datasets.err.dataset", lang, what=ident))
         head = ds.summary(lang)
         head["aliases"] = list(ds.aliases)
         head["provenance"] = ds.raw.get("provenance")
@@ -188,33 +154,31 @@ def register(main: click.Group) -> None:
             click.echo(json.dumps({**head, "elements": [e.to_dict() for e in ds.elements]},
                                   ensure_ascii=False, indent=2))
             return
-        prov = f"  [{_m('provisional', lang)}]" if ds.provisional else ""
+        prov = f"  [{t('provisional', lang)}]" if ds.provisional else ""
         click.echo(f"{ds.id} {ds.name}{prov}")
         click.echo(f"  {head['profile_name']}")
         if head.get("standard"):
             click.echo(f"  {head['standard']}")
         if head.get("assessment_item"):
-            zh = lang == "zh"
-            click.echo(f"  {'测评指标' if zh else 'assessment item'} {head['assessment_item']} · "
-                       f"{head.get('level')} · {head.get('points')}{' 分' if zh else ' points'}"
-                       + ((" · 选测" if zh else " · optional") if head.get("optional_business")
-                          else ""))
+            click.echo("  " + t("datasets.show.item", lang, item=head["assessment_item"],
+                                level=head.get("level"), points=head.get("points"))
+                       + (t("datasets.show.optional", lang) if head.get("optional_business") else ""))
         if head["documents"]:
             click.echo(f"  CDA: {', '.join(head['documents'])}")
         for k, v in (head["provenance"] or {}).items():
             click.echo(f"  {k}: {v if isinstance(v, str) else ', '.join(map(str, v))}")
-        basis = lookup(_M, f"basis.{ds.elements_status}", lang) \
-            if f"basis.{ds.elements_status}" in _M else ds.elements_status
-        click.echo("  " + _m("figures", lang, n=len(ds.elements), basis=basis,
+        basis_key = f"datasets.basis.{ds.elements_status}"
+        basis = t(basis_key, lang) if basis_key in bundle(lang) else ds.elements_status
+        click.echo("  " + t("datasets.figures", lang, n=len(ds.elements), basis=basis,
                              known=ds.formats_known))
-        click.echo(f"  {len(ds.elements)} {_m('elements', lang)}:")
+        click.echo(f"  {len(ds.elements)} {t('datasets.elements', lang)}:")
         for e in ds.elements:
-            req = _m("required", lang) if e.required else ""
-            flag = f" [{_m('provisional', lang)}]" if e.status == "provisional" else ""
+            req = t("datasets.required", lang) if e.required else ""
+            flag = f" [{t('provisional', lang)}]" if e.status == "provisional" else ""
             vs = f" {e.value_set}" if e.value_set else ""
             code = e.de or e.item or "—"
             iid = e.internal_id or ""
-            occ = f" ({_m('occurrence', lang, k=e.occurrence[0], n=e.occurrence[1])})" \
+            occ = f" ({t('datasets.occurrence', lang, k=e.occurrence[0], n=e.occurrence[1])})" \
                 if e.occurrence else ""
             click.echo(f"    {iid:<14} {code:<15} {e.name:<20} {e.data_type:<3} "
                        f"{e.format.text:<9} {req:<4}{vs}{occ}{flag}")
@@ -273,10 +237,10 @@ def register(main: click.Group) -> None:
         from .runner import RunOptions, run_pipeline
 
         if dataset_id and auto:
-            _fail(_m("err.both", lang))
+            _fail(t("datasets.err.both", lang))
         defs = _defs(lang)
         if dataset_id and defs.get(dataset_id) is None:
-            _fail(_m("err.dataset", lang, what=dataset_id))
+            _fail(t("datasets.err.dataset", lang, what=dataset_id))
         mapping = _load_mapping(mapping_path, defs, lang)
         srcs = _sources(paths, lang)
         opts = RunOptions(lang=lang, dataset=defs.get(dataset_id).id if dataset_id else None,
@@ -378,9 +342,9 @@ def register(main: click.Group) -> None:
 
         defs = _defs(lang)
         if dataset_id and defs.get(dataset_id) is None:
-            _fail(_m("err.dataset", lang, what=dataset_id))
+            _fail(t("datasets.err.dataset", lang, what=dataset_id))
         if now is not None and not re.fullmatch(r"\d{14}", now):
-            _fail(_m("err.now", lang))
+            _fail(t("datasets.err.now", lang))
         mapping = _load_mapping(mapping_path, defs, lang)
         _check_encoding(encoding, lang)
         srcs = _sources(paths, lang)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
+from ..i18n import t
 from ..yamlio import LineDict, LineList, YamlError, load_text, read_bytes
 from .definitions import DataSet, Definitions, Element, norm_de, norm_label
 
@@ -243,12 +244,12 @@ def load_mapping(path: str, defs: Definitions) -> Mapping:
     if not isinstance(tables, list):
         raise MappingError(f"{path}:{lines.get(('tables',), 1)}: 'tables' must be a list of "
                            "entries with 'match', 'dataset' and 'columns'")
-    for i, t in enumerate(tables):
+    for i, tbl in enumerate(tables):
         where = ("tables", str(i))
-        if not isinstance(t, dict) or "match" not in t:
+        if not isinstance(tbl, dict) or "match" not in tbl:
             raise MappingError(f"{path}:{lines.get(where, 1)}: each 'tables' entry needs "
                                "'match' (a file-name pattern such as \"mzbl_*.csv\")")
-        sections.append(_section(path, t, where, lines, defs, top=False))
+        sections.append(_section(path, tbl, where, lines, defs, top=False))
     if not sections:
         raise MappingError(f"{path}: the mapping file maps no column (add 'columns:')")
     return Mapping(path, sections)
@@ -443,30 +444,6 @@ def bind(ds: DataSet, columns: list[str], paths: list[str], section: TableMappin
 
 
 # ==================================================================== detecting the data set
-_REASONS = {
-    "none": {"zh": "没有任何列对应到数据元", "en": "no column matches a data element of any data set"},
-    "few": {"zh": "对应到数据元的列少于两列", "en": "fewer than two columns match data elements"},
-    "tie": {"zh": "表头同样程度地匹配多个数据集：{names}",
-            "en": "the headers match several data sets equally: {names}"},
-    "tie_item": {"zh": "{id} {name}（{n} 列，覆盖 {n}/{total}）",
-                 "en": "{id} {name} ({n} columns, {n}/{total} covered)"},
-    "detected": {"zh": "表头 {cols} 列中 {n} 列对应到数据元，覆盖该数据集 {n}/{total} 个数据元",
-                 "en": "{n} of the {cols} headers name its data elements, {n}/{total} of its "
-                       "elements covered"},
-    "runner_up": {"zh": "；次选 {id} {name}（{n} 列，覆盖 {n}/{total}）",
-                  "en": "; runner-up {id} {name} ({n} columns, {n}/{total} covered)"},
-    "no_runner_up": {"zh": "；没有其他候选", "en": "; no other candidate"},
-    "profile": {"zh": "；与其他输入同属 {profile}，优先于同等匹配的 {other}",
-                "en": "; preferred to {other}, which matches as well, because the other inputs "
-                      "are {profile} data sets"},
-}
-
-
-def _r(key: str, lang: str, **kw: Any) -> str:
-    text = _REASONS[key].get(lang) or _REASONS[key]["zh"]
-    return text.format(**kw) if kw else text
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     dataset: DataSet
@@ -495,14 +472,14 @@ class Detection:
         b = self.best
         if b is None:
             return ""
-        text = _r("detected", lang, cols=width, n=b.columns, total=len(b.dataset.elements))
+        text = t("datasets.detect.detected", lang, cols=width, n=b.columns, total=len(b.dataset.elements))
         r = self.runner_up
         if r is None:
-            return text + _r("no_runner_up", lang)
-        text += _r("runner_up", lang, id=r.dataset.id, name=r.dataset.name, n=r.columns,
+            return text + t("datasets.detect.no_runner_up", lang)
+        text += t("datasets.detect.runner_up", lang, id=r.dataset.id, name=r.dataset.name, n=r.columns,
                    total=len(r.dataset.elements))
         if self.by_profile:
-            text += _r("profile", lang, profile=self.by_profile,
+            text += t("datasets.detect.profile", lang, profile=self.by_profile,
                        other=f"{r.dataset.id} {r.dataset.name}")
         return text
 
@@ -554,9 +531,9 @@ def choose(cands: list[Candidate], prefer: str | None = None, lang: str = "zh") 
     """The data set of a table from its ranked candidates; a tie that the preferred profile
     does not settle is refused, naming the tied data sets."""
     if not cands:
-        return Detection(None, "", _r("none", lang))
+        return Detection(None, "", t("datasets.detect.none", lang))
     if cands[0].columns < 2:
-        return Detection(None, "", _r("few", lang), candidates=cands)
+        return Detection(None, "", t("datasets.detect.few", lang), candidates=cands)
     top = [c for c in cands if c.same_rank(cands[0])]
     by_profile = None
     if len(top) > 1 and prefer:
@@ -569,9 +546,9 @@ def choose(cands: list[Candidate], prefer: str | None = None, lang: str = "zh") 
                 return Detection(top[0].dataset, "headers", best=top[0], runner_up=rest[0],
                                  by_profile=by_profile, candidates=cands)
     if len(top) > 1:
-        names = ", ".join(_r("tie_item", lang, id=c.dataset.id, name=c.dataset.name,
+        names = ", ".join(t("datasets.detect.tie_item", lang, id=c.dataset.id, name=c.dataset.name,
                              n=c.columns, total=len(c.dataset.elements)) for c in top[:4])
-        return Detection(None, "", _r("tie", lang, names=names), candidates=cands)
+        return Detection(None, "", t("datasets.detect.tie", lang, names=names), candidates=cands)
     best = cands[0]
     return Detection(best.dataset, "headers", best=best,
                      runner_up=cands[1] if len(cands) > 1 else None, candidates=cands)

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..i18n import t
 from .definitions import DataSet, Definitions
 from .engine import DELAY_EDGES, GroupAgg, Partial
 from .results import FindingMaker
-
-NO_GROUP = {"zh": "（未标明机构）", "en": "(no institution)"}
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -147,22 +146,7 @@ class Scorecard:
 
     def _why(self, key: str) -> str:
         reg = " / ".join(str(x) for x in self.defs.quality.get("registry_datasets") or [])
-        texts = {
-            "no_records": ("没有记录", "no records"),
-            "no_registry": (f"缺少患者登记数据（输入中没有登记数据集 {reg}，或其与本数据集没有共同的关联项；"
-                            "可用 --registry 指定）",
-                            f"no patient registration data (no registration data set {reg} "
-                            "among the inputs, or no link item in common; give one with "
-                            "--registry)"),
-            "no_link_items": ("没有关联项", "no link items"),
-            "no_upload": ("没有上传时间列（用 --upload-column 指定）或事件时间数据元",
-                          "no upload-time column (give it with --upload-column) or no event time"),
-            "no_app": ("本数据集不含应用所需的数据元", "the data set has none of the elements the "
-                       "applications use"),
-            "not_applicable": ("本数据集没有适用的数据项", "nothing in this data set applies"),
-        }
-        zh, en = texts[key]
-        return zh if self.lang == "zh" else en
+        return t(f"datasets.quality.why.{key}", self.lang, reg=reg)
 
     # ---------------------------------------------------------------- problem list
     def issues(self, institution: str) -> list[dict[str, Any]]:
@@ -224,7 +208,8 @@ class Scorecard:
                         fig["denominator"] = len(useful)
                         if useful:
                             fig.pop("why_null", None)
-            out_insts.append({"institution": g or NO_GROUP[lang], "institution_value": g,
+            out_insts.append({"institution": g or t("datasets.quality.no_group", lang),
+                              "institution_value": g,
                               "records": sum(c.agg.records for c in cells),
                               "overall": overall, "datasets": datasets,
                               "issues": self.issues(g)})
@@ -337,9 +322,6 @@ def _quantile(buckets: list[int], q: float) -> float | None:
 
 
 # ==================================================================== console table
-_COLS_T = {"zh": ("机构", "数据集", "记录"), "en": ("institution", "data set", "records")}
-
-
 def _w(s: str) -> int:
     import unicodedata
 
@@ -370,12 +352,12 @@ def write_text(card: dict[str, Any], out: IO[str], lang: str) -> None:
     gov = [d["name"] for d in defs["governance_dimensions"]]
     tool = card.get("tool", {})
     out.write(f"{tool.get('name')} {tool.get('version')} · "
-              f"{'数据质量评分卡' if lang == 'zh' else 'data-quality scorecard'}\n\n")
-    head = _COLS_T[lang]
+              f"{t('datasets.quality.title', lang)}\n\n")
+    head = [t(f"datasets.quality.col.{c}", lang) for c in ("institution", "dataset", "records")]
     emr_h = [f"{n}" for n in emr]
     gov_h = [f"{n}" for n in gov]
-    title_emr = "电子病历应用水平·数据质量系数" if lang == "zh" else "EMR rating coefficients"
-    title_gov = "数据治理六维度（暂定公式）" if lang == "zh" else "governance (provisional)"
+    title_emr = t("datasets.quality.emr", lang)
+    title_gov = t("datasets.quality.governance", lang)
     cw = 9
     left = 16 + 12 + 8
     out.write(_pad("", left) + "| " + _pad(title_emr, cw * len(emr_h)) + "| " + title_gov + "\n")
@@ -383,31 +365,31 @@ def write_text(card: dict[str, Any], out: IO[str], lang: str) -> None:
         "".join(_pad(h, cw) for h in emr_h) + "| " + "".join(_pad(h, cw) for h in gov_h)
     out.write(line + "\n" + "-" * _w(line) + "\n")
     if not card["institutions"]:
-        out.write("  " + ("（没有可评分的数据）" if lang == "zh" else "(no data to score)") + "\n")
+        out.write("  " + t("datasets.quality.no_data", lang) + "\n")
     for inst in card["institutions"]:
         rows = [("*", inst["overall"])] + [(d["dataset"], d) for d in inst["datasets"]]
         for i, (dsid, fig) in enumerate(rows):
             if fig is None:
                 continue
             name = _cut(inst["institution"], 15) if i == 0 else ""
-            label = ("全部" if lang == "zh" else "all") if dsid == "*" else dsid
+            label = t("datasets.quality.all", lang) if dsid == "*" else dsid
             vals = [fig["emr_coefficients"][n]["value"] for n in emr]
             gvals = [fig["governance_dimensions"][n]["value"] for n in gov]
             out.write(_pad(name, 16) + _pad(label, 12) + _pad(str(fig["records"]), 7, True)
                       + " | " + "".join(_pad(_pct(v), cw) for v in vals) + "| "
                       + "".join(_pad(_pct(v), cw) for v in gvals) + "\n")
-    out.write("\n" + ("定义" if lang == "zh" else "Definitions") + "\n")
+    out.write("\n" + t("datasets.quality.definitions", lang) + "\n")
     for group, title in (("emr_coefficients", title_emr), ("governance_dimensions", title_gov)):
         out.write(f"  {title}\n")
         for d in defs[group]:
-            prov = (" [暂定]" if lang == "zh" else " [provisional]") if d["provisional"] else ""
+            prov = f" [{t('provisional', lang)}]" if d["provisional"] else ""
             out.write(f"    {d['name']} ({d['id']}) = {d['formula']}{prov}\n")
             out.write(f"        {d['definition']}\n")
     for inst in card["institutions"]:
-        title = "问题清单" if lang == "zh" else "Issue list"
+        title = t("datasets.quality.issues", lang)
         out.write(f"\n{title} · {inst['institution']}\n")
         if not inst["issues"]:
-            out.write("    " + ("（无）" if lang == "zh" else "(none)") + "\n")
+            out.write("    " + t("datasets.quality.none", lang) + "\n")
         for k, it in enumerate(inst["issues"], 1):
             el = f" · {it['element_name']}" if it["element_name"] else ""
             out.write(f"  {k:>2}. [{it['count']}] {it['rule']} · {it['dataset']} "

@@ -9,15 +9,12 @@ from typing import Any
 
 from ..catalog import basis_suffix, render
 from ..findings import DocumentResult, Finding
+from ..i18n import t
+from ..validate.status import skipped
 from .definitions import DataSet, Definitions
 from .engine import Partial
 from .runner import TableWork
 
-VERDICTS = {
-    "full": {"zh": "完全覆盖且符合", "en": "fully covered and conformant"},
-    "partial": {"zh": "部分符合", "en": "partially conformant"},
-    "none": {"zh": "无此数据", "en": "no such data"},
-}
 # rules that are about the input or the report, not about the data's conformance
 _NOT_DEFECTS = {"DS.COLUMN_UNMAPPED", "DS.COLUMN_AMBIGUOUS", "DS.COLUMN_DUPLICATE",
                 "DS.COLUMN_DE_AMBIGUOUS", "DS.COLUMN_BOUND", "DS.DATASET_DETECTED",
@@ -119,7 +116,8 @@ class DatasetVerdict:
             missing.append(m)
         total = len(ds.elements)
         d = {"id": ds.id, "name": ds.name, "profile": ds.profile,
-             "verdict": VERDICTS[k]["zh"], "verdict_en": VERDICTS[k]["en"], "verdict_key": k,
+             "verdict": t(f"datasets.verdict.{k}", "zh"), "verdict_en": t(f"datasets.verdict.{k}", "en"),
+             "verdict_key": k,
              "provisional": self.provisional, "elements_status": ds.elements_status,
              "element_list": self.source(),
              "inputs": self.inputs, "records": self.records, "documents": self.documents,
@@ -177,11 +175,11 @@ class Collector:
             res.io_error = w.io_error
             res.layers["parse"] = "ran"
             return res
-        t = w.table
-        assert t is not None
-        res.layers["parse"] = f"ran: {t.info}"
-        if not t.columns:
-            f = fm.make("DS.EMPTY_TABLE", detail=t.info or "no header")
+        tab = w.table
+        assert tab is not None
+        res.layers["parse"] = f"ran: {tab.info}"
+        if not tab.columns:
+            f = fm.make("DS.EMPTY_TABLE", detail=tab.info or t("datasets.no_header", lang))
             add(f)
             self._count(f)
             return res
@@ -190,8 +188,7 @@ class Collector:
             f = fm.make("DS.DATASET_UNKNOWN", detail=w.note)
             add(f)
             self._count(f)
-            res.layers["coverage"] = "skipped: data set unknown" if lang == "en" else \
-                "skipped: 未能确定数据集"
+            res.layers["coverage"] = skipped(lang, "dataset_unknown")
             return res
         res.document_type, res.document_name = ds.id, ds.name
         b = w.binding
@@ -225,11 +222,11 @@ class Collector:
                 else:
                     v.warnings += occurrences
 
-        header_line = t.first_line - 1
+        header_line = tab.first_line - 1
         d = w.detection
         if d is not None and d.dataset is ds and d.best is not None:
             put(fm.make("DS.DATASET_DETECTED", actual=f"{ds.id} {ds.name}",
-                        detail=d.describe(len(t.columns), lang), line=header_line), (0, -1))
+                        detail=d.describe(len(tab.columns), lang), line=header_line), (0, -1))
         # which occurrence of a shared DE id each column holds
         guessed = {i: ids for i, _, _, ids in b.guessed}
         for i, eid, label in b.bindings:
@@ -249,13 +246,13 @@ class Collector:
         # mapping problems
         for i, label in b.unmapped:
             put(fm.make("DS.COLUMN_UNMAPPED", column=label, detail=f"{ds.id} {ds.name}",
-                        line=t.first_line - 1, col=i + 1), (0, i))
+                        line=tab.first_line - 1, col=i + 1), (0, i))
         for i, label, ids in b.ambiguous:
             put(fm.make("DS.COLUMN_AMBIGUOUS", column=label, expected=", ".join(ids),
-                        line=t.first_line - 1, col=i + 1), (0, i))
+                        line=tab.first_line - 1, col=i + 1), (0, i))
         for i, label, eid, first in b.duplicate:
             put(fm.make("DS.COLUMN_DUPLICATE", column=label, expected=first,
-                        name=by_id[eid].label, line=t.first_line - 1, col=i + 1), (0, i))
+                        name=by_id[eid].label, line=tab.first_line - 1, col=i + 1), (0, i))
         for col in b.absent:
             put(fm.make("DS.MAPPING_COLUMN_ABSENT", column=col), (0, 0))
         if w.by_missing:
@@ -264,7 +261,7 @@ class Collector:
         for e in ds.elements:
             code = e.de or e.item or e.id
             if e.internal_id and e.internal_id != code:
-                code = f"{e.internal_id}，{code}" if lang == "zh" else f"{e.internal_id}, {code}"
+                code = e.internal_id + t("sep.comma", lang) + code
             if e.id not in present:
                 put(fm.make("DS.ELEMENT_MISSING", e.status, name=e.name, detail=code),
                     (1, e.index))
@@ -272,10 +269,10 @@ class Collector:
                 col = next(c for c, eid, _ in b.bindings if eid == e.id)
                 label = next(lbl for _, eid, lbl in b.bindings if eid == e.id)
                 put(fm.make("DS.ELEMENT_EMPTY", e.status, name=e.name, column=label,
-                            actual=str(partial.rows), line=t.first_line - 1, col=col + 1),
+                            actual=str(partial.rows), line=tab.first_line - 1, col=col + 1),
                     (1, e.index))
         if partial.rows == 0 and partial.stopped is None:
-            put(fm.make("DS.EMPTY_TABLE", detail=t.info), (1, 0))
+            put(fm.make("DS.EMPTY_TABLE", detail=tab.info), (1, 0))
         # row findings
         for (_g, rule, eid), (count, examples) in partial.findings.items():
             el = by_id.get(eid)
