@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS, CatalogError
+from ..i18n import t
 from ..resources import standards_dir
 from ..yamlio import read_yaml
 
@@ -416,8 +417,7 @@ class ServiceCatalog:
         for c in self.cites:
             dates = ""
             if c["published"] and c["effective"]:
-                dates = (f"（{c['published']} 发布，{c['effective']} 实施）" if lang == "zh"
-                         else f" (issued {c['published']}, in force {c['effective']})")
+                dates = t("v3.citation.dates", lang, published=c["published"], effective=c["effective"])
             role = c["role"].get(lang) or c["role"].get("zh") or ""
             text = c["title"] + dates + (f" — {role}" if role else "")
             out.append({"id": c["id"], "title": c["title"], "role": role, "text": text})

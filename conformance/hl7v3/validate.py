@@ -15,10 +15,11 @@ import re
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..i18n import t
 from ..validate.context import DocContext
 from ..validate.datatype import ts_problem, ts_text
 from ..validate.diagnostics import parse_detail
-from ..validate.status import ran
+from ..validate.status import ran, skipped
 from . import carried
 from .services import Service, all_profiles, read_id
 
@@ -61,12 +62,12 @@ def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
     is_response = local == ACK_ROOT or bool(responses)
     if not requests and not is_response:
         ctx.report("V3.ROOT_UNKNOWN", root, actual=local, snippet=False)
-        skip = "skipped: unknown interaction" if lang == "en" else "skipped: 未知交互"
+        skip = skipped(lang, "unknown_interaction")
         return {"schema": _no_schema(lang), "template": "ran", "vocabulary": skip, "datatype": skip}
     _wrapper(ctx, root, local, is_response)
     if is_response:
         names = sorted({s.display_name(lang) for s in responses}) if responses else \
-            (["确认消息"] if lang == "zh" else ["acknowledgement"])
+            [t("v3.acknowledgement", lang)]
         result.document_name = " / ".join(names[:3]) + (" …" if len(names) > 3 else "")
         _acknowledgement(ctx, root, local, bool(responses))
     else:
@@ -90,22 +91,21 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
     <carrier element>/text() → <path in the message>."""
     env = ctx.root
     ns = etree.QName(env).namespace
-    skip = ("skipped: no message in the SOAP envelope" if ctx.lang == "en"
-            else "skipped: SOAP 信封中没有消息")
-    skipped = {"schema": skip, "template": "ran", "vocabulary": skip, "datatype": skip}
+    skip = skipped(ctx.lang, "soap_no_message")
+    no_message = {"schema": skip, "template": "ran", "vocabulary": skip, "datatype": skip}
     body = next((c for c in env if c.tag == f"{{{ns}}}Body"), None)
     first = None if body is None else next((c for c in body if isinstance(c.tag, str)), None)
     if first is None:
         ctx.report("V3.SOAP_NO_MESSAGE", body if body is not None else env, snippet=False,
-                   detail=("Body is empty" if ctx.lang == "en" else "Body 为空") if body is not None
-                   else ("Body is missing" if ctx.lang == "en" else "缺少 Body"))
-        return skipped
+                   detail=t("v3.soap.body_empty" if body is not None else "v3.soap.body_missing",
+                            ctx.lang))
+        return no_message
     if etree.QName(first).localname == "Fault":
         texts = [" ".join("".join(el.itertext()).split()) for el in first.iter()
                  if isinstance(el.tag, str) and etree.QName(el).localname in
                  ("faultcode", "faultstring", "Value", "Text")]
-        ctx.report("V3.SOAP_FAULT", first, detail=": ".join(t for t in texts if t) or "-")
-        return skipped
+        ctx.report("V3.SOAP_FAULT", first, detail=": ".join(x for x in texts if x) or "-")
+        return no_message
     message = first if etree.QName(first).namespace == HL7_NS else next(
         (el for el in first.iter() if isinstance(el.tag, str)
          and etree.QName(el).namespace == HL7_NS), None)
@@ -118,9 +118,9 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
                     and etree.QName(c).localname == "message"), first)
     text = "".join(carrier.itertext())
     if not text.strip():
-        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=etree.QName(carrier).localname
-                   + (" is empty" if ctx.lang == "en" else " 为空"))
-        return skipped
+        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=t("v3.soap.element_empty", ctx.lang,
+                                                            element=etree.QName(carrier).localname))
+        return no_message
     from .. import xmlsafe
 
     # the text is already decoded (by the SOAP layer): an encoding its own XML declaration
@@ -129,10 +129,9 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
     try:
         inner = xmlsafe.parse_bytes(data, keep_blank_text=False)
     except xmlsafe.ParseProblem as p:
-        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=f"{p.detail} (line {p.line} of the "
-                   "message text)" if ctx.lang == "en"
-                   else f"{parse_detail(p.detail, 'zh')}（消息文本第 {p.line} 行）")
-        return skipped
+        ctx.report("V3.SOAP_NO_MESSAGE", carrier, detail=t(
+            "v3.soap.parse_error", ctx.lang, detail=parse_detail(p.detail, ctx.lang), line=p.line))
+        return no_message
     inner_ctx = DocContext(ctx.catalog, ctx.lang, data, inner, ctx.result,
                            validate_carried=ctx.validate_carried)
     first_new = len(ctx.result.findings)
@@ -143,7 +142,7 @@ def run_soap(ctx: DocContext) -> dict[str, str]:
 
 def _unknown(ctx: DocContext, root: etree._Element) -> dict[str, str]:
     ctx.report("V3.ROOT_UNKNOWN", root, actual=etree.QName(root).localname, snippet=False)
-    skip = "skipped: unknown interaction" if ctx.lang == "en" else "skipped: 未知交互"
+    skip = skipped(ctx.lang, "unknown_interaction")
     return {"schema": _no_schema(ctx.lang), "template": "ran", "vocabulary": skip,
             "datatype": skip}
 
@@ -199,8 +198,7 @@ def _attrs(el: etree._Element, *names: str) -> str:
 
 
 def _no_schema(lang: str) -> str:
-    return ("skipped: no HL7 V3 message schema is bundled; structure is checked by rules"
-            if lang == "en" else "skipped: 未内置 HL7 V3 消息模式，结构由规则检查")
+    return skipped(lang, "no_v3_schema")
 
 
 def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: bool) -> None:
@@ -213,8 +211,7 @@ def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: boo
         ctx.report("V3.MESSAGE_ID", mid if mid is not None else root, expected=w["message_id_root"],
                    actual=actual)
     else:
-        _form(ctx, cat.id_forms.get("message_id"), hit[1], hit[2],
-              {"zh": "消息流水号", "en": "message id"})
+        _form(ctx, cat.id_forms.get("message_id"), hit[1], hit[2], "v3.id.message")
     ct = root.find(f"{H}creationTime")
     value = None if ct is None else ct.get("value")
     if not value:
@@ -239,25 +236,25 @@ def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: boo
     if ac is None or ac.get("code") not in ("AL", "ER", "NE"):
         ctx.report("V3.ACCEPT_ACK_CODE", ac if ac is not None else root,
                    actual="-" if ac is None else ac.get("code"))
-    for part, name in (("receiver", {"zh": "接收方", "en": "receiver"}),
-                       ("sender", {"zh": "发送方", "en": "sender"})):
+    for part in ("receiver", "sender"):
         el = root.find(f"{H}{part}")
         device = None if el is None else el.find(f"{H}device")
         hit = None if device is None else read_id(device)
         if hit is None:
-            ctx.report("V3.DEVICE_ID", el if el is not None else root, name=name, path=part)
+            ctx.report("V3.DEVICE_ID", el if el is not None else root,
+                       name=t(f"v3.party.{part}", ctx.lang), path=part)
         else:
-            _form(ctx, cat.id_forms.get("device_id"), hit[1], hit[2],
-                  {"zh": name["zh"] + "设备标识", "en": name["en"] + " device id"})
+            _form(ctx, cat.id_forms.get("device_id"), hit[1], hit[2], f"v3.id.{part}")
     if root.find(f"{H}controlActProcess") is None and local != ACK_ROOT:
         ctx.report("V3.CONTROL_ACT", root, snippet=False)
 
 
 def _form(ctx: DocContext, preferred: str | None, form: str, el: etree._Element,
-          name: dict[str, str]) -> None:
-    """V3.ID_FORM when an id is written in the form the sources do not use (shapes id_forms)."""
+          name_key: str) -> None:
+    """V3.ID_FORM when an id is written in the form the sources do not use (shapes id_forms);
+    ``name_key`` is the phrase that names the id."""
     if preferred and form != preferred:
-        ctx.report("V3.ID_FORM", el if form == "II" else el.getparent(), name=name,
+        ctx.report("V3.ID_FORM", el if form == "II" else el.getparent(), name=t(name_key, ctx.lang),
                    actual=FORM_TEXT[form], expected=FORM_TEXT[preferred])
 
 
@@ -355,8 +352,7 @@ def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query
     if hit is None:
         ctx.report("V3.ACK_TARGET", ack, snippet=False)
     else:
-        _form(ctx, all_profiles()[0].id_forms.get("message_id"), hit[1], hit[2],
-              {"zh": "targetMessage 中回显的消息流水号", "en": "message id echoed in targetMessage"})
+        _form(ctx, all_profiles()[0].id_forms.get("message_id"), hit[1], hit[2], "v3.id.echoed")
     text = ack.find(f"{H}acknowledgementDetail/{H}text")
     if text is None or not (text.get("value") or text.text or "").strip():
         ctx.report("V3.ACK_TEXT", ack, snippet=False)
@@ -368,14 +364,9 @@ def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query
     rc = None if qrc is None else qrc.get("code")
     lang = ctx.lang
     if code == "AA" and rc in ("AE", "QE"):
-        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=(
-            f"acknowledgement AA but queryResponseCode {rc}" if lang == "en"
-            else f"acknowledgement 为 AA，但 queryResponseCode 为 {rc}"))
+        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=t("v3.ack.aa_but_error", lang, rc=rc))
     if code == "AA" and rc == "OK" and not subjects:
-        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=(
-            "queryResponseCode OK but no record is returned" if lang == "en"
-            else "queryResponseCode 为 OK，但没有返回任何记录"))
+        ctx.report("V3.ACK_INCONSISTENT", qrc, actual=rc, detail=t("v3.ack.ok_no_records", lang))
     if code in ("AE", "AR") and subjects:
-        ctx.report("V3.ACK_INCONSISTENT", ack, actual=code, detail=(
-            f"acknowledgement {code} but records are returned" if lang == "en"
-            else f"acknowledgement 为 {code}，却返回了记录"))
+        ctx.report("V3.ACK_INCONSISTENT", ack, actual=code,
+                   detail=t("v3.ack.error_with_records", lang, code=code))

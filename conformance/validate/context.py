@@ -10,6 +10,7 @@ from lxml import etree
 
 from ..catalog import HL7_NS, Catalog, DocumentTemplate, basis_suffix, render
 from ..findings import DocumentResult, Finding
+from ..i18n import t
 from ..xmlsafe import Locator
 
 CODE = f"{{{HL7_NS}}}code"
@@ -20,22 +21,16 @@ VALUE = f"{{{HL7_NS}}}value"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
-_NONE = {"zh": "无", "en": "none"}
-_EMPTY = {"zh": "空值", "en": "empty"}
-_SEP = {"zh": "、", "en": ", "}
-
-
 def shown(value: Any, lang: str) -> str:
     """A value as a message shows it: nothing is 'none', an empty or blank text is 'empty'
     (an empty code is called empty, not left out), a sequence is listed; never a Python
     representation (None, a tuple)."""
-    lang = "en" if lang == "en" else "zh"
     if value is None:
-        return _NONE[lang]
+        return t("value.none", lang)
     if isinstance(value, tuple | list | set | frozenset):
-        return _SEP[lang].join(shown(v, lang) for v in value) or _EMPTY[lang]
+        return t("sep.list", lang).join(shown(v, lang) for v in value) or t("value.empty", lang)
     text = str(value)
-    return text if text.strip() else _EMPTY[lang]
+    return text if text.strip() else t("value.empty", lang)
 
 
 def render_message(template: str, values: dict[str, Any], lang: str) -> str:
@@ -103,11 +98,11 @@ class DocContext:
         if head is None:
             head = self.cache["head"] = {}
             for ch in self.root:
-                t = ch.tag
-                if t in head:
-                    head[t].append(ch)
+                tag = ch.tag
+                if tag in head:
+                    head[tag].append(ch)
                 else:
-                    head[t] = [ch]
+                    head[tag] = [ch]
         return head
 
     def children(self, tag: str) -> list[etree._Element]:

@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..i18n import t
 from ..xmlsafe import LARGE_DOCUMENT
 from .context import XSI_TYPE, DocContext
 
@@ -69,15 +70,15 @@ def ts_problem(value: str) -> tuple[str, str] | None:
     return None
 
 
-_TS_PARTS_ZH = {"month": "月份", "day": "日", "hour": "小时", "minute": "分钟", "second": "秒"}
+_TS_PARTS = frozenset({"month", "day", "hour", "minute", "second"})
 
 
 def ts_detail(detail: str, lang: str) -> str:
     """ts_problem's detail ("month 13") as the output's language says it."""
     part, _, number = detail.partition(" ")
-    if lang != "zh" or part not in _TS_PARTS_ZH:
+    if lang != "zh" or part not in _TS_PARTS:
         return detail
-    return f"{_TS_PARTS_ZH[part]} {number} 无效"
+    return t(f"validate.ts.{part}", lang, n=number)
 
 
 def ts_text(value: str, problem: tuple[str, str] | None, lang: str) -> str:
@@ -85,7 +86,7 @@ def ts_text(value: str, problem: tuple[str, str] | None, lang: str) -> str:
     if problem is None or not problem[1]:
         return value
     said = ts_detail(problem[1], lang)
-    return f"{value}（{said}）" if lang == "zh" else f"{value} ({said})"
+    return value + t("paren", lang, text=said)
 
 
 _EMPTY_DQ = re.compile(rb'=""')  # sre's literal search beats `in` here (~40% on CDA text)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from ..catalog import HL7_NS, Assertion, DocumentTemplate, path_steps
+from ..i18n import t
 from .context import XSI_TYPE, DocContext
 from .status import ran
 
@@ -221,7 +222,7 @@ def _check_assertion(ctx: DocContext, a: Assertion, nodes: list[etree._Element])
                 if chk.nonempty or chk.equals is not None or chk.one_of or chk.pattern:
                     ctx.report(f"{p}.{chk.rule}", node, attr=chk.attr, name=a.name,
                                path=a.path, expected=chk.expected or chk.equals,
-                               actual="(无)" if ctx.lang == "zh" else "(absent)",
+                               actual=t("validate.absent", ctx.lang),
                                status=status if ident else (chk.status or status),
                                sources=chk.source or a.source, identity=ident)
                 continue
