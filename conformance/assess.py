@@ -11,30 +11,10 @@ import sys
 import click
 
 from .errors import ConformanceError
-from .i18n import lookup
+from .i18n import t
 from .model.folder import RunFolder
 from .pipeline import AssessOptions, assess
 from .profiles import profile_ids
-
-_UI = {
-    "stage": {"zh": "[{i}/{n}] {name}", "en": "[{i}/{n}] {name}"},
-    "done": {"zh": "    完成（{secs:.1f} 秒）", "en": "    done ({secs:.1f} s)"},
-    "failed": {"zh": "    阶段失败（退出码 {code}）：{name}", "en": "    stage failed (exit {code}): {name}"},
-    "folder": {"zh": "运行目录：{path}", "en": "Run folder: {path}"},
-    "report": {"zh": "报告：{html}  {pdf}", "en": "Report: {html}  {pdf}"},
-    "validate": {"zh": "校验共享文档", "en": "Validating shared documents"},
-    "datasets": {"zh": "校验数据集", "en": "Validating data sets"},
-    "run": {"zh": "回放交互服务场景", "en": "Replaying interaction scenarios"},
-    "perf": {"zh": "测量平台性能（短测）", "en": "Measuring platform performance (short)"},
-    "score": {"zh": "按测评指标体系评分", "en": "Scoring against the index system"},
-    "seal": {"zh": "封存运行目录（manifest.json）", "en": "Sealing the run folder (manifest.json)"},
-    "report_stage": {"zh": "生成报告（HTML、PDF）", "en": "Writing reports (HTML, PDF)"},
-    "error": {"zh": "输入错误：{msg}", "en": "Input error: {msg}"},
-}
-
-
-def ui(key: str, lang: str, **kw: object) -> str:
-    return lookup(_UI, key, lang, **kw)
 
 
 def register(main: click.Group) -> None:
@@ -79,7 +59,6 @@ def assess_command(target_url: str | None, config_path: str | None, profile: str
                          assessment=assessment, baseline=baseline, fail_on=fail_on,
                          min_level=min_level, skip_perf=skip_perf, yes=yes, lang=lang,
                          jobs=jobs or os.cpu_count() or 1)
-    names = {"report": "report_stage"}
     started: dict[int, float] = {}
 
     def on_stage(event: str, i: int, n: int, key: str) -> None:
@@ -87,24 +66,26 @@ def assess_command(target_url: str | None, config_path: str | None, profile: str
 
         if event == "start":
             started[i] = time.perf_counter()
-            click.echo(ui("stage", lang, i=i, n=n, name=ui(names.get(key, key), lang)), err=True)
+            click.echo(t("assess.stage", lang, i=i, n=n, name=t(f"assess.stage_name.{key}", lang)),
+                       err=True)
         elif event == "done":
-            click.echo(ui("done", lang, secs=time.perf_counter() - started[i]), err=True)
+            click.echo(t("assess.done", lang, secs=time.perf_counter() - started[i]), err=True)
 
     try:
         folder = RunFolder.create(out_dir, target_name=opts.target_name())
         outcome = assess(folder, opts, on_stage)
     except ConformanceError as exc:
-        click.echo(ui("error", lang, msg=exc), err=True)
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(exc.exit_code)
     if outcome.failed is not None:
         if outcome.failed.output:
             click.echo(outcome.failed.output.rstrip(), err=True)
-        click.echo(ui("failed", lang, code=outcome.failed.code, name=outcome.failed.key),
+        click.echo(t("assess.failed", lang, code=outcome.failed.code,
+                     name=t(f"assess.stage_name.{outcome.failed.key}", lang)),
                    err=True)
-        click.echo(ui("folder", lang, path=folder.path))
+        click.echo(t("assess.folder", lang, path=folder.path))
         sys.exit(outcome.exit_code)
-    click.echo(ui("folder", lang, path=folder.path))
-    click.echo(ui("report", lang, html=folder.path / "report.html",
+    click.echo(t("assess.folder", lang, path=folder.path))
+    click.echo(t("assess.report", lang, html=folder.path / "report.html",
                   pdf=folder.path / "report.pdf"))
     sys.exit(outcome.exit_code)

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import ConformanceError
+from .i18n import t
 from .resources import standards_dir
 from .yamlio import read_yaml
 
@@ -41,24 +42,13 @@ def load_yaml(path: Path) -> Any:
     return read_yaml(path, CatalogError)
 
 
-_BASIS = {
-    "vendor-consensus": {"zh": " [依据：多家厂商实现一致（非标准原文）]",
-                         "en": " [basis: vendor consensus, not the standard's text]"},
-    "observed": {"zh": " [依据：参考样例观察]", "en": " [basis: observed in samples]"},
-    "strict-xsd": {"zh": " [依据：测评工具所用逐文档严格模式，来源未定]",
-                   "en": " [basis: strict per-document schemas of uncertain provenance]"},
-    "transcribed": {"zh": " [依据：标准表格的厂商转录本，已交叉核对]",
-                    "en": " [basis: a vendor transcription of the standard's tables, "
-                          "cross-checked]"},
-}
-_PROVISIONAL = {"zh": " [暂定]", "en": " [provisional]"}
+_BASES = frozenset({"vendor-consensus", "observed", "strict-xsd", "transcribed"})
 
 
 def basis_suffix(status: str | None, provisional: bool, lang: str) -> str:
     """What a finding's message says about the basis of a weak requirement."""
-    lang = "en" if lang == "en" else "zh"
-    text = _BASIS.get(status or "", {}).get(lang, "")
-    return text + (_PROVISIONAL[lang] if provisional else "")
+    text = t(f"finding.basis.{status}", lang) if status in _BASES else ""
+    return text + (t("finding.provisional", lang) if provisional else "")
 
 
 class _SafeDict(dict):

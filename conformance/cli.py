@@ -98,7 +98,7 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
     except OSError as exc:
         _fail(t("err.output", lang, path=output, msg=exc))
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail(t("cli.interrupted", lang), 130)
     except ConformanceError as exc:
         _fail(t("err.input", lang, msg=exc))
     sys.exit(outcome.exit_code)
@@ -198,8 +198,9 @@ def standards_list(kind: str, fmt: str, lang: str) -> None:
         elif kind == "data-elements":
             click.echo(f"{r['id']}  {r.get('name', '')}  {r.get('value_type', '')}")
         elif kind == "value-sets":
-            flag = "complete" if r["complete"] else "partial"
-            click.echo(f"{r['oid']:<32} {r['name']}  ({r['codes']} codes, {flag})")
+            flag = t("cli.value_set.complete" if r["complete"] else "cli.value_set.partial", lang)
+            click.echo(f"{r['oid']:<32} {r['name']}  "
+                       + t("cli.value_set.codes", lang, n=r["codes"], flag=flag))
         else:
             click.echo(f"{r['id']:<40} {r['layer']:<10} {r['severity']:<8} {r['message']}")
 

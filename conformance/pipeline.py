@@ -19,16 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConformanceError
+from .i18n import t
 from .model.folder import RunFolder
 from .profiles import Profile, get_profile
 
 
 class StageFailed(ConformanceError):
-    """A stage could not run (its own message says why); the folder keeps what was done."""
+    """A stage could not run (the phrase ``key`` with ``values`` says why); the folder keeps
+    what was done."""
 
-    def __init__(self, stage: str, code: int, detail: str = "") -> None:
-        self.stage, self.code, self.detail = stage, code, detail
-        super().__init__(f"stage {stage} failed (exit {code})" + (f": {detail}" if detail else ""))
+    def __init__(self, stage: str, code: int, key: str, **values: Any) -> None:
+        self.stage, self.code, self.key, self.values = stage, code, key, values
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str = "zh") -> str:
+        return t("assess.stage_failed", lang, stage=self.stage, code=self.code,
+                 detail=t(self.key, lang, **self.values))
 
 
 @dataclass
@@ -136,7 +142,7 @@ def stages(opts: AssessOptions) -> list[str]:
 def _documents(opts: AssessOptions, profile: Profile) -> Path:
     docs = Path(opts.documents) if opts.documents else profile.documents
     if not docs.exists():
-        raise StageFailed("validate", 2, f"documents folder not found: {docs}")
+        raise StageFailed("validate", 2, "assess.no_documents", path=docs)
     return docs
 
 

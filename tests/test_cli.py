@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -164,6 +165,13 @@ def test_schema_dir_option(tmp_path: Path) -> None:
 def test_standards_browse(args: tuple[str, ...], needle: str) -> None:
     code, out = run(*args)
     assert code == 0 and needle in out
+
+
+def test_value_sets_listed_in_the_output_language() -> None:
+    _, zh = run("standards", "list", "--kind", "value-sets")
+    _, en = run("standards", "list", "--kind", "value-sets", "--lang", "en")
+    assert "个代码，" in zh and " codes, " not in zh
+    assert re.search(r"\(\d+ codes, (complete|partial)\)", en)
 
 
 def test_standards_json_and_unknown() -> None:

@@ -43,3 +43,14 @@ def test_zh_is_chinese_and_lookup_falls_back() -> None:
     assert t("severity.error", "fr") == "错误"
     with pytest.raises(KeyError):
         t("no.such.key")
+
+
+def test_a_stage_that_cannot_run_says_why_in_both_languages(tmp_path: Path) -> None:
+    from conformance.pipeline import AssessOptions, StageFailed, _documents
+    from conformance.profiles import get_profile
+
+    with pytest.raises(StageFailed) as exc:
+        _documents(AssessOptions(documents=str(tmp_path / "none")), get_profile(None))
+    missing = tmp_path / "none"
+    assert exc.value.render("zh") == f"阶段 validate 无法运行（退出码 2）：找不到文档目录：{missing}"
+    assert str(exc.value) == f"stage validate failed (exit 2): documents folder not found: {missing}"
