@@ -1,8 +1,10 @@
-"""The UI phrase catalog: one bundle per language with the same keys and placeholders, and every
-key the code asks for exists."""
+"""The UI phrase catalog: one bundle per language with the same keys and placeholders, every
+key the code asks for exists, and the packages already folded into the bundles keep no zh/en
+tables or inline pairs of their own (a guard that fails if one comes back)."""
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -54,3 +56,77 @@ def test_a_stage_that_cannot_run_says_why_in_both_languages(tmp_path: Path) -> N
     missing = tmp_path / "none"
     assert exc.value.render("zh") == f"阶段 validate 无法运行（退出码 2）：找不到文档目录：{missing}"
     assert str(exc.value) == f"stage validate failed (exit 2): documents folder not found: {missing}"
+
+
+# ------------------------------------------------------------------ the migrated packages
+# Their UI phrases live in the bundles: no module there keeps its own zh/en table, builds a
+# Chinese/English text pair inline, or names a phrase key the bundles lack.
+MIGRATED = ["scoring", "perf", "datasets", "hl7v3/validate.py", "hl7v3/services.py",
+            "validate/status.py", "validate/context.py", "validate/datatype.py",
+            "validate/template.py", "catalog.py", "assess.py", "pipeline.py", "cli.py",
+            "profiles.py"]
+_AREAS = "score|perf|datasets|v3|validate|assess|cli|platform|finding|sep|value"
+_KEY = re.compile(rf"^({_AREAS})\.[a-z][\w.-]*[\w-]$")
+_PREFIX = re.compile(rf"^({_AREAS})\.[\w.-]*\.$")
+_FILE = re.compile(r"\.(json|ya?ml|xml|html|pdf|csv|tsv|txt|md|j2|py|xsd|zip|jsonl|xlsx|log)$")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_LANG_TEST = re.compile(r"\blang\b|\bzh\b")
+
+
+def _migrated() -> list[Path]:
+    files: list[Path] = []
+    for name in MIGRATED:
+        p = PKG / name
+        files.extend(sorted(p.rglob("*.py")) if p.is_dir() else [p])
+    assert all(p.is_file() for p in files) and len(files) > 40
+    return files
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The literal texts of an expression (constants and the literal parts of f-strings)."""
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def _problems(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    where = path.name if PKG not in path.parents else path.relative_to(PKG.parent)
+    out = []
+    in_fstring = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Dict):    # {"zh": "…", "en": "…"} with literal texts
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            literal = [v for k, v in zip(node.keys, node.values, strict=True)
+                       if isinstance(k, ast.Constant) and k.value in ("zh", "en")
+                       and isinstance(v, ast.Constant | ast.JoinedStr)]
+            if {"zh", "en"} <= keys and literal:
+                out.append(f"{where}:{line}: a zh/en table or pair")
+        elif isinstance(node, ast.IfExp):   # "中文" if lang == "zh" else "English"
+            test = ast.unparse(node.test)
+            texts = _strings(node.body) + _strings(node.orelse)
+            if _LANG_TEST.search(test) and any(_CJK_RE.search(s) for s in texts):
+                out.append(f"{where}:{line}: a zh/en branch on {test}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in in_fstring and _KEY.match(node.value) \
+                and not _FILE.search(node.value) and node.value not in bundle("zh"):
+            out.append(f"{where}:{line}: the phrase {node.value!r} is not in the bundles")
+        elif isinstance(node, ast.JoinedStr) and node.values \
+                and isinstance(node.values[0], ast.Constant) \
+                and _PREFIX.match(str(node.values[0].value)) \
+                and not any(k.startswith(node.values[0].value) for k in bundle("zh")):
+            out.append(f"{where}:{line}: no phrase starts with {node.values[0].value!r}")
+    return out
+
+
+def test_migrated_packages_keep_no_phrases_of_their_own() -> None:
+    problems = [p for path in _migrated() for p in _problems(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_guard_finds_a_table_a_branch_and_a_missing_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('A = {"x": {"zh": "是", "en": "yes"}}\n'
+                   'def f(lang):\n    return "是" if lang == "zh" else "yes"\n'
+                   'K = "score.no_such_phrase"\nF = f"perf.nothing_here.{A}"\n', encoding="utf-8")
+    found = _problems(bad)
+    assert len(found) == 4, found
