@@ -64,7 +64,7 @@ def test_a_stage_that_cannot_run_says_why_in_both_languages(tmp_path: Path) -> N
 MIGRATED = ["scoring", "perf", "datasets", "hl7v3/validate.py", "hl7v3/services.py",
             "validate/status.py", "validate/context.py", "validate/datatype.py",
             "validate/template.py", "catalog.py", "assess.py", "pipeline.py", "cli.py",
-            "profiles.py"]
+            "profiles.py", "platform"]
 _AREAS = "score|perf|datasets|v3|validate|assess|cli|platform|finding|sep|value"
 _KEY = re.compile(rf"^({_AREAS})\.[a-z][\w.-]*[\w-]$")
 _PREFIX = re.compile(rf"^({_AREAS})\.[\w.-]*\.$")

@@ -504,12 +504,15 @@ def test_soap_faults_name_elements_as_written() -> None:
 
 
 def test_every_platform_text_renders_in_both_languages() -> None:
-    from conformance.platform.messages import MESSAGES, msg
+    from conformance.i18n import bundle
+    from conformance.platform.safe import phrase
 
-    for key, texts in MESSAGES.items():
-        assert set(texts) == {"zh", "en"}, key
+    keys = [k for k in bundle("zh") if k.startswith("platform.")]
+    assert len(keys) > 50
+    for key in keys:
+        texts = {lang: bundle(lang)[key] for lang in ("zh", "en")}
         values = {k: "v" for k in re.findall(r"\{(\w+)\}", texts["zh"] + texts["en"])}
-        zh, en = msg(key, "zh", **values), msg(key, "en", **values)
+        zh, en = phrase(key, "zh", **values), phrase(key, "en", **values)
         words = re.sub(r"\{\w+\}", "", texts["zh"])
         # Chinese, unless the text is only the values it joins (a rule id, a place, a message)
         assert _CJK.search(zh) or not re.search(r"[A-Za-z]", words), key

@@ -33,6 +33,8 @@ from typing import Any
 
 from lxml import etree
 
+from ..i18n import t
+
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 KINDS = ("basic", "wsse", "any")
@@ -193,17 +195,7 @@ def exposure_warnings(host: str, auth: Auth | None, tls: bool, lang: str = "zh")
         return []
     out = []
     if auth is None:
-        out.append(f"警告：平台监听 {host}，其他机器可以访问，但未启用认证：任何人都能读写其中的记录。"
-                   "请用 --auth 与 --username/--password 启用 HTTP Basic 或 WS-Security 认证。"
-                   if lang == "zh" else
-                   f"Warning: the platform listens on {host}, reachable from other machines, "
-                   "without authentication: anyone can read and write its records. Give --auth "
-                   "with --username/--password (HTTP Basic or WS-Security).")
+        out.append(t("platform.exposed_no_auth", lang, host=host))
     if not tls:
-        out.append(f"警告：平台监听 {host} 但未启用 TLS：凭据与记录以明文传输。"
-                   "请用 --tls-cert/--tls-key 启用 HTTPS，或在前面放一个终止 TLS 的反向代理。"
-                   if lang == "zh" else
-                   f"Warning: the platform listens on {host} without TLS: credentials and "
-                   "records travel in clear text. Give --tls-cert/--tls-key (HTTPS), or put a "
-                   "TLS-terminating reverse proxy in front of it.")
+        out.append(t("platform.exposed_no_tls", lang, host=host))
     return out

@@ -73,22 +73,17 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
     auth = None
     if auth_kind or username is not None or password is not None:
         if not username or password is None:
-            raise click.UsageError("--auth needs --username and --password" if lang == "en"
-                                   else "--auth 需要同时给出 --username 和 --password")
+            raise click.UsageError(t("platform.auth_needs_user", lang))
         try:
             secret, from_env = expand_env(password, "--password")
         except SecretError as exc:
             raise click.BadParameter(str(exc), param_hint="--password") from None
         if not from_env:
-            click.echo("Warning: the password is written on the command line, where other users "
-                       "can see it in the process list; prefer --password '${ENV:NAME}'."
-                       if lang == "en" else
-                       "警告：密码直接写在命令行上，其他用户可在进程列表中看到；建议用 "
-                       "--password '${ENV:变量名}'。", err=True)
+            click.echo(t("platform.password_visible", lang, option="--password"), err=True)
         auth = Auth(auth_kind or "any", username, secret)
     tls = None
     if tls_key and not tls_cert:
-        raise click.UsageError("--tls-key needs --tls-cert")
+        raise click.UsageError(t("platform.tls_key_needs_cert", lang))
     if tls_cert:
         try:
             tls = tls_context(tls_cert, tls_key)
@@ -107,8 +102,7 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
         click.echo(str(exc), err=True)
         sys.exit(2)
     except OSError as exc:
-        click.echo(f"cannot listen on {host}:{port}: {exc}" if lang == "en"
-                   else f"无法监听 {host}:{port}：{exc}", err=True)
+        click.echo(t("platform.cannot_listen", lang, host=host, port=port, msg=exc), err=True)
         sys.exit(2)
 
 
@@ -131,14 +125,13 @@ def services_cmd(profile: str, fmt: str, lang: str) -> None:
         return
     prov = t("provisional", lang)
     for c in cat.citations(lang):  # provenance from the catalog (standards/sources.yaml)
-        click.echo(("依据：" if lang == "zh" else "Cites: ") + c["text"])
+        click.echo(t("platform.cites", lang, text=c["text"]))
     for s in cat.services:
         level = f"{s.level or '-'}({prov})" if s.level_status == "provisional" else (s.level or "-")
         flag = f"  [{prov}]" if s.provisional else ""
         click.echo(f"{s.order:>3} {s.action:<34} {(s.s_code or '-'):<6} {s.request_root:<18} → "
                    f"{s.response_root:<18} {level:<12} {s.display_name(lang)}{flag}")
-    click.echo(("共 {n} 个服务（级别来自厂商数据，均为暂定）。" if lang == "zh"
-                else "{n} services (levels come from vendor data: provisional).").format(n=len(rows)))
+    click.echo(t("platform.services_count", lang, n=len(rows)))
 
 
 def register(main: click.Group) -> None:

@@ -33,8 +33,7 @@ from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
 from ..validate.diagnostics import parse_detail
 from . import explain
-from .messages import msg
-from .safe import clip
+from .safe import clip, phrase
 from .store import Store, Tx, now
 
 log = logging.getLogger("conformance.platform")
@@ -89,7 +88,7 @@ class Platform:
         return self._validator
 
     def t(self, key: str, **kw: Any) -> str:
-        return msg(key, self.lang, **kw)
+        return phrase(key, self.lang, **kw)
 
     # ------------------------------------------------------------------ entry point
     def handle(self, data: bytes | str, action: str | None = None) -> Outcome:
@@ -106,15 +105,15 @@ class Platform:
             try:
                 root = xmlsafe.parse_bytes(data, max_bytes=self.max_message_bytes)
             except xmlsafe.ParseProblem as p:
-                raise Reject("AR", self.t("not_xml", detail=parse_detail(p.detail, self.lang),
+                raise Reject("AR", self.t("platform.not_xml", detail=parse_detail(p.detail, self.lang),
                                           line=p.line or 1, column=p.column or 1)) from None
             interaction = clip(etree.QName(root).localname)
             target_id = clip(self._message_id(root, warnings))
             sender = clip(first_value([_SENDER], root))
             if etree.QName(root).namespace != HL7_NS:
-                raise Reject("AR", self.t("not_hl7", root=etree.QName(root).localname,
+                raise Reject("AR", self.t("platform.not_hl7", root=etree.QName(root).localname,
                                           ns=etree.QName(root).namespace
-                                          or self.t("no_namespace")))
+                                          or self.t("platform.no_namespace")))
             svc = self._service(root, action, warnings)
             if not target_id:
                 raise Reject("AE", explain.message_id_problem(
@@ -141,7 +140,7 @@ class Platform:
         hit = read_id(root, self.services.wrapper["message_id_root"])
         if hit is None:
             return ""
-        self._form_warning("message_id", hit[1], self.t("id.message"), warnings)
+        self._form_warning("message_id", hit[1], self.t("v3.id.message"), warnings)
         return hit[0]
 
     def _device_forms(self, root: etree._Element, warnings: list[str]) -> None:
@@ -149,12 +148,12 @@ class Platform:
             device = root.find(f"{H}{part}/{H}device")
             hit = read_id(device) if device is not None else None
             if hit is not None:
-                self._form_warning("device_id", hit[1], self.t(f"id.{part}"), warnings)
+                self._form_warning("device_id", hit[1], self.t(f"v3.id.{part}"), warnings)
 
     def _form_warning(self, which: str, form: str, name: str, warnings: list[str]) -> None:
         preferred = self.services.id_forms.get(which)
         if preferred and form != preferred:
-            warnings.append(self.t("warn.id_form", name=name, actual=_FORM_TEXT[form],
+            warnings.append(self.t("platform.warn.id_form", name=name, actual=_FORM_TEXT[form],
                                    expected=_FORM_TEXT[preferred]))
 
     def _service(self, root: etree._Element, action: str | None,
@@ -163,21 +162,21 @@ class Platform:
         if action is not None and action.strip():
             svc = self.services.get(action)
             if svc is None:
-                raise Reject("AR", self.t("unknown_action", action=action.strip()))
+                raise Reject("AR", self.t("platform.unknown_action", action=action.strip()))
             if local not in svc.roots:
-                raise Reject("AR", self.t("wrong_interaction", actual=local, action=svc.action,
+                raise Reject("AR", self.t("platform.wrong_interaction", actual=local, action=svc.action,
                                           expected=" / ".join(sorted(svc.roots))))
             dispute = svc.disputed(local)
             if dispute and warnings is not None:
                 summary = self.services.disputes[dispute].get("summary") or {}
                 warnings.append(self.t(
-                    "warn.disputed", action=svc.action, actual=local, expected=svc.request_root,
+                    "platform.warn.disputed", action=svc.action, actual=local, expected=svc.request_root,
                     summary=summary.get(self.lang) or summary.get("zh") or dispute,
                     response=svc.response_root_for(local)))
             return svc
         cands = self.services.candidates(root)
         if not cands:
-            raise Reject("AR", self.t("unknown_interaction", root=local))
+            raise Reject("AR", self.t("platform.unknown_interaction", root=local))
         return cands[0]
 
     def _value(self, spec: PathSpec, root: etree._Element, warnings: list[str]) -> str | None:
@@ -186,7 +185,7 @@ class Platform:
         value, hit = spec.lookup(root)
         if hit is not None:
             alt = hit.alternative
-            text = self.t("warn.id_root", name=alt.name.get(self.lang) or alt.name["zh"],
+            text = self.t("platform.warn.id_root", name=alt.name.get(self.lang) or alt.name["zh"],
                           actual=alt.root, expected=alt.preferred)
             if text not in warnings:
                 warnings.append(text)
@@ -195,7 +194,7 @@ class Platform:
     def _replay(self, svc: Service, prior: dict[str, Any], target_id: str, sender: str,
                 interaction: str) -> Outcome:
         """The answer the first copy of this message got, returned again (and audited)."""
-        text = self.t("replayed", id=target_id, ack=prior["ack"])
+        text = self.t("platform.replayed", id=target_id, ack=prior["ack"])
         self._audit_only(svc.action, interaction, target_id, sender, prior["ack"], text)
         log.info("%s %s: %s", svc.action, target_id, text)
         return Outcome(prior["response"], prior["ack"], prior["detail"] or "", svc, interaction,
@@ -224,10 +223,10 @@ class Platform:
             elif ref.required:
                 missing.append(explain.absent_spec(ref, root, lang))
         if missing:
-            raise Reject("AE", self.t("missing", what="; ".join(missing)))
+            raise Reject("AE", self.t("platform.missing", what="; ".join(missing)))
         found = svc.record(root)
         if not found:
-            raise Reject("AE", self.t("missing", what=explain.absent(
+            raise Reject("AE", self.t("platform.missing", what=explain.absent(
                 [svc.record_path or ""], svc.display_name(lang), root, lang)))
         record_el = copy.deepcopy(found[0])
         content: bytes | None = None
@@ -252,7 +251,7 @@ class Platform:
                     with tx.savepoint():
                         for ref, v in refs:
                             if not tx.exists(ref.entity, v):
-                                raise Reject("AE", self.t("unknown_ref", what=ref.label(self.lang),
+                                raise Reject("AE", self.t("platform.unknown_ref", what=ref.label(self.lang),
                                                           value=v))
                             if ref.patient:
                                 patient = tx.resolve(ref.entity, v)
@@ -280,27 +279,28 @@ class Platform:
               "message_id": target_id, "sender": sender}
         if svc.op == "add":
             if tx.exists(e, key):
-                raise Reject("AE", self.t("duplicate", what=svc.key.label(self.lang), value=key))
+                raise Reject("AE", self.t("platform.duplicate", what=svc.key.label(self.lang), value=key))
             tx.insert(e, key, xml, **kw)
-            text = self.t("added", what=svc.key.label(self.lang), value=key)
+            text = self.t("platform.added", what=svc.key.label(self.lang), value=key)
         elif svc.op == "update":
             if not tx.exists(e, key):
-                raise Reject("AE", self.t("not_found_update", what=svc.key.label(self.lang), value=key))
+                raise Reject("AE", self.t("platform.not_found_update", what=svc.key.label(self.lang),
+                                          value=key))
             version = tx.replace(e, key, xml, **kw)
-            text = self.t("updated", what=svc.key.label(self.lang), value=key, version=version)
+            text = self.t("platform.updated", what=svc.key.label(self.lang), value=key, version=version)
         elif svc.op == "put":
             version = tx.replace(e, key, xml, **kw)
-            text = self.t("updated", what=svc.key.label(self.lang), value=key, version=version)
+            text = self.t("platform.updated", what=svc.key.label(self.lang), value=key, version=version)
         else:  # merge
             assert merged is not None and svc.merged is not None
             survivor, obsolete = tx.resolve(e, key), tx.resolve(e, merged)
             for v in (key, merged):
                 if not tx.exists(e, v):
-                    raise Reject("AE", self.t("unknown_ref", what=svc.key.label(self.lang), value=v))
+                    raise Reject("AE", self.t("platform.unknown_ref", what=svc.key.label(self.lang), value=v))
             if survivor == obsolete:
-                raise Reject("AE", self.t("merge_same", value=key))
+                raise Reject("AE", self.t("platform.merge_same", value=key))
             tx.merge(e, survivor, obsolete)
-            return self.t("merged", merged=merged, survivor=key)
+            return self.t("platform.merged", merged=merged, survivor=key)
         for spec in svc.index:
             v = spec.value(root)
             if v:
@@ -318,19 +318,19 @@ class Platform:
         data = carried.decode(b64)
         if data is None:
             preview = b64 if len(b64) <= 24 else b64[:24] + "…"
-            raise Reject("AE", self.t("bad_base64", found=explain.quoted(preview, self.lang),
+            raise Reject("AE", self.t("platform.bad_base64", found=explain.quoted(preview, self.lang),
                                       path=svc.doc_content[0].path.replace("hl7:", "")))
         result = self.validator.validate_bytes(data, "storageCode/originalText/@value",
                                                cda_only=True)
         if not result.valid:
             errors = [f for f in result.findings if f.severity == "error"]
-            summary = "; ".join(self.t("doc_error", rule=f.rule, message=f.message,
+            summary = "; ".join(self.t("platform.doc_error", rule=f.rule, message=f.message,
                                        where=f.xpath or f"{f.line}:{f.column or 1}")
                                 for f in errors[:3])
             more = len(errors) - 3
             if more > 0:
-                summary += self.t("more", n=more)
-            raise Reject("AE", self.t("doc_invalid", n=len(errors), summary=summary))
+                summary += self.t("platform.more", n=more)
+            raise Reject("AE", self.t("platform.doc_invalid", n=len(errors), summary=summary))
         return data
 
     # ------------------------------------------------------------------ queries
@@ -343,14 +343,14 @@ class Platform:
         given = [(k, v) for k, v in values if v]
         if not given and not all(k.optional for k in svc.query.keys):
             names = " / ".join(explain.absent_spec(k, root, self.lang) for k in svc.query.keys)
-            raise Reject("AE", self.t("missing_query", what=names))
+            raise Reject("AE", self.t("platform.missing_query", what=names))
         code_filter = first_value(svc.query.filter_code, root) if svc.query.filter_code else None
         if code_filter:
             code_filter = load_catalog().primary_code(code_filter)
         with self.store.transaction() as tx:
             records = self._find(tx, svc, given, code_filter, sender)
             if records:
-                text = self.t("found", n=len(records))
+                text = self.t("platform.found", n=len(records))
                 ack = "AA"
             else:
                 text = self._nothing_found(tx, svc, given)
@@ -366,15 +366,15 @@ class Platform:
         registered patient who has no records of this kind."""
         service = svc.display_name(self.lang)
         if not given:
-            return self.t("none_found", service=service)
+            return self.t("platform.none_found", service=service)
         spec, value = given[0]
         if spec.by == "patient":
             pent = str(svc.vars.get("patient_entity") or "patient")
             if not tx.exists(pent, value):
-                return self.t("unknown_ref", what=spec.label(self.lang), value=value)
-            return self.t("patient_no_records", what=spec.label(self.lang), value=value,
+                return self.t("platform.unknown_ref", what=spec.label(self.lang), value=value)
+            return self.t("platform.patient_no_records", what=spec.label(self.lang), value=value,
                           service=service)
-        return self.t("not_found", what=spec.label(self.lang), value=value)
+        return self.t("platform.not_found", what=spec.label(self.lang), value=value)
 
     def _find(self, tx: Tx, svc: Service, given: list[tuple[Any, str]], code_filter: str | None,
               sender: str) -> list[str]:

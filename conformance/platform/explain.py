@@ -15,7 +15,8 @@ from lxml import etree
 
 from ..catalog import HL7_NS
 from ..hl7v3.services import PathSpec
-from .messages import msg
+from ..i18n import t
+from .safe import phrase
 
 _STEP_RE = re.compile(r"^([A-Za-z_][\w.\-]*)(?:\[@([\w:.\-]+)='([^']*)'\])?$")
 H = f"{{{HL7_NS}}}"
@@ -37,7 +38,7 @@ def element_name(el: etree._Element) -> str:
 
 def quoted(value: str, lang: str) -> str:
     """A value as found, quoted so that spaces at its ends can be seen."""
-    return f"“{value}”" if lang == "zh" else f'"{value}"'
+    return t("platform.quoted", lang, value=value)
 
 
 def _walk(path: str, root: etree._Element, lang: str) -> _Gap | None:
@@ -53,15 +54,15 @@ def _walk(path: str, root: etree._Element, lang: str) -> _Gap | None:
         found = [c for n in nodes for c in n if c.tag == H + name]
         where = "/".join(done) or etree.QName(root).localname
         if not found:
-            return _Gap(i, "absent.element", {"name": name, "where": where})
+            return _Gap(i, "platform.absent.element", {"name": name, "where": where})
         if pattr is not None:
             matching = [c for c in found if c.get(pattr) == pvalue]
             if not matching:
                 seen = [c.get(pattr) for c in found]
                 shown = ", ".join(quoted(v, lang) for v in seen if v is not None)
                 near = [v for v in seen if v is not None and v.strip() == pvalue]
-                key = ("absent.predicate_spaces" if near else "absent.predicate" if shown
-                       else "absent.predicate_missing")
+                key = ("platform.absent.predicate_spaces" if near else "platform.absent.predicate" if shown
+                       else "platform.absent.predicate_missing")
                 return _Gap(i + 0.5, key, {"name": name, "where": where, "attr": pattr,
                                            "expected": pvalue, "found": shown})
             found = matching
@@ -71,14 +72,14 @@ def _walk(path: str, root: etree._Element, lang: str) -> _Gap | None:
     if attr is not None:
         values = [n.get(attr) for n in nodes]
         if all(v is None for v in values):
-            return _Gap(len(steps), "absent.attribute", {"where": where, "attr": attr})
-        return _Gap(len(steps) + 0.5, "absent.empty", {
+            return _Gap(len(steps), "platform.absent.attribute", {"where": where, "attr": attr})
+        return _Gap(len(steps) + 0.5, "platform.absent.empty", {
             "where": where, "attr": attr,
             "found": ", ".join(quoted(v, lang) for v in values if v is not None)})
-    return _Gap(len(steps) + 0.5, "absent.text", {"where": where})
+    return _Gap(len(steps) + 0.5, "platform.absent.text", {"where": where})
 
 
-_FOUND_SOMETHING = ("absent.empty", "absent.predicate_spaces", "absent.predicate")
+_FOUND_SOMETHING = ("platform.absent.empty", "platform.absent.predicate_spaces", "platform.absent.predicate")
 
 
 def _rank(gap: _Gap) -> tuple[bool, float]:
@@ -99,7 +100,7 @@ def absent(paths: list[str], label: str, root: etree._Element, lang: str) -> str
                 best = gap
     if best is None:
         return f"{label} ({paths[0]})"
-    return msg(best.key, lang, label=label, **best.values)
+    return phrase(best.key, lang, label=label, **best.values)
 
 
 def absent_spec(spec: PathSpec, root: etree._Element, lang: str) -> str:
@@ -111,7 +112,7 @@ def message_id_problem(root: etree._Element, wanted_root: str, lang: str) -> str
     either form: <id root extension/> or <id><item root extension/></id>)."""
     ids = [c for c in root if c.tag == H + "id"]
     if not ids:
-        return msg("message_id.absent", lang, root=wanted_root)
+        return phrase("platform.message_id.absent", lang, root=wanted_root)
     written: list[etree._Element] = []  # the elements that carry root and extension
     for el in ids:
         items = [i for i in el if i.tag == H + "item"]
@@ -121,12 +122,12 @@ def message_id_problem(root: etree._Element, wanted_root: str, lang: str) -> str
         if el.get("root") in (wanted_root, None):
             ext = el.get("extension")
             if ext is None:
-                return msg("message_id.no_extension", lang, root=wanted_root)
-            return msg("message_id.empty_extension", lang, root=wanted_root,
+                return phrase("platform.message_id.no_extension", lang, root=wanted_root)
+            return phrase("platform.message_id.empty_extension", lang, root=wanted_root,
                        found=quoted(ext, lang))
     roots = [el.get("root") or "" for el in written]
     near = next((r for r in roots if r.strip() == wanted_root), None)
     if near is not None:
-        return msg("message_id.root_spaces", lang, root=wanted_root, found=quoted(near, lang))
-    return msg("message_id.other_root", lang, root=wanted_root,
+        return phrase("platform.message_id.root_spaces", lang, root=wanted_root, found=quoted(near, lang))
+    return phrase("platform.message_id.other_root", lang, root=wanted_root,
                found=", ".join(quoted(r, lang) for r in roots))

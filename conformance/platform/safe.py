@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..i18n import t
+
 MAX_FIELD_CHARS = 256
 MAX_TEXT_CHARS = 1024
 
@@ -48,3 +50,10 @@ def clip(value: Any, limit: int = MAX_FIELD_CHARS) -> str:
         if len(text) > limit:  # escapes take room too
             text, cut = text[:limit], True
     return f"{text}…[{n} chars]" if cut else text
+
+
+def phrase(key: str, lang: str = "zh", /, **values: Any) -> str:
+    """The UI phrase ``key`` (conformance/i18n) with every text value from the request bounded
+    and escaped (MAX_TEXT_CHARS): acknowledgement texts, SOAP faults."""
+    return t(key, lang, **{k: clip(v, MAX_TEXT_CHARS) if isinstance(v, str) else v
+                           for k, v in values.items()})

@@ -28,8 +28,7 @@ from .auth import Auth
 from .engine import Platform
 from .explain import element_name
 from .faults import Decision, FaultInjector
-from .messages import msg
-from .safe import clip
+from .safe import clip, phrase
 
 log = logging.getLogger("conformance.platform")
 access_log = logging.getLogger("conformance.platform.access")
@@ -72,7 +71,8 @@ class PlatformApp:
             status, headers, body, decision = self._dispatch(environ, info)
         except Exception:
             log.exception("unhandled error")
-            status, headers, body = self._fault("1.1", "Receiver", msg("fault.internal", self.lang), 500)
+            status, headers, body = self._fault("1.1", "Receiver",
+                                                phrase("platform.fault.internal", self.lang), 500)
             decision = Decision()
         if decision.slow:
             time.sleep(decision.slow)
@@ -108,11 +108,13 @@ class PlatformApp:
             plain = [("Content-Type", "text/plain; charset=utf-8")]
             return "404 Not Found", plain, b"not found\n", Decision()
         if method != "POST":
-            st, h, b = self._fault("1.1", "Sender", msg("fault.method", self.lang, method=method), 405)
+            st, h, b = self._fault("1.1", "Sender",
+                                   phrase("platform.fault.method", self.lang, method=method), 405)
             return st, h + [("Allow", "GET, POST")], b, Decision()
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if ctype not in _XML_TYPES:
-            return (*self._fault("1.1", "Sender", msg("fault.content_type", self.lang, ct=ctype or "-"), 415),
+            return (*self._fault("1.1", "Sender",
+                                 phrase("platform.fault.content_type", self.lang, ct=ctype or "-"), 415),
                     Decision())
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -120,7 +122,8 @@ class PlatformApp:
             length = 0
         if length > self.max_body:
             return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
-                                 msg("fault.too_large", self.lang, size=length, limit=self.max_body), 413),
+                                 phrase("platform.fault.too_large", self.lang, size=length,
+                                        limit=self.max_body), 413),
                     Decision())
         authed = self.auth is None or (self.auth.basic and self.auth.basic_ok(environ))
         if not authed and not self.auth.wsse:  # Basic only: refused before the body is read
@@ -139,11 +142,13 @@ class PlatformApp:
         data = stream.read(length) if length else stream.read(self.max_body + 1)
         if len(data) > self.max_body:
             return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
-                                 msg("fault.too_large", self.lang, size=len(data), limit=self.max_body), 413),
+                                 phrase("platform.fault.too_large", self.lang, size=len(data),
+                                        limit=self.max_body), 413),
                     Decision())
         if length and len(data) < length:
             return (*self._fault(_XML_TYPES[ctype] or "1.1", "Sender",
-                                 msg("fault.incomplete", self.lang, declared=length, got=len(data)), 400),
+                                 phrase("platform.fault.incomplete", self.lang, declared=length,
+                                        got=len(data)), 400),
                     Decision())
         decision = self.faults.decide()
         version = _XML_TYPES[ctype] or "1.1"
@@ -152,16 +157,19 @@ class PlatformApp:
             del data  # the tree holds it now
         except xmlsafe.ParseProblem as p:
             said = parse_detail(p.detail, self.lang)
-            return (*self._fault(version, "Sender", msg("fault.not_xml", self.lang, detail=said), 400),
+            return (*self._fault(version, "Sender",
+                                 phrase("platform.fault.not_xml", self.lang, detail=said), 400),
                     Decision())
         ns = etree.QName(env).namespace
         if etree.QName(env).localname != "Envelope":
             return (*self._fault(version, "Sender",
-                                 msg("fault.not_envelope", self.lang, root=element_name(env)), 400),
+                                 phrase("platform.fault.not_envelope", self.lang,
+                                        root=element_name(env)), 400),
                     Decision())
         if ns not in (SOAP11_NS, SOAP12_NS):
-            shown = ns or msg("no_namespace", self.lang)
-            return (*self._fault(version, "VersionMismatch", msg("fault.version", self.lang, ns=shown), 400),
+            shown = ns or phrase("platform.no_namespace", self.lang)
+            return (*self._fault(version, "VersionMismatch",
+                                 phrase("platform.fault.version", self.lang, ns=shown), 400),
                     Decision())
         version = "1.2" if ns == SOAP12_NS else "1.1"
         if not authed:  # WS-Security: the UsernameToken is in the SOAP Header
@@ -172,23 +180,26 @@ class PlatformApp:
         body_el = env.find(f"{{{ns}}}Body")
         payload = next((c for c in body_el if isinstance(c.tag, str)), None) if body_el is not None else None
         if payload is None:
-            return (*self._fault(version, "Sender", msg("fault.no_body", self.lang), 400), Decision())
+            return (*self._fault(version, "Sender", phrase("platform.fault.no_body", self.lang), 400),
+                    Decision())
         wrapped = etree.QName(payload).localname == self.op
         if wrapped:
             action, message = self._params(payload)
             if not message:
-                return (*self._fault(version, "Sender", msg("fault.no_message", self.lang, op=self.op), 400),
+                return (*self._fault(version, "Sender",
+                                     phrase("platform.fault.no_message", self.lang, op=self.op), 400),
                         Decision())
         elif etree.QName(payload).namespace == HL7_NS:
             message = etree.tostring(payload, encoding="utf-8")
             action = self._header_action(environ, version)
         else:
-            return (*self._fault(version, "Sender", msg("fault.body", self.lang,
+            return (*self._fault(version, "Sender", phrase("platform.fault.body", self.lang,
                                                         el=element_name(payload), op=self.op),
                                  400), Decision())
         if decision.http500:
             info["action"] = clip(action) or "-"
-            return (*self._fault(version, "Receiver", msg("fault.injected", self.lang), 500), decision)
+            return (*self._fault(version, "Receiver", phrase("platform.fault.injected", self.lang), 500),
+                    decision)
         del env, body_el, payload  # only the message is needed now
         outcome = self.platform.handle(message, action)
         del message
@@ -243,7 +254,7 @@ class PlatformApp:
     def _unauthorized(self, version: str, given: bool
                       ) -> tuple[str, list[tuple[str, str]], bytes, Decision]:
         assert self.auth is not None
-        text = msg("fault.auth_failed" if given else "fault.auth_required", self.lang,
+        text = phrase("platform.fault.auth_failed" if given else "platform.fault.auth_required", self.lang,
                    how=self.auth.how())
         status, headers, body = self._fault(version, "Sender", text, 401)
         return status, headers + self.auth.challenge(), body, Decision()
