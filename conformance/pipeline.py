@@ -202,24 +202,30 @@ def assess(folder: RunFolder, opts: AssessOptions,
             return exc.exit_code, exc.render(lang)
         return res.exit_code, console_summary(res.score, lang)
 
-    report_args = ["report", run_dir, "--lang", lang,
-                   "--fail-on", opts.fail_on if opts.baseline else "never"]
-    for fmt in opts.formats:
-        report_args += ["--format", fmt]
-    if opts.baseline:
-        report_args += ["--baseline", opts.baseline]
+    def stage_datasets() -> tuple[int, str]:
+        from .datasets import api as datasets_api
+
+        res = datasets_api.check_into(folder, [str(opts.datasets)], datasets_api.DatasetOptions(
+            lang=lang, auto=True, jobs=opts.jobs, engine=opts.engine, scheduler=opts.scheduler))
+        return res.exit_code(), ""
+
+    def stage_report() -> tuple[int, str]:
+        from .report.render import render_reports
+
+        res = render_reports(folder, opts.formats, lang, baseline=opts.baseline)
+        fail_on = opts.fail_on if opts.baseline else "never"
+        code = 1 if fail_on == "regression" and res.new_failures else 0
+        return code, "\n".join(res.warnings)
     runners: dict[str, tuple[Callable[[], tuple[int, str]], set[int]]] = {
         "validate": (stage_validate, {0}),
-        "datasets": (stage_cli(["validate-dataset", "--auto", "--format", "json", "-o",
-                                str(folder.file("datasets")), "--lang", lang,
-                                str(opts.datasets)]), {0, 1}),
+        "datasets": (stage_datasets, {0, 1}),
         "run": (stage_cli(["run", *target_args, *(["--faults", faults] if faults else []),
                            "--profile", profile.id, "--out", run_dir,
                            "--lang", lang, "--no-progress"]), {0, 1}),
         "perf": (stage_perf, {0, 1}),
         "seal": (stage_seal, {0}),
         "score": (stage_score, {0, 1}),
-        "report": (stage_cli(report_args), {0, 1}),
+        "report": (stage_report, {0, 1}),
     }
     for i, key in enumerate(keys, start=1):
         if on_stage:
@@ -229,7 +235,9 @@ def assess(folder: RunFolder, opts: AssessOptions,
         try:
             code, out = run()
         except ConformanceError as exc:   # the stage could not run: say why, keep the folder
-            code, out = exc.exit_code, str(exc)
+            code, out = exc.exit_code, exc.render(lang)
+        except OSError as exc:            # an output that cannot be written
+            code, out = 2, f"{exc.filename or folder.path}: {exc.strerror or exc}"
         folder.forget()
         done = StageOutcome(key, code, time.perf_counter() - t0, out)
         outcome.stages.append(done)

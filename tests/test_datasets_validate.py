@@ -405,3 +405,22 @@ def test_json_decodes_as_the_datasets_artifact(tmp_path: Path) -> None:
     assert (v.element_coverage.numerator, v.element_coverage.denominator) == (6, 27)
     assert (v.format_conformance.numerator, v.format_conformance.denominator) == (28, 29)
     assert {m.internal_id for m in v.elements.missing} >= {"HDSD00.02.039", "HDSD00.02.034"}
+
+
+def test_check_into_a_run_folder_writes_datasets_json_through_the_codec(tmp_path: Path) -> None:
+    """The engine API assess uses: datasets.json in the folder, loadable and schema-valid, the
+    same verdicts the CLI prints."""
+    import jsonschema
+
+    from conformance.datasets import api
+    from conformance.model.folder import RunFolder
+    from conformance.model.io.schemas import shipped
+
+    folder = RunFolder(tmp_path)
+    out = api.check_into(folder, [str(EXAMPLES / "hospital")], api.DatasetOptions(lang="en"))
+    loaded = folder.datasets
+    assert loaded is not None and loaded.datasets == out.verdicts
+    assert any(v.verdict_key != "none" for v in loaded.datasets)
+    assert loaded.summary.documents == out.summary.documents > 0
+    jsonschema.validate(json.loads((tmp_path / "datasets.json").read_text("utf-8")),
+                        shipped("datasets"))

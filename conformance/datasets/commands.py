@@ -14,7 +14,7 @@ import click
 
 from .. import __version__
 from ..catalog import CatalogError
-from ..findings import Summary
+from ..errors import ConformanceError
 from ..i18n import bundle, t
 from ..inputs import InputError
 from ..output import open_output
@@ -106,6 +106,20 @@ def _executor(opts: Any, lang: str) -> Any:
         return make_executor(opts)
     except DaskError as exc:
         _fail(t("datasets.err.dask", lang, msg=exc))
+
+
+def _problem(exc: ConformanceError, lang: str) -> str:
+    """The message of a problem that stops `validate-dataset`, in the user's language."""
+    from ..distributed import DaskError
+    from .mapping import MappingError
+
+    if isinstance(exc, MappingError):
+        return t("datasets.err.mapping", lang, msg=exc)
+    if isinstance(exc, DaskError):
+        return t("datasets.err.dask", lang, msg=exc)
+    if type(exc).__name__ == "DatasetUsageError":
+        return exc.render(lang)
+    return t("err.input", lang, msg=exc.render(lang))
 
 
 def register(main: click.Group) -> None:
@@ -233,69 +247,34 @@ def register(main: click.Group) -> None:
         Exit code: 0 no errors; 1 errors (with --strict also any 部分符合 verdict); 2 usage or
         I/O problem.
         """
-        jobs = jobs or os.cpu_count() or 1
-        from .runner import RunOptions, run_pipeline
-
-        if dataset_id and auto:
-            _fail(t("datasets.err.both", lang))
-        defs = _defs(lang)
-        if dataset_id and defs.get(dataset_id) is None:
-            _fail(t("datasets.err.dataset", lang, what=dataset_id))
-        mapping = _load_mapping(mapping_path, defs, lang)
-        srcs = _sources(paths, lang)
-        opts = RunOptions(lang=lang, dataset=defs.get(dataset_id).id if dataset_id else None,
-                          mapping=mapping, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                          header_rows=header_rows, jobs=jobs, engine=engine,
-                          scheduler=scheduler, max_examples=max_findings,
-                          profiles=tuple(profile))
-        _check_encoding(encoding, lang)
-        executor = _executor(opts, lang)
+        from ..model.events import drain
+        from . import api
         from .report import make_dataset_reporter
-        from .results import Collector
 
-        collector = Collector(defs, lang, max_findings)
-        summary = Summary()
-        rules = dict(defs.catalog.rules)
-        rules.update(defs.rules)
-        meta = {"tool": {"name": "conformance", "version": __version__,
-                         "ruleset": defs.ruleset},
-                "lang": lang, "kind": "datasets", "engine": engine, "jobs": jobs}
+        options = api.DatasetOptions(
+            lang=lang, dataset_id=dataset_id, auto=auto, mapping_path=mapping_path,
+            encoding=encoding, delimiter=delimiter, sheet=sheet, header_rows=header_rows,
+            jobs=jobs, engine=engine, scheduler=scheduler, max_findings=max_findings,
+            profiles=tuple(profile))
+        try:
+            p = api.plan(paths, options)
+        except ConformanceError as exc:
+            _fail(_problem(exc, lang))
         to_terminal = output in (None, "-") and sys.stdout.isatty()
-        io_errors = 0
+        collect = api.Collect()
         try:
             with open_output(output) as out:
                 reporter = make_dataset_reporter(fmt, out, lang, show_info=show_info,
                                                  color=fmt == "text" and to_terminal,
-                                                 rules=rules)
-                reporter.start(meta)
-                for w, results in run_pipeline(srcs, opts, executor):
-                    if w.cda:
-                        doc = collector.cda_result(results[0])
-                    else:
-                        from .runner import merge
-
-                        doc = collector.table_result(w, merge(results, max_findings))
-                    io_errors += 1 if doc.io_error else 0
-                    summary.add(doc)
-                    reporter.document(doc)
-                summary.errors = collector.total_errors
-                summary.warnings = collector.total_warnings
-                summary.infos = collector.total_infos
-                verdicts = collector.verdict_list(set(profile) if profile else None)
-                reporter.finish_datasets(verdicts, summary)
+                                                 rules=p.rules)
+                drain(api.execute(p), [api.ReporterHandler(reporter), collect])
         except OSError as exc:
             _fail(t("err.output", lang, path=output, msg=exc))
         except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        finally:
-            executor.close()
-        if io_errors:
-            sys.exit(2)
-        if summary.errors:
-            sys.exit(1)
-        if strict and any(v.key == "partial" for v in verdicts):
-            sys.exit(1)
-        sys.exit(0)
+            _fail(t("cli.interrupted", lang), 130)
+        except ConformanceError as exc:   # e.g. the Dask scheduler cannot be reached
+            _fail(_problem(exc, lang))
+        sys.exit(collect.outcome.exit_code(strict))
 
     @main.command("quality")
     @click.argument("paths", nargs=-1, required=True)

@@ -11,6 +11,7 @@ import msgspec
 from ..findings import DocumentResult, Summary
 from ..i18n import t
 from ..model import DatasetVerdict as VerdictRecord
+from ..output import printable
 from ..report.json_report import JsonReporter
 from ..report.junit import JunitReporter
 from ..report.sarif import SarifReporter
@@ -56,7 +57,7 @@ class DatasetTextReporter(TextReporter):
         kind = (f"{doc.document_type} {doc.document_name}" if doc.document_type
                 else t("doc.unknown_type", self.lang))
         counts = t("counts", self.lang, errors=doc.errors, warnings=doc.warnings)
-        self.out.write(f"{mark} {doc.path}  [{kind}]  {counts}\n")
+        self.out.write(f"{mark} {printable(doc.path)}  [{printable(kind)}]  {counts}\n")
         hidden = 0
         for f in doc.findings:
             if f.severity == "info" and not self.show_info and f.rule not in _ALWAYS:
@@ -64,14 +65,14 @@ class DatasetTextReporter(TextReporter):
                 continue
             sev = self._s(t(f"severity.{f.severity}", self.lang), fg=_COLORS[f.severity])
             where = f"{f.line}:{f.column or 1}" if f.line else "-"
-            self.out.write(f"    {sev} {f.rule}  {where}  {f.xpath or ''}\n")
-            self.out.write(f"        {f.message}\n")
+            self.out.write(f"    {sev} {f.rule}  {where}  {printable(f.xpath or '')}\n")
+            self.out.write(f"        {printable(f.message)}\n")
         if hidden:
             self.out.write(f"    {t('infos_hidden', self.lang, n=hidden)}\n")
 
-    def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
+    def finish_datasets(self, verdicts: list[VerdictRecord], summary: Summary) -> None:
         lang = self.lang
-        rows = [v.to_dict(lang) for v in verdicts]
+        rows = [msgspec.to_builtins(v) for v in verdicts]
         shown = [r for r in rows if r["verdict_key"] != "none"]
         self.out.write(f"\n{t('datasets.report.verdicts', lang)}\n")
         for r in shown:
@@ -104,19 +105,19 @@ def records(verdicts: list[DatasetVerdict], lang: str) -> list[VerdictRecord]:
 class DatasetJsonReporter(JsonReporter):
     lang = "zh"
 
-    def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        self.finish(summary, datasets=records(verdicts, self.lang))
+    def finish_datasets(self, verdicts: list[VerdictRecord], summary: Summary) -> None:
+        self.finish(summary, datasets=verdicts)
 
 
 class DatasetJunitReporter(JunitReporter):
-    def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        self.datasets(records(verdicts, self.lang))
+    def finish_datasets(self, verdicts: list[VerdictRecord], summary: Summary) -> None:
+        self.datasets(verdicts)
         self.finish(summary)
 
 
 class DatasetSarifReporter(SarifReporter):
-    def finish_datasets(self, verdicts: list[DatasetVerdict], summary: Summary) -> None:
-        self.datasets(records(verdicts, self.lang))
+    def finish_datasets(self, verdicts: list[VerdictRecord], summary: Summary) -> None:
+        self.datasets(verdicts)
         self.finish(summary)
 
 
