@@ -25,7 +25,8 @@ from ..model import Status
 from ..model.events import CaseFinished, Event, RunFinished, RunStarted
 from ..model.folder import RunFolder
 from ..profiles import profile_ids
-from .target import Target, TargetError, check, load_target
+from ..secrets import MARK
+from .target import Target, TargetError, check, load_target, name_from_url
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _UI = {
@@ -47,6 +48,11 @@ _UI = {
     "run.compare": {"zh": "与基线 {baseline} 比较：新增失败 {new} 项，已修复 {fixed} 项，仍失败 {still} 项。",
                     "en": "Against baseline {baseline}: {new} new failures, {fixed} fixed, "
                           "{still} still failing."},
+    "run.resume_url": {
+        "zh": "运行目录只保存了去掉凭据的目标地址（{url}）：请用 --target 再次给出完整地址，"
+              "或改用 --config（凭据写作 ${{ENV:名称}}）。",
+        "en": "The run folder keeps the target URL without its credentials ({url}): give it "
+              "again with --target, or use --config (credentials as ${{ENV:NAME}})."},
     "run.need_baseline": {"zh": "--fail-on regression 需要 --baseline。",
                           "en": "--fail-on regression needs --baseline."},
 }
@@ -159,6 +165,9 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     try:
         if resume_dir:
             opts = resume_options(RunFolder(resume_dir))
+            if not target_url and MARK in str(opts.get("target_url") or ""):
+                click.echo(ui("run.resume_url", lang, url=opts["target_url"]), err=True)
+                sys.exit(EXIT_USAGE)
             target_url = target_url or opts.get("target_url")
             config_path = config_path or opts.get("config_path")
             profile = profile or opts.get("profile")
@@ -173,13 +182,15 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     except ConformanceError as exc:
         click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
-    folder = RunFolder(resume_dir or out_dir or default_run_dir(target.name))
+    folder = RunFolder(resume_dir or out_dir
+                       or default_run_dir(target.redactor().redact_text(target.name)))
     options = RunOptions(
         lang=lang, jobs=jobs, level=level, seed=seed,
         services=services.split(",") if services else None,
         http=os.environ.get(HTTP_ENV, "") not in ("", "0"), faults=faults,
         config_sha256=_sha256(config_path) if config_path else None,
-        recorded={"target_url": target_url, "config_path": config_path, "profile": target.profile,
+        recorded={"target_url": target.redactor().redact_url(target_url) if target_url else None,
+                  "config_path": config_path, "profile": target.profile,
                   "level": level, "services": services, "soap_version": soap_version,
                   "jobs": jobs, "seed": seed, **({"faults": faults} if faults else {})})
     console = Console(lang, sys.stderr.isatty() if progress is None else progress)
@@ -255,7 +266,7 @@ def _make_target(url: str | None, config: str | None, profile: str | None,
         target.endpoint = url
         target.embedded = False
         if not config:
-            target.name = url.split("//", 1)[-1].split("/", 1)[0]
+            target.name = name_from_url(url)
     elif not config:
         target.embedded = True
         target.name = "embedded"

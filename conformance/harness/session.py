@@ -21,6 +21,7 @@ HTTP server on a loopback port.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -34,11 +35,21 @@ from typing import Any
 from .. import __version__
 from ..errors import ConformanceError
 from ..model import CaseResult, RunResults, RunSummary, Status, ToolStamp
-from ..model.events import CaseFinished, Event, Handler, RunFinished, RunStarted, drain
+from ..model.events import (
+    CaseFinished,
+    Event,
+    ExchangeRecorded,
+    Handler,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    drain,
+)
 from ..model.folder import RunFolder
 from ..model.io import results_json
 from ..output import open_output
 from ..profiles import get_profile
+from ..secrets import Redactor
 from .model import Case, load_suites
 from .results import folder_writers
 from .runner import IdPlan, Runner, Validators
@@ -273,7 +284,8 @@ class RunSession:
         done = {k: c for k, c in results_json.load_cases(self.folder.path).items()
                 if k in wanted and c.result is not Status.INTERRUPTED}
         todo = [(i, c) for i, c in self.cases if c.id not in done]
-        yield RunStarted(run_dir=str(self.folder.path), target=self.target.name,
+        redactor = self.target.redactor()
+        yield RunStarted(run_dir=str(self.folder.path), target=redactor.redact_text(self.target.name),
                          profile=self.target.profile, cases=len(self.cases), resumed=len(done))
         finished: dict[str, CaseResult] = {}
         for _, c in self.cases:
@@ -290,6 +302,7 @@ class RunSession:
                             validators, lang=self.options.lang, jobs=self.options.jobs, ids=ids,
                             run_id=self.folder.path.name, stop=stop)
             for event in runner.execute(todo):
+                event = redacted(event, redactor)
                 if isinstance(event, CaseFinished):
                     finished[event.case.id] = event.case
                 yield event
@@ -303,7 +316,22 @@ class RunSession:
             started=started, finished=datetime.now(UTC).isoformat(timespec="seconds"),
             complete=complete, lang=self.options.lang, inputs=self._inputs(), cases=ordered,
             summary=RunSummary.of(ordered))
-        yield RunFinished(results=results, interrupted=stop.is_set() or not complete)
+        yield RunFinished(results=redactor.redact_record(results),
+                          interrupted=stop.is_set() or not complete)
+
+
+def redacted(event: Event, redactor: Redactor) -> Event:
+    """The event as the run's writers and the caller's handlers may see it: the target's
+    secrets gone from the response body (the request's went at the transport), the recorded
+    exchange and the case (check messages quote what a platform answered)."""
+    if isinstance(event, ExchangeRecorded):
+        return dataclasses.replace(event, exchange=redactor.redact_record(event.exchange),
+                                   response_body=redactor.redact_bytes(event.response_body))
+    if isinstance(event, StepFinished) and event.exchange is not None:
+        return dataclasses.replace(event, exchange=redactor.redact_record(event.exchange))
+    if isinstance(event, CaseFinished):
+        return dataclasses.replace(event, case=redactor.redact_record(event.case))
+    return event
 
 
 def run_scenarios(folder: RunFolder, target: Target, options: RunOptions,

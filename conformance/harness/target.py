@@ -14,12 +14,16 @@ auth: {type: basic, username: tester, password: ${ENV:HIP_PASSWORD}}
 #     {type: wsse, username: ..., password: ...}          # WS-Security UsernameToken
 tls: {verify: true, ca_bundle: /path/ca.pem, client_cert: /path/cert.pem, client_key: /path/key.pem}
 headers: {X-Tenant: demo}
-timeouts: {connect: 5, read: 30}
+timeouts: {connect: 5, read: 30, total: 60}   # total: the whole exchange (default: README)
 rate_limit: 20                 # requests per second at most (0 = unlimited)
 max_response_bytes: 20000000
 ```
-Secrets may be written as ``${ENV:NAME}``; their values are never written to evidence or
-reports (headers and auth are redacted).
+Secrets may be written as ``${ENV:NAME}``. Every ``${ENV}`` value is a secret wherever it
+appears (URL, headers, auth, TLS settings …), and so are the passwords and tokens of ``auth``,
+the values of credential headers (``SECRET_HEADERS`` and names saying auth, token, secret,
+password, key …) and the password and credential parameters of the endpoint URLs: none of them
+is ever written to evidence, results, logs, reports or the terminal, in any encoding
+(``conformance.secrets``; ``Target.redactor()``).
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from typing import Any
 
 from ..errors import ConformanceError
 from ..profiles import default_profile, profile_ids
+from ..secrets import MARK, SECRET_HEADERS, Redactor, host_label, mask_url, secret_name, url_secrets
 from ..yamlio import read_yaml
 
 _ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
-REDACTED = "***"
-SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
+REDACTED = MARK
+__all__ = ["REDACTED", "SECRET_HEADERS", "Target", "TargetError", "check", "load_target",
+           "name_from_url"]
 
 
 class TargetError(ConformanceError):
@@ -67,23 +73,50 @@ class Target:
     def url_for(self, action: str) -> str:
         return self.endpoints.get(action, self.endpoint)
 
+    def redactor(self) -> Redactor:
+        """The redaction of this target's secrets (built again when its settings changed)."""
+        values = set(self.secrets)
+        pairs: list[tuple[str, str]] = []
+        for key, value in self.auth.items():
+            if isinstance(value, str) and (key in ("password", "token") or secret_name(key)):
+                values.add(value)
+        if self.auth.get("type") == "basic" and self.auth.get("password"):
+            pairs.append((str(self.auth.get("username", "")), str(self.auth["password"])))
+        for key, value in self.tls.items():
+            if isinstance(value, str) and secret_name(key):
+                values.add(value)
+        for name, value in self.headers.items():
+            if secret_name(name):
+                values.add(value)
+                scheme, sep, credential = value.strip().partition(" ")
+                if sep:
+                    values.add(credential.strip())
+        for url in [self.endpoint, *self.endpoints.values()]:
+            found, basic = url_secrets(url)
+            values.update(found)
+            pairs += basic
+        key = (frozenset(values), tuple(pairs))
+        cached = self.__dict__.get("_redactor")
+        if cached is None or cached[0] != key:
+            cached = (key, Redactor(values, basic=pairs))
+            self.__dict__["_redactor"] = cached
+        return cached[1]
+
     def redact(self, text: str) -> str:
-        for s in self.secrets:
-            if s:
-                text = text.replace(s, REDACTED)
-        return text
+        return self.redactor().redact_text(text)
 
     def public(self) -> dict[str, Any]:
         """What may be written to results and reports (no secrets)."""
-        auth = {k: (REDACTED if k in ("password", "token") else v) for k, v in self.auth.items()}
-        return {"name": self.name, "profile": self.profile, "endpoint": self.endpoint,
-                "endpoints": dict(self.endpoints), "soap_version": self.soap_version,
-                "action_style": self.action_style, "wrap": self.wrap, "auth": auth,
-                "tls": {k: v for k, v in self.tls.items() if k != "client_key"},
-                "headers": {k: (REDACTED if k.lower() in SECRET_HEADERS else v)
-                            for k, v in self.headers.items()},
-                "timeouts": {"connect": self.connect_timeout, "read": self.read_timeout},
-                "rate_limit": self.rate_limit, "embedded": self.embedded}
+        r = self.redactor()
+        return r.redact_obj({
+            "name": self.name, "profile": self.profile, "endpoint": r.redact_url(self.endpoint),
+            "endpoints": {k: r.redact_url(v) for k, v in self.endpoints.items()},
+            "soap_version": self.soap_version, "action_style": self.action_style,
+            "wrap": self.wrap, "auth": dict(self.auth),
+            "tls": {k: v for k, v in self.tls.items() if k != "client_key"},
+            "headers": r.redact_headers(self.headers),
+            "timeouts": {"connect": self.connect_timeout, "read": self.read_timeout},
+            "rate_limit": self.rate_limit, "embedded": self.embedded})
 
 
 def _expand(value: Any, where: str, secrets: set[str]) -> Any:
@@ -132,13 +165,13 @@ def load_target(path: str | os.PathLike[str]) -> Target:
     t.read_timeout = float(timeouts.get("read", t.read_timeout))
     t.rate_limit = float(data.get("rate_limit", 0) or 0)
     t.max_response_bytes = int(data.get("max_response_bytes", t.max_response_bytes))
-    for k, v in t.headers.items():
-        if k.lower() in SECRET_HEADERS:
-            secrets.add(v)
-    if t.auth.get("password"):
-        secrets.add(str(t.auth["password"]))
     check(t, str(p))
     return t
+
+
+def name_from_url(url: str) -> str:
+    """A target's name when only its URL is given: host and port (never its credentials)."""
+    return host_label(url) or mask_url(url)
 
 
 def check(t: Target, where: str) -> None:

@@ -31,7 +31,7 @@ from lxml import etree
 from .. import xmlsafe
 from ..hl7v3.builder import soap_envelope, soap_headers
 from ..model import Exchange as RecordedExchange
-from .target import REDACTED, SECRET_HEADERS, Target
+from .target import Target
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -43,8 +43,10 @@ DEFAULT_NAMESPACE = "urn:conformance:hip-message-server"  # the embedded platfor
 
 @dataclass
 class Exchange:
-    """One request/response pair as it happened, bodies in memory (the request body with
-    secrets redacted); ``record()`` gives the evidence form."""
+    """One request/response pair as it happened, bodies in memory; the URL, the headers, the
+    request body and the error detail with the target's secrets redacted (the response body as
+    it came: it is judged; the run's writers get it redacted, ``session.redacted``);
+    ``record()`` gives the evidence form."""
 
     url: str
     action: str
@@ -192,16 +194,17 @@ class Transport:
                         namespace=self.namespace, header=header)
         headers = soap_headers(t.soap_version, f"{self.namespace.rstrip('/')}/HIPMessageServer")
         headers.update(t.headers)
-        ex = Exchange(url=url, action=wire, soap_version=t.soap_version,
-                      request_headers=self._redact_headers(headers),
-                      request_body=t.redact(body.decode("utf-8")).encode("utf-8"))
+        redactor = t.redactor()
+        ex = Exchange(url=redactor.redact_url(url), action=wire, soap_version=t.soap_version,
+                      request_headers=redactor.redact_headers(headers),
+                      request_body=redactor.redact_bytes(body))
         self._throttle()
         ex.started = datetime.now(UTC).isoformat(timespec="milliseconds")
         t0 = time.perf_counter()
         self._post(ex, url, body, headers, timeout or (t.connect_timeout, t.read_timeout))
         ex.duration_ms = (time.perf_counter() - t0) * 1000
         if ex.error_detail:
-            ex.error_detail = t.redact(ex.error_detail)
+            ex.error_detail = redactor.redact_text(ex.error_detail)
         if ex.error:
             return ex, None
         return ex, unwrap(ex.response_body)
@@ -240,8 +243,7 @@ class Transport:
         return b"".join(chunks)
 
     def _redact_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        return {k: (REDACTED if k.lower() in SECRET_HEADERS else self.target.redact(str(v)))
-                for k, v in headers.items()}
+        return self.target.redactor().redact_headers(headers)
 
 
 class InProcessTransport(Transport):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..secrets import mask_url
 from .common import ToolStamp
 from .datasets import DatasetsResults
 from .findings import ValidateResults
@@ -205,6 +206,7 @@ class RunFolder:
             if art is not None and art.target:
                 t = art.target
                 label, url = t.get("name"), t.get("endpoint") or t.get("url")
+                url = mask_url(str(url)) if url else url  # written without credentials; again
                 text = f"{label} ({url})" if label and url and label != url else label or url
                 if text:
                     return str(text)

@@ -220,7 +220,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
 
     from ..errors import ConformanceError
     from ..harness.target import TargetError
-    from .distributed import available, worker_command, write_plan
+    from .distributed import available, plan_env, worker_command, write_plan
     from .mix import load_mix
     from .runner import PerfOptions, make_target, namespace_of
 
@@ -244,8 +244,8 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
                 "url": target_url, "name": target.name, "soap_version": target.soap_version,
                 "read_timeout": target.read_timeout}
         plan_path = write_plan(Path(tmp) / "plan.json", plan)
-        procs = [subprocess.Popen(worker_command(plan_path, master_host, master_port))
-                 for _ in range(processes)]
+        procs = [subprocess.Popen(worker_command(plan_path, master_host, master_port),
+                                  env=plan_env(plan)) for _ in range(processes)]
         try:
             codes = [p.wait() for p in procs]
         except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ConformanceError
 from ..model.perf import LoadStep
+from ..secrets import mask_url
 from .engine import StepSpec, step_result
 from .monitor import judge
 from .recorder import Recorder
@@ -52,12 +53,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PLAN_URL_ENV = "CONFORMANCE_PLAN_URL"
+
+
 def write_plan(path: Path, plan: dict[str, Any]) -> Path:
+    """The plan file the Locust processes read. Credentials in the target URL stay out of it
+    (``user:***@``, ``access_token=***``): the processes started here get the URL in their
+    environment (``plan_env``)."""
     from ..output import open_output
 
+    shown = dict(plan, url=mask_url(plan["url"])) if plan.get("url") else plan
     with open_output(str(path)) as fh:
-        json.dump(plan, fh, ensure_ascii=False, indent=1)
+        json.dump(shown, fh, ensure_ascii=False, indent=1)
     return path
+
+
+def plan_env(plan: dict[str, Any]) -> dict[str, str]:
+    """The environment of a Locust process of this plan (the target URL as given)."""
+    env = dict(os.environ)
+    if plan.get("url"):
+        env[PLAN_URL_ENV] = str(plan["url"])
+    return env
 
 
 def worker_command(plan_path: Path, master_host: str, master_port: int) -> list[str]:
@@ -92,6 +108,7 @@ class LocustRunner:
         self.bind = bind
         self.port = port
         self.plan_path = write_plan(run_dir / "locust-plan.json", plan)
+        self.env = plan_env(plan)
         self.mix_sha256 = plan.get("mix_sha256")
         self.notes: list[str] = []
 
@@ -117,7 +134,7 @@ class LocustRunner:
         procs: list[subprocess.Popen[bytes]] = []
         with open(master_log, "wb") as mlog:
             master = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=mlog, stderr=mlog,
-                                      start_new_session=True)
+                                      start_new_session=True, env=self.env)
             procs.append(master)
             host = "127.0.0.1" if self.bind in ("0.0.0.0", "", "*") else self.bind
             try:
@@ -125,7 +142,7 @@ class LocustRunner:
                     wlog = open(self.run_dir / f"locust-worker-{users}-{i}.log", "wb")  # noqa: SIM115
                     procs.append(subprocess.Popen(worker_command(self.plan_path, host, port),
                                                   stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
-                                                  start_new_session=True))
+                                                  start_new_session=True, env=self.env))
                     wlog.close()
                 deadline = time.monotonic() + START_GRACE_S + runtime + STOP_GRACE_S
                 while master.poll() is None and time.monotonic() < deadline:

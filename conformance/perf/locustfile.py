@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import socket
 import ssl
@@ -40,6 +41,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from conformance.harness.target import Target, load_target
 from conformance.perf.classify import Verdict, classify
+from conformance.perf.distributed import PLAN_URL_ENV
 from conformance.perf.mix import load_mix
 from conformance.perf.monitor import TICK_S, Watch
 from conformance.perf.recorder import Recorder
@@ -58,8 +60,9 @@ def _arguments(parser: Any) -> None:
 
 def _target(plan: dict[str, Any]) -> Target:
     t = load_target(plan["config"]) if plan.get("config") else Target(name=plan.get("name") or "target")
-    if plan.get("url"):
-        t.endpoint = plan["url"]
+    url = os.environ.get(PLAN_URL_ENV) or plan.get("url")   # the plan file holds it masked
+    if url:
+        t.endpoint = url
     t.profile = plan.get("profile") or t.profile
     if plan.get("soap_version"):
         t.soap_version = plan["soap_version"]

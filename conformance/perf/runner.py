@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConformanceError
-from ..harness.target import Target, TargetError, check, load_target
+from ..harness.target import Target, TargetError, check, load_target, name_from_url
 from ..i18n import t
 from ..model.common import ToolStamp
 from ..model.events import (
@@ -125,7 +125,7 @@ def make_target(o: PerfOptions) -> Target:
         target.endpoint = o.target_url
         target.embedded = False
         if not o.config_path:
-            target.name = o.target_url.split("//", 1)[-1].split("/", 1)[0]
+            target.name = name_from_url(o.target_url)
     elif not o.config_path:
         target.embedded = True
         target.name = "embedded"
@@ -283,7 +283,9 @@ class PerfRun:
         target, definition, ths, notices = self.validate()
         yield from notices
         if not target.embedded and not o.yes:
-            yield Notice("perf.refuse", {"target": target.endpoint or target.name}, level="error")
+            yield Notice("perf.refuse", {"target": target.redactor().redact_url(target.endpoint)
+                                         or target.redactor().redact_text(target.name)},
+                         level="error")
             self.outcome = PerfOutcome(None, None, refused=True)
             return
         mix = plan = None
@@ -298,7 +300,7 @@ class PerfRun:
         if target.rate_limit and (o.users or o.rates):
             yield Notice("perf.rate_limit_ignored", level="warning")
         if self.folder is None:
-            self.folder = RunFolder.create(target_name=target.name)
+            self.folder = RunFolder.create(target_name=target.redactor().redact_text(target.name))
         self.folder.path.mkdir(parents=True, exist_ok=True)
         load = None
         if mix is not None:
@@ -312,7 +314,7 @@ class PerfRun:
                                 definition=definition, load=load, notes=self.notes)
         R.keep_earlier(self.results, self._earlier(), bands=plan is not None,
                        load=mix is not None)
-        yield PerfStarted(target=target.name, profile=target.profile,
+        yield PerfStarted(target=target.redactor().redact_text(target.name), profile=target.profile,
                           plan={"bands": plan is not None, "users": o.users, "rates": o.rates},
                           run_dir=str(self.folder.path), results=R.copy(self.results))
         if mix is not None or plan is not None:

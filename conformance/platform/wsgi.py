@@ -23,6 +23,7 @@ from lxml import etree
 from .. import xmlsafe
 from ..catalog import HL7_NS
 from ..hl7v3.builder import SOAP11_NS, SOAP12_NS, environment
+from ..secrets import mask_query
 from ..validate.diagnostics import parse_detail
 from .auth import Auth
 from .engine import Platform
@@ -90,7 +91,7 @@ class PlatformApp:
         query = environ.get("QUERY_STRING")
         access_log.info('%s "%s %s%s" %s %d action=%s interaction=%s ack=%s %.1fms%s',
                         clip(environ.get("REMOTE_ADDR", "-")), clip(environ.get("REQUEST_METHOD", "-")),
-                        clip(environ.get("PATH_INFO", "/")), ("?" + clip(query)) if query else "",
+                        clip(environ.get("PATH_INFO", "/")), ("?" + clip(mask_query(query))) if query else "",
                         status.split()[0], size, clip(info["action"]), clip(info["interaction"]),
                         clip(info["ack"]), ms, extra)
 

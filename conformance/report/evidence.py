@@ -5,22 +5,25 @@ relative to it); a path that leads outside the run folder is never read. Bodies 
 pretty-printed (XML with the hardened parser, JSON) when they are small; a body beyond the size
 cap, or once the report's inline budget is spent, is shown as a short preview with a link to its
 file in the run folder, so a report of thousands of exchanges stays usable. Secrets are masked
-again here (defence in depth: the recorder already redacts them).
+again here (defence in depth: the recorder already redacts them): the report knows no secret
+value, so it masks their shapes (``conformance.secrets``: credential headers, URL passwords and
+credential query parameters, ``Password`` elements raw or escaped).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import msgspec
 from lxml import etree
 
 from .. import xmlsafe
 from ..model import Exchange
+from ..secrets import mask_header, mask_text, mask_url
 
 INLINE_CAP = 32 * 1024          # a body up to this size is shown in full
 INLINE_BUDGET = 8 * 1024 * 1024  # total body bytes inlined into one report
@@ -28,26 +31,9 @@ PREVIEW = 1536                   # characters shown of a body too big to inline 
 PRETTY_MAX = 1024 * 1024         # a body not inlined is still pretty-printed up to this size
 MAX_EXCHANGE_FILE = 64 * 1024 * 1024
 
-_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
-                      "api-key", "x-auth-token"}
-_SENSITIVE_WORDS = ("token", "secret", "password", "passwd")
-_MASK = "***"
-_PASSWORD_RE = re.compile(r"(<(?:[\w.\-]+:)?Password\b[^>]*>)([^<]*)(</(?:[\w.\-]+:)?Password>)")
-
-
-def mask_header(name: str, value: str) -> str:
-    low = name.lower()
-    if low in _SENSITIVE_HEADERS or any(w in low for w in _SENSITIVE_WORDS):
-        if value and set(value) <= set("*") or value.lower() in ("redacted", "<redacted>"):
-            return value
-        scheme = value.split(" ", 1)[0] if low.endswith("authorization") and " " in value else ""
-        return f"{scheme} {_MASK}".strip()
-    return value
-
 
 def mask_body(text: str) -> str:
-    return _PASSWORD_RE.sub(lambda m: m.group(1) + (_MASK if m.group(2).strip() else "")
-                            + m.group(3), text)
+    return mask_text(text)
 
 
 def _headers(value: dict[str, str]) -> list[tuple[str, str]]:
@@ -126,10 +112,11 @@ class BodyLoader:
         if head in "{[" and head:
             if complete:
                 try:
-                    return "json", json.dumps(json.loads(text), ensure_ascii=False, indent=2), True
+                    return "json", mask_body(json.dumps(json.loads(text), ensure_ascii=False,
+                                                        indent=2)), True
                 except ValueError:
                     pass
-            return "json", text, False
+            return "json", mask_body(text), False
         return "text", mask_body(text), False
 
     def load(self, file_rel: str | None, headers: dict[str, str] | None = None,
@@ -197,7 +184,8 @@ class BodyLoader:
 
     # ------------------------------------------------------------------ exchanges
     def exchange(self, ex: Exchange) -> ExchangeView:
+        shown = mask_url(ex.url)
         return ExchangeView(
-            record=ex,
+            record=ex if shown == ex.url else msgspec.structs.replace(ex, url=shown),
             request=self.load(ex.request_file, ex.request_headers, ex.request_bytes),
             response=self.load(ex.response_file, ex.response_headers, ex.response_bytes))
