@@ -67,7 +67,11 @@ class AssessOptions:
     def target_name(self) -> str:
         if self.embedded:
             return "embedded"
-        return (self.target_url or self.config_path or "").split("//", 1)[-1].split("/", 1)[0]
+        if self.target_url:
+            from .secrets import host_label
+
+            return host_label(self.target_url)      # never the URL's credentials
+        return (self.config_path or "").split("//", 1)[-1].split("/", 1)[0]
 
 
 @dataclass

@@ -14,8 +14,9 @@ Two kinds of redaction, both replacing what they find by ``***`` (``MARK``):
   characters and more). Letters and digits are matched as written (no serializer escapes
   them); every other character in any of its escapes, so mixed forms are found too.
   A value shorter than ``MIN_SECRET`` characters is not searched for in free text (every ``1``
-  of a document would go): it is redacted only where its place is known (a credential header,
-  a URL's password or credential parameter, a ``Password`` element).
+  of a document would go): it is redacted only where it stands alone (a header or setting whose
+  whole value it is) or where its place is known (a credential header, a URL's password or
+  credential parameter, a ``Password`` element).
 - **Shapes** (module functions, for readers that know no value: the report, the platform's
   log): header names that say they carry a credential (``SECRET_HEADERS`` and names with
   auth, token, secret, password, api key, session, cookie, credential, signature — the
@@ -248,6 +249,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), *,
                  basic: Iterable[tuple[str, str]] = ()) -> None:
         self._secrets: dict[str, _Secret] = {}
+        self._short: set[str] = set()          # too short to search for: masked when alone
         self._ordered: list[_Secret] = []      # longest first: a secret holding another goes first
         self._literals: set[str] = set()       # base64 forms
         self._literal_order: list[str] = []
@@ -268,7 +270,10 @@ class Redactor:
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         for v in {value, value.strip()}:
-            if len(v) < MIN_SECRET or v in self._secrets or set(v) <= set("*"):
+            if not v or v in self._secrets or set(v) <= set("*"):
+                continue
+            if len(v) < MIN_SECRET:
+                self._short.add(v)
                 continue
             self._secrets[v] = _Secret(v)
             self._ordered = sorted(self._secrets.values(), key=lambda s: -len(s.value))
@@ -286,7 +291,7 @@ class Redactor:
         self._literal_order = sorted(self._literals, key=len, reverse=True)
 
     def __bool__(self) -> bool:
-        return bool(self._secrets or self._literals)
+        return bool(self._secrets or self._literals or self._short)
 
     # ------------------------------------------------------------------ text and bytes
     def _values_text(self, text: str) -> str:
@@ -314,6 +319,8 @@ class Redactor:
         """``text`` without the known secrets (any encoding) and without credential shapes."""
         if not text:
             return text
+        if text in self._short or text.strip() in self._short:
+            return MARK
         return mask_text(self._values_text(text))
 
     def redact_bytes(self, data: bytes) -> bytes:

@@ -75,6 +75,8 @@ def test_base64_forms() -> None:
 def test_short_values_are_only_redacted_in_their_place() -> None:
     r = Redactor(["ab1"])
     assert r.redact_text("ab1 and ab1") == "ab1 and ab1"
+    assert r.redact_headers({"X-Tenant": "ab1"}) == {"X-Tenant": MARK}   # a value on its own
+    assert r.redact_obj({"name": "ab1", "n": ["ab1 x"]}) == {"name": MARK, "n": ["ab1 x"]}
     assert r.redact_url("http://u:ab1@h/?token=ab1") == f"http://u:{MARK}@h/?token={MARK}"
     assert r.redact_headers({"X-Api-Key": "ab1"}) == {"X-Api-Key": MARK}
 

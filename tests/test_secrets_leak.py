@@ -225,3 +225,14 @@ def test_a_run_given_credentials_in_its_url_resumes_only_when_given_them_again(
         r = CliRunner().invoke(main, ["run", "--resume", str(out), "--target", target,
                                       "--no-progress", "--lang", "en"], catch_exceptions=False)
         assert r.exit_code in (0, 1), r.output
+
+
+def test_the_locust_plan_file_holds_the_url_without_its_credentials(tmp_path: Path) -> None:
+    from conformance.perf.distributed import PLAN_URL_ENV, plan_env, write_plan
+
+    url = f"http://urluser:{URL_PW}@127.0.0.1:9/?access_token={quote(URL_TOKEN, safe='')}"
+    path = write_plan(tmp_path / "locust-plan.json", {"url": url, "profile": "hospital"})
+    text = path.read_text(encoding="utf-8")
+    assert not leaks(text, URL_PW) and not leaks(text, URL_TOKEN), text
+    assert json.loads(text)["url"] == "http://urluser:***@127.0.0.1:9/?access_token=***"
+    assert plan_env({"url": url})[PLAN_URL_ENV] == url      # the processes started here get it
