@@ -144,6 +144,11 @@ class Console:
               help="Complete an interrupted run folder.")
 @click.option("--soap-version", type=click.Choice(["1.1", "1.2"]), default=None)
 @click.option("--timeout", type=float, default=None, help="Read timeout in seconds.")
+@click.option("--total-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Overall deadline of one exchange and its whole answer (default: timeouts.total "
+                   "of --config, else 60 s or connect + read timeout when longer); beyond it the "
+                   "step is an error (timeout-total).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--progress/--no-progress", default=None)
 @click.option("--baseline", type=click.Path(file_okay=False, exists=True), default=None,
@@ -157,8 +162,8 @@ class Console:
 def run_command(target_url: str | None, config_path: str | None, profile: str | None,
                 level: str | None, services: str | None, jobs: int, seed: int | None,
                 out_dir: str | None, resume_dir: str | None, soap_version: str | None,
-                timeout: float | None, lang: str, progress: bool | None, baseline: str | None,
-                fail_on: str, faults: str) -> None:
+                timeout: float | None, total_timeout: float | None, lang: str,
+                progress: bool | None, baseline: str | None, fail_on: str, faults: str) -> None:
     """回放标准交互场景并记录证据。Replay the standard scenarios against a platform."""
     from .session import HTTP_ENV, NoCases, RunOptions, resume_options, run_scenarios
 
@@ -176,7 +181,10 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
             soap_version = soap_version or opts.get("soap_version")
             seed = seed if seed is not None else opts.get("seed")
             faults = faults or opts.get("faults") or ""
-        target = _make_target(target_url, config_path, profile, soap_version, timeout)
+            timeout = timeout or opts.get("timeout")
+            total_timeout = total_timeout or opts.get("total_timeout")
+        target = _make_target(target_url, config_path, profile, soap_version, timeout,
+                              total_timeout)
         if faults:
             _check_faults(target, faults)
     except ConformanceError as exc:
@@ -192,7 +200,8 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
         recorded={"target_url": target.redactor().redact_url(target_url) if target_url else None,
                   "config_path": config_path, "profile": target.profile,
                   "level": level, "services": services, "soap_version": soap_version,
-                  "jobs": jobs, "seed": seed, **({"faults": faults} if faults else {})})
+                  "jobs": jobs, "seed": seed, "timeout": timeout,
+                  "total_timeout": total_timeout, **({"faults": faults} if faults else {})})
     console = Console(lang, sys.stderr.isatty() if progress is None else progress)
     stop = threading.Event()
 
@@ -260,7 +269,8 @@ def _check_faults(target: Target, spec: str) -> None:
 
 
 def _make_target(url: str | None, config: str | None, profile: str | None,
-                 soap_version: str | None, timeout: float | None) -> Target:
+                 soap_version: str | None, timeout: float | None,
+                 total_timeout: float | None = None) -> Target:
     target = load_target(config) if config else Target()
     if url:
         target.endpoint = url
@@ -276,6 +286,8 @@ def _make_target(url: str | None, config: str | None, profile: str | None,
         target.soap_version = soap_version
     if timeout:
         target.read_timeout = timeout
+    if total_timeout:
+        target.total_timeout = total_timeout
     check(target, config or "--target")
     return target
 

@@ -267,8 +267,7 @@ class RunSession:
         default = self.catalog.soap.get("namespace")
         if self.target.namespace:
             return self.target.namespace
-        return discover_namespace(self.target.url_for(""), verify=self.target.tls.get(
-            "ca_bundle") or bool(self.target.tls.get("verify", True))) or default
+        return discover_namespace(self.target) or default
 
     # ------------------------------------------------------------------ the run
     def execute(self, stop: threading.Event | None = None) -> Iterator[Event]:

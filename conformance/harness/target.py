@@ -41,8 +41,12 @@ from ..yamlio import read_yaml
 
 _ENV_RE = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
 REDACTED = MARK
-__all__ = ["REDACTED", "SECRET_HEADERS", "Target", "TargetError", "check", "load_target",
-           "name_from_url"]
+# The whole of one exchange (connect, send, the answer's headers and body), seconds, when the
+# target sets none: the read timeout bounds one read only, and a platform that drips a byte at a
+# time would hold an exchange for as long as it liked. Never shorter than connect + read.
+DEFAULT_TOTAL_TIMEOUT = 60.0
+__all__ = ["DEFAULT_TOTAL_TIMEOUT", "REDACTED", "SECRET_HEADERS", "Target", "TargetError", "check",
+           "load_target", "name_from_url"]
 
 
 class TargetError(ConformanceError):
@@ -65,10 +69,19 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    total_timeout: float | None = None  # the whole exchange; None: ``deadline``'s default
     rate_limit: float = 0.0
     max_response_bytes: int = 20_000_000
     embedded: bool = False
     secrets: set[str] = field(default_factory=set)
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one exchange may take in all (``timeout-total`` beyond): ``timeouts.total``,
+        else ``DEFAULT_TOTAL_TIMEOUT`` or connect + read when that is longer."""
+        if self.total_timeout:
+            return self.total_timeout
+        return max(DEFAULT_TOTAL_TIMEOUT, self.connect_timeout + self.read_timeout)
 
     def url_for(self, action: str) -> str:
         return self.endpoints.get(action, self.endpoint)
@@ -115,7 +128,8 @@ class Target:
             "wrap": self.wrap, "auth": dict(self.auth),
             "tls": {k: v for k, v in self.tls.items() if k != "client_key"},
             "headers": r.redact_headers(self.headers),
-            "timeouts": {"connect": self.connect_timeout, "read": self.read_timeout},
+            "timeouts": {"connect": self.connect_timeout, "read": self.read_timeout,
+                         "total": self.deadline},
             "rate_limit": self.rate_limit, "embedded": self.embedded})
 
 
@@ -161,8 +175,16 @@ def load_target(path: str | os.PathLike[str]) -> Target:
     t.tls = dict(data.get("tls") or {})
     t.headers = {str(k): str(v) for k, v in (data.get("headers") or {}).items()}
     timeouts = data.get("timeouts") or {}
-    t.connect_timeout = float(timeouts.get("connect", t.connect_timeout))
-    t.read_timeout = float(timeouts.get("read", t.read_timeout))
+    if not isinstance(timeouts, dict) or set(timeouts) - {"connect", "read", "total"}:
+        raise TargetError(f"{p}: timeouts takes connect, read and total (seconds)")
+    try:
+        t.connect_timeout = float(timeouts.get("connect", t.connect_timeout))
+        t.read_timeout = float(timeouts.get("read", t.read_timeout))
+        if timeouts.get("total") is not None:
+            t.total_timeout = float(timeouts["total"])
+    except (TypeError, ValueError):
+        raise TargetError(f"{p}: timeouts: connect, read and total are numbers of seconds, "
+                          f"found {dict(timeouts)}") from None
     t.rate_limit = float(data.get("rate_limit", 0) or 0)
     t.max_response_bytes = int(data.get("max_response_bytes", t.max_response_bytes))
     check(t, str(p))
@@ -175,6 +197,11 @@ def name_from_url(url: str) -> str:
 
 
 def check(t: Target, where: str) -> None:
+    for name, value in (("connect", t.connect_timeout), ("read", t.read_timeout),
+                        ("total", t.total_timeout)):
+        if value is not None and not value > 0:
+            raise TargetError(f"{where}: timeouts.{name} must be a positive number of seconds, "
+                              f"found {value:g}")
     if t.soap_version not in ("1.1", "1.2"):
         raise TargetError(f"{where}: soap_version must be 1.1 or 1.2, found {t.soap_version!r}")
     if t.action_style not in ("english", "s-code", "custom"):

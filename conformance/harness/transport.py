@@ -3,8 +3,15 @@
 The request is either wrapped in the platform operation ``HIPMessageServer(action, message)``
 (the message travels as escaped text, as real platforms expect) or sent as the bare SOAP body.
 Failures never raise: each becomes an ``Exchange`` whose ``error`` names the kind (refused,
-reset, dns, timeout-connect, timeout-read, tls, too-large, http) so the step can be judged
-``error`` and the run goes on.
+reset, dns, timeout-connect, timeout-read, timeout-total, tls, too-large, http) so the step can
+be judged ``error`` and the run goes on.
+
+Every exchange is bounded: in bytes (``max_response_bytes``; the WSDL read for the operation
+namespace by ``WSDL_MAX_BYTES``) and in time — the connect and read timeouts bound one connect
+and one read, and the overall deadline (``Target.deadline``) the whole exchange: when it passes,
+the exchange's socket is shut down (``_Deadline``, fired by one watchdog thread), which ends
+whatever read or write is blocked on it, and the exchange is ``timeout-total``. A platform
+dripping a byte at a time can no longer hold a step for as long as it likes.
 
 ``Transport`` speaks HTTP; ``InProcessTransport`` hands the same request to a WSGI application
 in this process (the embedded reference platform) and records it the same way.
@@ -12,21 +19,27 @@ in this process (the embedded reference platform) and records it the same way.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import io
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 import requests
+import urllib3
 from lxml import etree
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .. import xmlsafe
 from ..hl7v3.builder import soap_envelope, soap_headers
@@ -39,6 +52,166 @@ WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secex
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
 DEFAULT_NAMESPACE = "urn:conformance:hip-message-server"  # the embedded platform's WSDL
+WSDL_MAX_BYTES = 5_000_000       # a WSDL read for its namespace: beyond, not one we read
+
+
+# ---------------------------------------------------------------------------- deadlines
+class _Deadline:
+    """The overall deadline of one exchange. The connections of the thread running the
+    exchange attach their socket (``_attach``); when the deadline passes, that socket is shut
+    down, which ends any read or write blocked on it (a TLS socket too: the shutdown is on its
+    file descriptor)."""
+
+    __slots__ = ("_lock", "_sock", "at", "expired", "finished", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = self.finished = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                _shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            if self.finished:
+                return
+            self.expired = True
+            if self._sock is not None:
+                _shut(self._sock)
+
+    def finish(self) -> bool:
+        """Stop watching; whether the deadline had passed first."""
+        with self._lock:
+            self.finished = True
+            return self.expired
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread firing the deadlines of every exchange of the process, in time order."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._cond = threading.Condition()
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.at, self._count, deadline))
+            self._count += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="exchange-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)[2].fire()
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[_Deadline]:
+    """The overall deadline of the exchange this thread runs inside the block."""
+    d = _Deadline(seconds)
+    _current.deadline = d
+    _WATCHDOG.watch(d)
+    try:
+        yield d
+    finally:
+        _current.deadline = None
+        d.finish()
+
+
+def _attach(sock: socket.socket | None) -> None:
+    d = getattr(_current, "deadline", None)
+    if d is not None and sock is not None:
+        d.attach(sock)
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # a kept-alive connection reused
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+# named as urllib3's own: their names show in error details
+_HTTPPool = type("HTTPConnectionPool", (HTTPConnectionPool,),
+                 {"ConnectionCls": _DeadlineHTTPConnection})
+_HTTPSPool = type("HTTPSConnectionPool", (HTTPSConnectionPool,),
+                  {"ConnectionCls": _DeadlineHTTPSConnection})
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections attach their socket to the exchange's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kind):
+            return True
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None)]
+    return False
+
+
+def wsdl_url(url: str) -> str:
+    """The URL of an endpoint's WSDL: ``wsdl`` added to its query (``?wsdl``, ``?a=1&wsdl``)."""
+    parts = urlsplit(url)
+    query = parts.query.rstrip("&")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/",
+                       f"{query}&wsdl" if query else "wsdl", ""))
 
 
 @dataclass
@@ -153,6 +326,8 @@ class Transport:
         if s is None:
             s = requests.Session()
             t = self.target
+            s.mount("http://", _DeadlineAdapter())
+            s.mount("https://", _DeadlineAdapter())
             s.verify = t.tls.get("ca_bundle") or bool(t.tls.get("verify", True))
             if t.tls.get("client_cert"):
                 s.cert = ((t.tls["client_cert"], t.tls["client_key"]) if t.tls.get("client_key")
@@ -212,35 +387,79 @@ class Transport:
     def _post(self, ex: Exchange, url: str, body: bytes, headers: dict[str, str],
               timeout: tuple[float, float]) -> None:
         """POST over HTTP; fill in the answer (status, headers, body) or the error kind."""
-        try:
-            with self._session().post(url, data=body, headers=headers, stream=True,
-                                      timeout=timeout) as r:
-                ex.status = r.status_code
-                ex.response_headers = self._redact_headers(dict(r.headers))
-                ex.response_body = self._read(ex, r.iter_content(65536))
-        except requests.exceptions.ConnectTimeout as exc:
-            ex.error, ex.error_detail = "timeout-connect", str(exc)
-        except requests.exceptions.ReadTimeout as exc:
-            ex.error, ex.error_detail = "timeout-read", str(exc)
-        except requests.exceptions.SSLError as exc:
-            ex.error, ex.error_detail = "tls", str(exc)
-        except requests.exceptions.ConnectionError as exc:
-            ex.error, ex.error_detail = _connection_kind(exc), str(exc)
-        except requests.exceptions.RequestException as exc:
-            ex.error, ex.error_detail = "http", str(exc)
+        self._http(ex, "POST", url, body, headers, timeout, self.target.max_response_bytes)
 
-    def _read(self, ex: Exchange, chunks_in: Iterable[bytes]) -> bytes:
-        """The response body, at most ``max_response_bytes`` (beyond: ``too-large``)."""
-        limit = self.target.max_response_bytes
-        chunks, size = [], 0
-        for chunk in chunks_in:
-            size += len(chunk)
-            if size > limit:
-                ex.truncated = True
-                ex.error, ex.error_detail = "too-large", f"response exceeds {limit} bytes"
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _http(self, ex: Exchange, method: str, url: str, body: bytes | None,
+              headers: dict[str, str], timeout: tuple[float, float], limit: int) -> None:
+        """One HTTP exchange within the target's overall deadline (``timeout-total``)."""
+        seconds = self.target.deadline
+        session = self._session()
+        with _deadline(seconds) as deadline:
+            try:
+                with session.request(method, url, data=body, headers=headers, stream=True,
+                                     timeout=timeout) as r:
+                    ex.status = r.status_code
+                    ex.response_headers = self._redact_headers(dict(r.headers))
+                    self._read(ex, r.iter_content(65536), limit)
+                    deadline.finish()
+            except requests.exceptions.ConnectTimeout as exc:
+                ex.error, ex.error_detail = "timeout-connect", str(exc)
+            except requests.exceptions.ReadTimeout as exc:
+                ex.error, ex.error_detail = "timeout-read", str(exc)
+            except requests.exceptions.SSLError as exc:
+                ex.error, ex.error_detail = "tls", str(exc)
+            except requests.exceptions.ConnectionError as exc:
+                # requests reports a read timeout in the body as a ConnectionError: a declared
+                # length that never arrives is a read timeout
+                kind = ("timeout-read" if _caused_by(exc, urllib3.exceptions.ReadTimeoutError)
+                        else _connection_kind(exc))
+                ex.error, ex.error_detail = kind, str(exc)
+            except requests.exceptions.ChunkedEncodingError as exc:  # the body cut short
+                ex.error, ex.error_detail = "reset", f"the answer ended early: {exc}"
+            except requests.exceptions.RequestException as exc:
+                ex.error, ex.error_detail = "http", str(exc)
+        if deadline.expired:
+            ex.error = "timeout-total"
+            ex.error_detail = (f"no complete answer within {seconds:g} s, the exchange's overall "
+                               f"deadline (timeouts.total); {len(ex.response_body)} bytes of body "
+                               f"received" + ("" if ex.status else ", no status line"))
+            ex.truncated = ex.truncated or bool(ex.response_body)
+
+    def _read(self, ex: Exchange, chunks_in: Iterable[bytes], limit: int | None = None) -> bytes:
+        """The response body into ``ex.response_body`` (what came, also when the read fails),
+        at most ``limit`` bytes (``max_response_bytes``; beyond: ``too-large``)."""
+        limit = self.target.max_response_bytes if limit is None else limit
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in chunks_in:
+                size += len(chunk)
+                if size > limit:
+                    ex.truncated = True
+                    ex.error, ex.error_detail = "too-large", f"response exceeds {limit} bytes"
+                    break
+                chunks.append(chunk)
+        finally:
+            ex.response_body = b"".join(chunks)
+        return ex.response_body
+
+    def discover_namespace(self) -> str | None:
+        """The operation namespace from the platform's own WSDL (``wsdl_url``), read with the
+        target's credentials, headers and TLS settings, bounded like every exchange (at most
+        ``WSDL_MAX_BYTES``, within the overall deadline); None when it serves none."""
+        t = self.target
+        url = wsdl_url(t.url_for(""))
+        ex = Exchange(url=t.redactor().redact_url(url), action="", soap_version=t.soap_version,
+                      request_headers={}, request_body=b"")
+        self._http(ex, "GET", url, None, dict(t.headers), (t.connect_timeout, t.read_timeout),
+                   WSDL_MAX_BYTES)
+        if ex.error or ex.status != 200 or not ex.response_body:
+            return None
+        try:
+            root = xmlsafe.parse_bytes(ex.response_body)
+        except xmlsafe.ParseProblem:
+            return None
+        return root.get("targetNamespace")
 
     def _redact_headers(self, headers: dict[str, str]) -> dict[str, str]:
         return self.target.redactor().redact_headers(headers)
@@ -288,7 +507,7 @@ class InProcessTransport(Transport):
         try:
             result = self.app(environ, start_response)
             try:
-                data = self._read(ex, result)
+                data = self._read(ex, result, self.target.max_response_bytes)
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
@@ -317,13 +536,6 @@ def _connection_kind(exc: Exception) -> str:
     return "connection"
 
 
-def discover_namespace(url: str, timeout: float = 5.0, verify: Any = True) -> str | None:
-    """The operation namespace from the platform's own WSDL (``url?wsdl``), if it serves one."""
-    try:
-        r = requests.get(url.rstrip("?") + "?wsdl", timeout=timeout, verify=verify)
-        if r.status_code != 200:
-            return None
-        root = xmlsafe.parse_bytes(r.content[:5_000_000])
-    except (requests.exceptions.RequestException, xmlsafe.ParseProblem):
-        return None
-    return root.get("targetNamespace")
+def discover_namespace(target: Target) -> str | None:
+    """The operation namespace a platform's WSDL declares (``Transport.discover_namespace``)."""
+    return Transport(target).discover_namespace()

@@ -2,7 +2,7 @@
 
 Kinds (perf.json ``errors``; always all present):
 
-  timeout     no answer in time (connect or read timeout)
+  timeout     no answer in time (connect or read timeout, or the overall deadline)
   connection  refused, reset, DNS, TLS, connection closed mid-answer
   http        an HTTP error status without a SOAP Fault, or another HTTP-level failure
   soap_fault  a SOAP Fault (whatever the HTTP status)
@@ -24,6 +24,7 @@ from ..harness.transport import SOAP11, SOAP12
 
 ERROR_KINDS = ("timeout", "connection", "http", "soap_fault", "ack_error", "invalid")
 TRANSPORT_KINDS = {"timeout-connect": "timeout", "timeout-read": "timeout", "timeout": "timeout",
+                   "timeout-total": "timeout",
                    "refused": "connection", "reset": "connection", "dns": "connection",
                    "tls": "connection", "connection": "connection", "too-large": "invalid",
                    "http": "http"}

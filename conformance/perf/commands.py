@@ -103,6 +103,11 @@ def _think(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 @click.option("--max-inflight", type=click.IntRange(1), default=10000, show_default=True,
               help="Open model: requests in flight at most; more wait (and the wait is measured).")
 @click.option("--timeout", type=float, default=None, help="Read timeout per request, seconds.")
+@click.option("--total-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Overall deadline of one request and its whole answer (default: timeouts.total "
+                   "of --config, else 60 s or connect + read timeout when longer); beyond it the "
+                   "request is a timeout (timeout-total).")
 @click.option("--setup-timeout", default="300s", show_default=True, callback=_dur,
               help="Limit for preparing the virtual users' data (not measured).")
 @click.option("--quick", is_flag=True,
@@ -155,6 +160,7 @@ def perf_command(ctx: click.Context, **kw: Any) -> None:
                     repeat=kw["repeat"], warmup=kw["warmup"], base_records=kw["base_records"],
                     query_keys=kw["query_keys"], arrivals=kw["arrivals"],
                     max_inflight=kw["max_inflight"], timeout=kw["timeout"],
+                    total_timeout=kw["total_timeout"],
                     setup_timeout=kw["setup_timeout"], lang=lang)
     if o.duration <= 0:
         raise click.UsageError("--duration must be greater than 0")
@@ -242,7 +248,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
                 "mix_sha256": mix.sha256,
                 "config": str(Path(config_path).resolve()) if config_path else None,
                 "url": target_url, "name": target.name, "soap_version": target.soap_version,
-                "read_timeout": target.read_timeout}
+                "read_timeout": target.read_timeout, "total_timeout": target.total_timeout}
         plan_path = write_plan(Path(tmp) / "plan.json", plan)
         procs = [subprocess.Popen(worker_command(plan_path, master_host, master_port),
                                   env=plan_env(plan)) for _ in range(processes)]

@@ -62,7 +62,12 @@ class PrepareError(ConformanceError):
 
 
 class AioClient:
-    """One aiohttp session for a target: keep-alive pool, timeouts, size limit, error kinds."""
+    """One aiohttp session for a target: keep-alive pool, timeouts, size limit, error kinds.
+
+    The connect and read timeouts bound one connect and one read; the target's overall deadline
+    (``Target.deadline``) bounds the whole request and its answer, as in the harness's transport:
+    beyond it the request is ``timeout-total`` (a platform dripping its answer a byte at a time
+    cannot hold a virtual user)."""
 
     def __init__(self, target: Target, limit: int = 0) -> None:
         self.target = target
@@ -87,6 +92,15 @@ class AioClient:
 
     async def send(self, req: Request) -> tuple[int | None, bytes, str | None, str | None]:
         """(status, body, error kind, error detail) — never raises for network trouble."""
+        seconds = self.target.deadline
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._send(req)
+        except TimeoutError:  # the deadline's (a read timeout is answered inside)
+            return None, b"", "timeout-total", (f"no complete answer within {seconds:g} s, the "
+                                                f"request's overall deadline (timeouts.total)")
+
+    async def _send(self, req: Request) -> tuple[int | None, bytes, str | None, str | None]:
         assert self.session is not None
         cap = self.target.max_response_bytes
         try:

@@ -68,6 +68,8 @@ def _target(plan: dict[str, Any]) -> Target:
         t.soap_version = plan["soap_version"]
     if plan.get("read_timeout"):
         t.read_timeout = float(plan["read_timeout"])
+    if plan.get("total_timeout"):
+        t.total_timeout = float(plan["total_timeout"])
     return t
 
 
@@ -198,20 +200,28 @@ class ConformanceUser(FastHttpUser):
         return random.uniform(lo, hi) if hi > 0 else 0.0
 
     def _exchange(self, req: Request) -> tuple[Verdict, float]:
-        """Send one request; judge it; tell Locust's own statistics too."""
+        """Send one request; judge it; tell Locust's own statistics too. The target's overall
+        deadline bounds the request and its whole answer (``timeout-total``), as in the
+        built-in engine: Locust's network timeout bounds one read only."""
         t0 = time.perf_counter()
-        with self.client.request("POST", req.url, data=req.body, headers=req.headers,
-                                 name=req.service, catch_response=True) as resp:
+        target: Target = STATE["target"]
+        try:
+            with gevent.Timeout(target.deadline), self.client.request(
+                    "POST", req.url, data=req.body, headers=req.headers, name=req.service,
+                    catch_response=True) as resp:
+                elapsed = time.perf_counter() - t0
+                err = getattr(resp, "error", None)
+                if err is not None and not getattr(resp, "status_code", 0):
+                    verdict = classify(None, b"", _error_kind(err), req.expect)
+                else:
+                    verdict = classify(resp.status_code, resp.content or b"", None, req.expect)
+                if verdict.ok:
+                    resp.success()
+                else:
+                    resp.failure(f"{verdict.kind}: {verdict.detail}")
+        except gevent.Timeout:
             elapsed = time.perf_counter() - t0
-            err = getattr(resp, "error", None)
-            if err is not None and not getattr(resp, "status_code", 0):
-                verdict = classify(None, b"", _error_kind(err), req.expect)
-            else:
-                verdict = classify(resp.status_code, resp.content or b"", None, req.expect)
-            if verdict.ok:
-                resp.success()
-            else:
-                resp.failure(f"{verdict.kind}: {verdict.detail}")
+            verdict = classify(None, b"", "timeout-total", req.expect)
         return verdict, elapsed
 
     def on_start(self) -> None:

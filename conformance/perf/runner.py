@@ -87,6 +87,7 @@ class PerfOptions:
     arrivals: str = "constant"
     max_inflight: int = 10_000
     timeout: float | None = None
+    total_timeout: float | None = None      # the overall deadline of one request (Target.deadline)
     setup_timeout: float = 300.0
     seed: int = 7
     platform_threads: int = 16
@@ -133,6 +134,8 @@ def make_target(o: PerfOptions) -> Target:
         target.profile = o.profile
     if o.timeout:
         target.read_timeout = o.timeout
+    if o.total_timeout:
+        target.total_timeout = o.total_timeout
     check(target, o.config_path or "--target")
     return target
 
@@ -148,8 +151,7 @@ def namespace_of(target: Target) -> str:
         return target.namespace
     if target.embedded:
         return default
-    return discover_namespace(target.url_for(""), verify=target.tls.get("ca_bundle") or bool(
-        target.tls.get("verify", True))) or default
+    return discover_namespace(target) or default
 
 
 def _definition(o: PerfOptions, profile: str) -> Any:
@@ -508,7 +510,7 @@ class PerfRun:
                 "url": target.endpoint if (o.target_url or target.embedded or not o.config_path)
                 else None,
                 "name": target.name, "soap_version": target.soap_version,
-                "read_timeout": target.read_timeout}
+                "read_timeout": target.read_timeout, "total_timeout": target.total_timeout}
         try:
             runner = LocustRunner(self.folder.path, plan, workers=o.workers,
                                   remote_workers=o.remote_workers, bind=o.master_bind,
