@@ -116,9 +116,27 @@ def mask_url(url: str) -> str:
 _URL_USERINFO = re.compile(r"://(?P<user>[^\s/?#@:<>\"']*)(?::(?P<pw>[^\s/?#@<>\"']*))?@")
 _URL_QUERY = re.compile(r"(?P<sep>[?&;]|&amp;)(?P<name>[A-Za-z0-9_.\-]{1,64})=(?P<value>[^&;#\s<>\"']+)")
 # words one of which a credential query parameter's name holds (lower case): the query pattern
-# only runs on a text that has one
-_QUERY_HINTS = ("auth", "token", "secret", "passw", "pwd", "key", "session", "cookie",
-                "credential", "signature", "sig=", "pw=", "pass")
+# only runs on a text that has one ("auth" only when it is not the start of the HL7 V3 element
+# names author, authorization, authenticator that most messages hold)
+_QUERY_HINTS = ("token", "secret", "passw", "pwd", "key", "session", "cookie", "credential",
+                "signature", "sig=", "pw=", "pass")
+_NOT_AUTH = ("author", "authentic")
+_QUERY_HINTS_B = tuple(h.encode() for h in _QUERY_HINTS)
+_QUERY_SHAPE = re.compile(r"[?&;][A-Za-z0-9_.\-]{1,64}=")     # a query parameter, cheaply
+_QUERY_SHAPE_B = re.compile(_QUERY_SHAPE.pattern.encode())
+_NOT_AUTH_B = tuple(w.encode() for w in _NOT_AUTH)
+
+
+def _query_hint(low: str | bytes) -> bool:
+    if isinstance(low, bytes):
+        if any(h in low for h in _QUERY_HINTS_B):
+            return True
+        return b"auth" in low and low.count(b"auth") > sum(low.count(w) for w in _NOT_AUTH_B)
+    if any(h in low for h in _QUERY_HINTS):
+        return True
+    return "auth" in low and low.count("auth") > sum(low.count(w) for w in _NOT_AUTH)
+
+
 _PREFIX = r"(?:[A-Za-z_][\w.\-]*:)?"
 _PASSWORD_RAW = re.compile(r"(<" + _PREFIX + r"Password\b[^<>]{0,600}>)"
                            r"(<!\[CDATA\[.{0,4096}?\]\]>|[^<]{1,4096})"
@@ -147,10 +165,8 @@ def mask_text(text: str) -> str:
     URLs in it, and the content of ``Password`` elements (raw or escaped)."""
     if "://" in text and "@" in text:
         text = _URL_USERINFO.sub(_mask_userinfo, text)
-    if "=" in text:
-        low = text.lower()
-        if any(h in low for h in _QUERY_HINTS):
-            text = _URL_QUERY.sub(_mask_query_value, text)
+    if "=" in text and _QUERY_SHAPE.search(text) and _query_hint(text.lower()):
+        text = _URL_QUERY.sub(_mask_query_value, text)
     if "assword" in text:
         text = _PASSWORD_RAW.sub(lambda m: m.group(1) + MARK + m.group(3)
                                  if m.group(2).strip() and m.group(2) != MARK else m.group(0), text)
@@ -163,12 +179,10 @@ def mask_bytes(data: bytes) -> bytes:
     """``mask_text`` for bytes (UTF-8 or any ASCII-compatible encoding)."""
     if not data:
         return data
-    if not (b"assword" in data or (b"@" in data and b"://" in data)):  # cheap gates first
-        if b"=" not in data:
-            return data
-        low = data.lower()
-        if not any(h.encode() in low for h in _QUERY_HINTS):
-            return data
+    shapes = (b"assword" in data or (b"@" in data and b"://" in data)  # cheap gates first
+              or (b"=" in data and _QUERY_SHAPE_B.search(data) and _query_hint(data.lower())))
+    if not shapes:
+        return data
     text = data.decode("utf-8", "surrogateescape")
     masked = mask_text(text)
     return data if masked == text else masked.encode("utf-8", "surrogateescape")
