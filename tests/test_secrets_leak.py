@@ -236,3 +236,19 @@ def test_the_locust_plan_file_holds_the_url_without_its_credentials(tmp_path: Pa
     assert not leaks(text, URL_PW) and not leaks(text, URL_TOKEN), text
     assert json.loads(text)["url"] == "http://urluser:***@127.0.0.1:9/?access_token=***"
     assert plan_env({"url": url})[PLAN_URL_ENV] == url      # the processes started here get it
+
+
+def test_the_proxy_redacts_a_learned_password_in_every_encoding() -> None:
+    """The proxy learns passwords from the traffic and redacts them through the one module:
+    also percent-encoded (a URL), by character reference and JSON-escaped (was: raw and
+    entity-escaped only)."""
+    from conformance.proxy.redact import Redactor as ProxyRedactor
+
+    r = ProxyRedactor()
+    r.body(f"<wsse:Password>{html.escape(WSSE_PW)}</wsse:Password>".encode())
+    url = r.url(f"http://h/svc?x={quote(WSSE_PW, safe='')}&n=1")
+    assert not leaks(url, WSSE_PW) and url.endswith("&n=1"), url
+    for form in ("".join(f"&#{ord(c)};" if not c.isalnum() else c for c in WSSE_PW),
+                 json.dumps(WSSE_PW)[1:-1]):
+        out = r.body(f"<t>{form}</t>".encode()).decode()
+        assert not leaks(out, WSSE_PW), out

@@ -1,16 +1,21 @@
 """Secrets never reach the run folder: headers, URLs and bodies are redacted before anything is
-written (the harness's marker and secret headers, ``harness.target``).
+written. Built on the one redaction of the package (``conformance.secrets``): its marker, its
+credential names and URL shapes, and its search of a known value in every encoding; what is
+particular to a capture is here — learning the secrets the traffic carries, and base64 texts
+decoded, redacted and encoded again (so that a carried document stays valid).
 
-- Headers: the harness's secret headers (Authorization, Cookie …) and any header whose name says
-  it holds a credential (token, secret, password, api key, session) are replaced by ``***``. The
+- Headers: the secret headers (Authorization, Cookie …) and any header whose name says it holds
+  a credential (``secrets.secret_name``: token, secret, password, api key, session …) are
+  replaced by ``***``. The
   password of HTTP Basic authentication is learned, so that it is redacted where else it appears.
 - WS-Security: the content of every ``Password`` element (``wsse:Password``, any prefix, text or
   digest) is replaced, in each encoding a body gives it: raw XML (also in CDATA), XML-escaped
   (the HL7 V3 message carried as text in ``HIPMessageServer/message``, escaped once or twice, by
   entity or character reference) and base64 (a message or document carried base64-encoded,
-  wrapped or not). Every password seen is learned and redacted wherever else it appears, in the
-  same three encodings.
-- URLs: user information and query parameters named like credentials.
+  wrapped or not). Every password seen is learned and redacted wherever else it appears, in
+  every encoding ``secrets.Redactor`` knows (also percent-encoded and JSON-escaped).
+- URLs: the password of the user information and query parameters named like credentials
+  (``secrets.mask_url``).
 
 The redacted bytes are what is recorded and validated, so findings point into the files as
 written."""
@@ -21,13 +26,12 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..harness.target import REDACTED, SECRET_HEADERS
+from ..secrets import MARK as REDACTED
+from ..secrets import Redactor as KnownValues
+from ..secrets import mask_url, secret_name
 
 MARK = REDACTED.encode()
-_SECRET_NAME = re.compile(r"(auth|token|secret|passw|api[-_]?key|session|cookie|credential)",
-                          re.I)
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _RAW = re.compile(rb"(<" + _PREFIX + rb"Password\b[^<>]{0,600}>)(.{0,4096}?)(</" + _PREFIX +
                   rb"Password\s*>)", re.S)
@@ -55,14 +59,6 @@ def _unescape(value: bytes) -> bytes:
     return out
 
 
-def _escaped_forms(value: bytes) -> set[bytes]:
-    once = value
-    for raw, ent in _ENTITIES:
-        once = once.replace(raw, ent)
-    twice = once.replace(b"&", b"&amp;")
-    return {value, once, twice}
-
-
 def _b64_signatures(value: bytes) -> set[bytes]:
     """Substrings the base64 encoding of ``value`` contains at each of the three alignments."""
     sigs = set()
@@ -80,7 +76,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets: set[bytes] = set()
-        self._forms: list[bytes] = []
+        self._values = KnownValues()
         self._sigs: list[bytes] = [*_b64_signatures(b"Password")]
         for s in secrets:
             self.learn(s.encode("utf-8"))
@@ -91,8 +87,7 @@ class Redactor:
         if len(value) < MIN_SECRET or value in self.secrets or value == MARK:
             return
         self.secrets.add(value)
-        self._forms = sorted({f for s in self.secrets for f in _escaped_forms(s)},
-                             key=len, reverse=True)
+        self._values.learn(value.decode("utf-8", "replace"))
         self._sigs.extend(_b64_signatures(value))
 
     # ------------------------------------------------------------------ headers and URLs
@@ -102,7 +97,7 @@ class Redactor:
             low = name.lower()
             if low in ("authorization", "proxy-authorization"):
                 self._learn_basic(value)
-            secret = low in SECRET_HEADERS or _SECRET_NAME.search(low)
+            secret = secret_name(low)
             value = REDACTED if secret else self.text(value)
             out[name] = f"{out[name]}, {value}" if name in out else value
         return out
@@ -121,16 +116,7 @@ class Redactor:
             self.learn(password)
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-        query = parts.query
-        if query and _SECRET_NAME.search(query):
-            pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, REDACTED if _SECRET_NAME.search(k) else v) for k, v in pairs],
-                              safe="*")
-        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+        return self.text(mask_url(url))
 
     def text(self, value: str) -> str:
         if not self.secrets:
@@ -145,12 +131,9 @@ class Redactor:
             data = _RAW.sub(self._raw_sub, data)
         if b"Password" in data or b"assword" in data:
             data = _ESC.sub(self._esc_sub, data)
-        for form in self._forms:
-            if form in data:
-                data = data.replace(form, MARK)
         if depth < 2 and any(sig in data for sig in self._sigs):
             data = _B64_RUN.sub(lambda m: self._b64_sub(m, depth), data)
-        return data
+        return self._values.redact_bytes(data)   # every learned value, in every encoding
 
     def _raw_sub(self, m: re.Match[bytes]) -> bytes:
         value = m.group(2)
