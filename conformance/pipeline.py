@@ -9,11 +9,9 @@ seal → score → report. Each stage calls the same engine API its own command 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
+import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +56,6 @@ class AssessOptions:
     faults: str = ""                      # embedded target: fault profile (trials, campaigns)
     engine: str = "local"                 # documents: local (--jobs processes) | dask
     scheduler: str | None = None          # dask: the cluster (None: a local one of --jobs)
-    quiet: bool = True                    # stage output captured (the stage lines stay)
 
     @property
     def embedded(self) -> bool:
@@ -97,41 +94,6 @@ class AssessOutcome:
 StageCallback = Callable[[str, int, int, str], None]   # (event, index, total, key)
 
 
-@contextlib.contextmanager
-def _captured(quiet: bool) -> Iterator[io.StringIO]:
-    buf = io.StringIO()
-    if not quiet:
-        yield buf
-        return
-    old = sys.stdout
-    sys.stdout = buf
-    try:
-        yield buf
-    finally:
-        sys.stdout = old
-
-
-def invoke(args: list[str], quiet: bool = False) -> tuple[int, str]:
-    """Run one `conformance` command in-process (for stages whose engine has no API yet)."""
-    import click
-
-    from .cli import main
-
-    with _captured(quiet) as buf:
-        try:
-            main.main(args=args, prog_name="conformance", standalone_mode=False)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0) if not isinstance(exc.code, str) else 2
-        except click.ClickException as exc:
-            exc.show()
-            code = exc.exit_code
-        except ConformanceError as exc:
-            click.echo(str(exc), err=True)
-            code = exc.exit_code
-    return code, buf.getvalue()
-
-
 def stages(opts: AssessOptions) -> list[str]:
     keys = ["validate"]
     if opts.datasets:
@@ -161,14 +123,11 @@ def assess(folder: RunFolder, opts: AssessOptions,
     profile = get_profile(opts.profile)
     docs = _documents(opts, profile)
     lang = opts.lang
-    target_args = (["--target", opts.target_url] if opts.target_url else []) + (
-        ["--config", opts.config_path] if opts.config_path else [])
     questionnaire = opts.questionnaire or (str(profile.questionnaire) if profile.questionnaire
                                            and opts.example_questionnaire else None)
     faults = opts.faults if opts.embedded else ""   # run and perf start the embedded platform
     keys = stages(opts)
     outcome = AssessOutcome(folder=folder)
-    run_dir = str(folder.path)
 
     def stage_validate() -> tuple[int, str]:
         res = validate_api.validate_into(folder, [str(docs)], lang=lang, jobs=opts.jobs,
@@ -183,9 +142,6 @@ def assess(folder: RunFolder, opts: AssessOptions,
                                     profile=profile.id, lang=lang, yes=opts.yes,
                                     **({"faults": faults} if faults else {}))
         return exit_code(measure(folder, None, options)), ""
-
-    def stage_cli(args: list[str]) -> Callable[[], tuple[int, str]]:
-        return lambda: invoke(args, quiet=opts.quiet)
 
     def stage_seal() -> tuple[int, str]:
         try:
@@ -206,6 +162,19 @@ def assess(folder: RunFolder, opts: AssessOptions,
             return exc.exit_code, exc.render(lang)
         return res.exit_code, console_summary(res.score, lang)
 
+    def stage_run() -> tuple[int, str]:
+        from .harness.session import RunOptions, run_scenarios
+        from .harness.target import make_target
+
+        target = make_target(opts.target_url, opts.config_path, profile.id)
+        digest = (hashlib.sha256(Path(opts.config_path).read_bytes()).hexdigest()
+                  if opts.config_path else None)
+        res = run_scenarios(folder, target, RunOptions(lang=lang, faults=faults,
+                                                       config_sha256=digest))
+        if res.interrupted:
+            return 130, t("cli.interrupted", lang)
+        return (1 if res.failing else 0), ""
+
     def stage_datasets() -> tuple[int, str]:
         from .datasets import api as datasets_api
 
@@ -223,9 +192,7 @@ def assess(folder: RunFolder, opts: AssessOptions,
     runners: dict[str, tuple[Callable[[], tuple[int, str]], set[int]]] = {
         "validate": (stage_validate, {0}),
         "datasets": (stage_datasets, {0, 1}),
-        "run": (stage_cli(["run", *target_args, *(["--faults", faults] if faults else []),
-                           "--profile", profile.id, "--out", run_dir,
-                           "--lang", lang, "--no-progress"]), {0, 1}),
+        "run": (stage_run, {0, 1}),
         "perf": (stage_perf, {0, 1}),
         "seal": (stage_seal, {0}),
         "score": (stage_score, {0, 1}),

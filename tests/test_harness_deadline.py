@@ -130,8 +130,8 @@ def test_total_timeout_from_the_config_the_command_line_and_the_default(tmp_path
     with pytest.raises(TargetError, match="timeouts.total"):
         load_target(p)
 
-    from conformance.harness.commands import _make_target
-    assert _make_target("http://127.0.0.1:9/", None, None, None, None, 9.0).deadline == 9.0
+    from conformance.harness.target import make_target
+    assert make_target("http://127.0.0.1:9/", total_timeout=9.0).deadline == 9.0
 
 
 def test_the_perf_engine_has_the_same_overall_deadline() -> None:

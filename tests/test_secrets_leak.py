@@ -166,10 +166,9 @@ def test_env_values_in_any_header_are_secrets(tmp_path: Path, secret_env: None) 
 def test_credentials_in_the_url_are_secrets(tmp_path: Path, secret_env: None) -> None:
     """Item 3 on its own: Target.public() (results.json, perf.json) and the target's name
     (console header, run folder name) from a --target URL."""
-    from conformance.harness.commands import _make_target
+    from conformance.harness.target import make_target
 
-    t = _make_target(f"http://urluser:{URL_PW}@127.0.0.1:9/svc?access_token={quote(URL_TOKEN)}",
-                     None, None, None, None)
+    t = make_target(f"http://urluser:{URL_PW}@127.0.0.1:9/svc?access_token={quote(URL_TOKEN)}")
     assert t.name == "127.0.0.1:9"
     public = json.dumps(t.public())
     assert not leaks(public, URL_PW) and not leaks(public, URL_TOKEN), public

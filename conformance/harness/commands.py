@@ -26,7 +26,7 @@ from ..model.events import CaseFinished, Event, RunFinished, RunStarted
 from ..model.folder import RunFolder
 from ..profiles import profile_ids
 from ..secrets import MARK
-from .target import Target, TargetError, check, load_target, name_from_url
+from .target import Target, TargetError, make_target
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _UI = {
@@ -183,8 +183,8 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
             faults = faults or opts.get("faults") or ""
             timeout = timeout or opts.get("timeout")
             total_timeout = total_timeout or opts.get("total_timeout")
-        target = _make_target(target_url, config_path, profile, soap_version, timeout,
-                              total_timeout)
+        target = make_target(target_url, config_path, profile, soap_version=soap_version,
+                             timeout=timeout, total_timeout=total_timeout)
         if faults:
             _check_faults(target, faults)
     except ConformanceError as exc:
@@ -266,30 +266,6 @@ def _check_faults(target: Target, spec: str) -> None:
         raise TargetError("--faults: only the embedded platform can inject faults (no --target "
                           "or --config)")
     FaultInjector(spec)   # a FaultSpecError (a ConformanceError) says what is wrong
-
-
-def _make_target(url: str | None, config: str | None, profile: str | None,
-                 soap_version: str | None, timeout: float | None,
-                 total_timeout: float | None = None) -> Target:
-    target = load_target(config) if config else Target()
-    if url:
-        target.endpoint = url
-        target.embedded = False
-        if not config:
-            target.name = name_from_url(url)
-    elif not config:
-        target.embedded = True
-        target.name = "embedded"
-    if profile:
-        target.profile = profile
-    if soap_version:
-        target.soap_version = soap_version
-    if timeout:
-        target.read_timeout = timeout
-    if total_timeout:
-        target.total_timeout = total_timeout
-    check(target, config or "--target")
-    return target
 
 
 __all__ = ["Console", "TargetError", "register", "run_command"]

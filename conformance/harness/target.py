@@ -191,6 +191,32 @@ def load_target(path: str | os.PathLike[str]) -> Target:
     return t
 
 
+def make_target(url: str | None = None, config: str | os.PathLike[str] | None = None,
+                profile: str | None = None, *, soap_version: str | None = None,
+                timeout: float | None = None, total_timeout: float | None = None) -> Target:
+    """The target a command was given: a configuration file and/or an endpoint URL, else the
+    embedded reference platform; options given on the command line win over the file."""
+    target = load_target(config) if config else Target()
+    if url:
+        target.endpoint = url
+        target.embedded = False
+        if not config:
+            target.name = name_from_url(url)
+    elif not config:
+        target.embedded = True
+        target.name = "embedded"
+    if profile:
+        target.profile = profile
+    if soap_version:
+        target.soap_version = soap_version
+    if timeout:
+        target.read_timeout = timeout
+    if total_timeout:
+        target.total_timeout = total_timeout
+    check(target, str(config) if config else "--target")
+    return target
+
+
 def name_from_url(url: str) -> str:
     """A target's name when only its URL is given: host and port (never its credentials)."""
     return host_label(url) or mask_url(url)

@@ -22,7 +22,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConformanceError
-from ..harness.target import Target, TargetError, check, load_target, name_from_url
+from ..harness.target import Target, TargetError
+from ..harness.target import make_target as build_target
 from ..i18n import t
 from ..model.common import ToolStamp
 from ..model.events import (
@@ -121,23 +122,8 @@ class PerfOutcome:
 
 
 def make_target(o: PerfOptions) -> Target:
-    target = load_target(o.config_path) if o.config_path else Target()
-    if o.target_url:
-        target.endpoint = o.target_url
-        target.embedded = False
-        if not o.config_path:
-            target.name = name_from_url(o.target_url)
-    elif not o.config_path:
-        target.embedded = True
-        target.name = "embedded"
-    if o.profile:
-        target.profile = o.profile
-    if o.timeout:
-        target.read_timeout = o.timeout
-    if o.total_timeout:
-        target.total_timeout = o.total_timeout
-    check(target, o.config_path or "--target")
-    return target
+    return build_target(o.target_url, o.config_path, o.profile, timeout=o.timeout,
+                        total_timeout=o.total_timeout)
 
 
 def namespace_of(target: Target) -> str:
