@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lxml import etree  # noqa: E402
 
-from conformance.findings import Summary  # noqa: E402
 from conformance.inputs import Task  # noqa: E402
+from conformance.model.findings import Summary  # noqa: E402
 from conformance.report.json_report import JsonReporter  # noqa: E402
 from conformance.resources import standards_dir  # noqa: E402
 from conformance.synth import Synthesizer  # noqa: E402

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from .catalog import HL7_NS, XSI_NS, Catalog, DocumentTemplate, load_catalog, load_yaml
-from .validate.datatype import gb11643_check_char
+from .gb11643 import check_char as gb11643_check_char
 
 H = f"{{{HL7_NS}}}"
 XSI_TYPE = f"{{{XSI_NS}}}type"

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
 
-from conformance.findings import LAYERS  # noqa: E402
+from conformance.model.findings import LAYERS  # noqa: E402
 from conformance.validate import Validator, ValidatorOptions  # noqa: E402
 from conformance.xmlsafe import as_utf8, text_as_utf8  # noqa: E402
 from tests.mutations import mutate  # noqa: E402

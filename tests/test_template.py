@@ -127,7 +127,7 @@ def test_catalog_yaml_error_names_file_and_line(tmp_path: Path) -> None:
 
 def test_precompile_builds_every_plan_before_workers_fork() -> None:
     from conformance import xmlsafe
-    from conformance.findings import DocumentResult
+    from conformance.model.findings import DocumentResult
     from conformance.synth import Synthesizer
     from conformance.validate.context import DocContext
 
@@ -149,7 +149,7 @@ def test_precompile_builds_every_plan_before_workers_fork() -> None:
 
 def test_header_plan_agrees_with_xpath_on_the_negative_fixtures() -> None:
     from conformance import xmlsafe
-    from conformance.findings import DocumentResult
+    from conformance.model.findings import DocumentResult
     from conformance.validate import template
     from conformance.validate.context import DocContext
 

@@ -314,7 +314,7 @@ def test_every_rule_message_renders_without_internals(catalog) -> None:
     are missing, empty, blank, sequences or usual, in both languages: no None, no Python
     representation of a tuple or list, no placeholder left, Chinese in zh (the templates are;
     values here are ASCII), no Chinese in en, and an empty value called empty."""
-    from conformance.findings import DocumentResult
+    from conformance.model.findings import DocumentResult
     from conformance.validate.context import DocContext
 
     root = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"><id value=""/>'

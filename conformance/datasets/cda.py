@@ -12,8 +12,8 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..catalog import compile_path
-from ..findings import DocumentResult
 from ..inputs import Task, read_task
+from ..model.findings import DocumentResult
 from ..validate import Validator
 from ..validate.context import DocContext
 from .definitions import DataSet, Definitions

@@ -8,9 +8,9 @@ from typing import IO, Any
 
 import msgspec
 
-from ..findings import DocumentResult, Summary
 from ..i18n import t
 from ..model import DatasetVerdict as VerdictRecord
+from ..model.findings import DocumentResult, Summary
 from ..output import printable
 from ..report.json_report import JsonReporter
 from ..report.junit import JunitReporter

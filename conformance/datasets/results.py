@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import basis_suffix, render
-from ..findings import DocumentResult, Finding
 from ..i18n import t
+from ..model.findings import DocumentResult, Finding
 from ..validate.status import skipped
 from .definitions import DataSet, Definitions
 from .engine import Partial

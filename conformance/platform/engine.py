@@ -28,9 +28,9 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..catalog import HL7_NS, load_catalog
-from ..hl7v3 import carried
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
+from ..validate import carried
 from ..validate.diagnostics import parse_detail
 from . import explain
 from .safe import clip, phrase
@@ -313,7 +313,7 @@ class Platform:
         return text
 
     def _document(self, root: etree._Element, svc: Service) -> bytes:
-        # read, decoded and validated as `conformance validate` does (hl7v3/carried.py)
+        # read, decoded and validated as `conformance validate` does (validate/carried.py)
         b64 = first_value(svc.doc_content, root) or ""
         data = carried.decode(b64)
         if data is None:

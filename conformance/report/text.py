@@ -6,8 +6,8 @@ from typing import IO, Any
 
 import click
 
-from ..findings import DocumentResult, Summary
 from ..i18n import t
+from ..model.findings import DocumentResult, Summary
 from ..output import printable
 
 _COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}

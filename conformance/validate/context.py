@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 from lxml import etree
 
 from ..catalog import HL7_NS, Catalog, DocumentTemplate, basis_suffix, render
-from ..findings import DocumentResult, Finding
 from ..i18n import t
+from ..model.findings import DocumentResult, Finding
 from ..xmlsafe import Locator
 
 CODE = f"{{{HL7_NS}}}code"

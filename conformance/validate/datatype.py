@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from operator import mul
 from typing import Any
 
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..gb11643 import check_char as gb11643_check_char
 from ..i18n import t
 from ..xmlsafe import LARGE_DOCUMENT
 from .context import XSI_TYPE, DocContext
@@ -20,18 +20,6 @@ _TS_RE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4}
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _ID18_RE = re.compile(r"^\d{17}[\dXx]$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-_ZERO_SUM = 48 * sum(_WEIGHTS)
-
-
-def gb11643_check_char(first17: str) -> str:
-    if len(first17) != 17:
-        raise ValueError(f"expected 17 digits, got {len(first17)}")
-    if first17.isascii() and first17.isdigit():
-        # ASCII digit bytes minus 48 are the digits: one C-level pass, no int() per character
-        return _CHECK[(sum(map(mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_SUM) % 11]
-    return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -13,8 +13,8 @@ from lxml import etree
 
 from .. import xmlsafe
 from ..catalog import HL7_NS, Catalog, load_catalog
-from ..findings import LAYERS, DocumentResult
 from ..inputs import Task, read_task
+from ..model.findings import LAYERS, DocumentResult
 from ..resources import standards_dir
 from . import datatype, schema, template, vocabulary
 from .context import DocContext, render_message
@@ -93,15 +93,15 @@ class Validator:
             self._parse_finding(result, self._tolerated_encoding(data) or enc)
         layers["parse"] = "ran"
         if root.tag != CDA_ROOT:
-            from ..hl7v3 import validate as hl7v3_validate
+            from . import message as v3
 
             if cda_only:
                 pass  # a carried document must be one
-            elif hl7v3_validate.handles(root):  # an HL7 V3 interaction message (issue 3)
-                layers.update(hl7v3_validate.run(ctx))
+            elif v3.handles(root):  # an HL7 V3 interaction message (issue 3)
+                layers.update(v3.run(ctx))
                 return result
-            elif root.tag in hl7v3_validate.SOAP_ENVELOPES:  # a captured request or response
-                layers.update(hl7v3_validate.run_soap(ctx))
+            elif root.tag in v3.SOAP_ENVELOPES:  # a captured request or response
+                layers.update(v3.run_soap(ctx))
                 return result
             ns = etree.QName(root).namespace
             ctx.report("CDA.ROOT_UNKNOWN", root, snippet=False, actual=xmlsafe.local_name(root)
@@ -142,7 +142,7 @@ class Validator:
         msg = render_message(rule.message.get(lang) or rule.message["zh"],
                              {"detail": parse_detail(p.detail, lang), "actual": p.actual,
                               "expected": expected}, lang)
-        from ..findings import Finding
+        from ..model.findings import Finding
 
         result.findings.append(Finding(
             rule=p.rule, severity=rule.severity, layer="parse", message=msg, source=rule.source,
@@ -221,7 +221,7 @@ def _document_in_evidence(data: bytes) -> bytes | None:
     """The CDA document that the HL7 V3 message of recorded SOAP evidence carries, if any
     (read where the catalog says; one that does not decode is reported on the evidence)."""
     from ..harness.transport import unwrap
-    from ..hl7v3 import carried
+    from . import carried
 
     reply = unwrap(data)
     if reply.message is None:
@@ -230,7 +230,7 @@ def _document_in_evidence(data: bytes) -> bytes | None:
 
 
 def _internal_error(exc: Exception):
-    from ..findings import Finding
+    from ..model.findings import Finding
 
     return Finding(rule="INTERNAL.ERROR", severity="error", layer="parse",
                    message=f"internal error while validating: {type(exc).__name__}: {exc}",

@@ -20,9 +20,9 @@ from functools import cache
 
 from lxml import etree
 
-from ..findings import DocumentResult
-from ..validate.context import DocContext
-from .services import NS, Service, all_profiles, to_xpath
+from ..hl7v3.services import NS, Service, all_profiles, to_xpath
+from ..model.findings import DocumentResult
+from .context import DocContext
 
 
 def decode(value: str | None) -> bytes | None:

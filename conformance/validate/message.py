@@ -15,13 +15,13 @@ import re
 from lxml import etree
 
 from ..catalog import HL7_NS
+from ..hl7v3.services import Service, all_profiles, read_id
 from ..i18n import t
-from ..validate.context import DocContext
-from ..validate.datatype import ts_problem, ts_text
-from ..validate.diagnostics import parse_detail
-from ..validate.status import ran, skipped
 from . import carried
-from .services import Service, all_profiles, read_id
+from .context import DocContext
+from .datatype import ts_problem, ts_text
+from .diagnostics import parse_detail
+from .status import ran, skipped
 
 H = f"{{{HL7_NS}}}"
 _INTERACTION_RE = re.compile(r"^[A-Z]{4}_(IN|MT)\d{6}[A-Z0-9]*$")
