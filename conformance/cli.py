@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .catalog import CatalogError, load_catalog
 from .errors import ConformanceError
+from .model.io import CODECS
 from .i18n import t
 from .inputs import InputError
 from .output import open_output
@@ -232,6 +233,32 @@ def standards_show(ident: str, fmt: str, lang: str) -> None:
     import yaml
 
     click.echo(yaml.safe_dump(obj, allow_unicode=True, sort_keys=False, width=100).rstrip())
+
+
+@main.command("schema")
+@click.argument("name", required=False, type=click.Choice(sorted(CODECS)))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write every artifact's schema as NAME.schema.json into this folder.")
+def schema_command(name: str | None, out_dir: str | None) -> None:
+    """打印运行目录中各文件的 JSON Schema。Print the JSON Schema of a run-folder artifact.
+
+    NAME: validate, results, perf, datasets, quality, score, manifest or campaign (the files
+    validate.json, results.json …). Without NAME, --out writes them all (for a CI job that
+    validates run folders).
+    """
+    from pathlib import Path
+
+    from .model.io.schemas import SCHEMA_DIR, render, write_all
+
+    if out_dir:
+        for p in write_all(Path(out_dir)):
+            click.echo(str(p))
+        return
+    if name is None:
+        for p in sorted(SCHEMA_DIR.glob("*.schema.json")):
+            click.echo(str(p))
+        return
+    click.echo(render(name), nl=False)
 
 
 # Feature packages register their commands here (each module exposes register(main)).

@@ -149,3 +149,16 @@ def test_perf_json_of_earlier_versions_loads(tmp_path: Path) -> None:
                              "profile": "hospital", "platform": None, "bands": [], "steps": [],
                              "thresholds": []}), encoding="utf-8")
     assert perf_json.load(p).platform is None
+
+
+def test_schema_command_prints_and_writes_the_shipped_schemas(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from conformance.cli import main
+
+    r = CliRunner().invoke(main, ["schema", "results"])
+    assert r.exit_code == 0 and json.loads(r.output) == shipped("results")
+    r = CliRunner().invoke(main, ["schema", "--out", str(tmp_path)])
+    assert r.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{n}.schema.json" for n in CODECS)
