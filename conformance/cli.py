@@ -13,9 +13,9 @@ import click
 from . import __version__
 from .catalog import CatalogError, load_catalog
 from .errors import ConformanceError
-from .model.io import CODECS
 from .i18n import t
 from .inputs import InputError
+from .model.io import CODECS
 from .output import open_output
 from .report import make_reporter
 
