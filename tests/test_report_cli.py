@@ -94,6 +94,27 @@ def test_atomic_write_leaves_previous_report(run: Path, monkeypatch) -> None:
     assert not [p for p in run.iterdir() if p.name.endswith(".part")]
 
 
+@pytest.mark.parametrize(("lang", "internal", "interrupted"), [
+    ("zh", "无法生成报告：内部错误：RuntimeError: boom——请连同运行目录中的 JSON 文件一起报告", "已中断"),
+    ("en", "Cannot render the report: internal error: RuntimeError: boom — please report it "
+           "with the run folder's JSON files", "interrupted")])
+def test_a_defect_and_an_interruption_are_said_in_the_report_language(
+        run: Path, monkeypatch, lang: str, internal: str, interrupted: str) -> None:
+    import conformance.report.render as render_mod
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(render_mod, "render_reports", boom)
+    code, out = invoke("report", str(run), "--lang", lang)
+    assert (code, out.strip()) == (2, internal)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(render_mod, "render_reports", stop)
+    code, out = invoke("report", str(run), "--lang", lang)
+    assert (code, out.strip()) == (130, interrupted)
+
+
 def test_default_names_and_stdout(run: Path) -> None:
     code, out = invoke("report", str(run), "-f", "html,json,junit,sarif", "--fail-on", "never")
     assert code == 0

@@ -29,15 +29,3 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **kw: object) -> str:
         text = bundle(DEFAULT_LANG)[key]
     return text.format(**kw) if kw else text
 
-
-def lookup(table: dict[str, dict[str, str]], key: str, lang: str = "zh", /,
-           **kw: object) -> str:
-    """A text of a package's own zh/en table (being folded into the bundles)."""
-    entry = table[key]
-    text = entry.get(lang) or entry["zh"]
-    return text.format(**kw) if kw else text
-
-
-def pick(lang: str, zh: str, en: str) -> str:
-    """One of two literal texts (prefer a bundle key: this is for data-driven pairs only)."""
-    return en if lang == "en" else zh

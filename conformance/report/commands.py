@@ -11,8 +11,8 @@ import sys
 
 import click
 
+from ..i18n import t
 from .render import FORMATS
-from .strings import tr
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
@@ -64,36 +64,36 @@ def register(main: click.Group) -> None:
             sys.exit(code)
 
         if fail_on == "regression" and baseline is None:
-            fail(tr("cli.need_baseline", lang))
+            fail(t("report.cli.need_baseline", lang))
         if output is not None and len(formats) != 1:
-            fail(tr("cli.one_output", lang))
+            fail(t("report.cli.one_output", lang))
         if output == "-" and formats == ["pdf"] and sys.stdout.isatty():
-            fail(tr("cli.pdf_stdout", lang))
+            fail(t("report.cli.pdf_stdout", lang))
         try:
             outcome = render_reports(run_dir, formats, lang, baseline=baseline,
                                      outputs={formats[0]: output} if output else None)
         except PdfUnavailable as exc:
-            fail(tr("cli.pdf_unavailable", lang, msg=exc))
+            fail(t("report.cli.pdf_unavailable", lang, msg=exc))
         except ConformanceError as exc:
-            fail(tr("cli.err", lang, msg=exc.render(lang)))
+            fail(t("report.cli.err", lang, msg=exc.render(lang)))
         except OSError as exc:
-            fail(tr("cli.err_output", lang, path=output or run_dir,
+            fail(t("report.cli.err_output", lang, path=output or run_dir,
                     msg=exc.strerror or exc))
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail(t("cli.interrupted", lang), 130)
         except Exception as exc:  # a defect: say so, never a traceback (written files are whole)
-            fail(tr("cli.err", lang, msg=f"internal error: {type(exc).__name__}: {exc} — please "
-                    "report it with the run folder's JSON files"))
+            fail(t("report.cli.err", lang, msg=t("report.cli.internal", lang,
+                                                 error=f"{type(exc).__name__}: {exc}")))
         for warning in outcome.warnings:
             click.echo(f"⚠ {warning}", err=True)
         for path in outcome.paths.values():
             if path is not None:
-                click.echo(tr("cli.written", lang, path=path), err=True)
+                click.echo(t("report.cli.written", lang, path=path), err=True)
         if outcome.failures:
-            click.echo(tr("cli.failures", lang, n=len(outcome.failures)), err=True)
+            click.echo(t("report.cli.failures", lang, n=len(outcome.failures)), err=True)
         cmp = outcome.comparison
         if cmp is not None:
-            click.echo(tr("cli.new_failures", lang, new=cmp.new_failures,
+            click.echo(t("report.cli.new_failures", lang, new=cmp.new_failures,
                           fixed=len(cmp.improvements)), err=True)
         if fail_on == "never":
             sys.exit(0)

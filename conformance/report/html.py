@@ -21,7 +21,6 @@ from . import charts
 from .baseline import Comparison
 from .evidence import BodyLoader
 from .model import PRODUCERS, artifact, evidence_files, inputs, version_mismatch
-from .strings import tr
 from .traffic import context as traffic_context
 from .views import (
     HTML_CAPS,
@@ -113,8 +112,9 @@ def environment() -> jinja2.Environment:
 
 # ====================================================================== context
 def _translator(lang: str) -> Callable[..., str]:
+    """The templates' ``_``: the report's phrases (``report.<key>`` in the bundles)."""
     def _(key: str, **kw: Any) -> str:
-        return tr(key, lang, **kw)
+        return t(f"report.{key}", lang, **kw)
     return _
 
 
@@ -126,44 +126,49 @@ def _distinct(values: list[Any]) -> str:
     return ", ".join(out) or "—"
 
 
-def _charts(s: Any, p: Any, _: Callable[..., str]) -> dict[str, Markup | None]:
+def _charts(s: Any, p: Any, lang: str) -> dict[str, Markup | None]:
+    def _(key: str) -> str:
+        return t(key, lang)
+
     out: dict[str, Markup | None] = {"dimensions": None, "latency": None, "tps": None,
                                      "series": None}
-    prov = _("provisional")
+    prov = _("report.provisional")
+    users = _("report.perf.users")
     if s is not None and s.dimensions:
         bars = [charts.Bar(f"{d['id']} {d['name']}", d["score"], d["max"], d["provisional"])
                 for d in s.dimensions]
-        out["dimensions"] = charts.bar_chart(bars, _("dim.chart"), prov)
+        out["dimensions"] = charts.bar_chart(bars, _("report.dim.chart"), prov)
     if p is not None and p.steps:
         labels = [st["label"] for st in p.steps]
         series = [charts.Series(name, [st[key] for st in p.steps], dashed=(key == "max_ms"))
                   for name, key in (("p50", "p50_ms"), ("p90", "p90_ms"), ("p95", "p95_ms"),
                                     ("p99", "p99_ms"), ("max", "max_ms"))
                   if any(st[key] is not None for st in p.steps)]
-        guides = [charts.Guide(t["limit"], f"{t['metric']} {t['op']} {f_num(t['limit'])}",
-                               t["provisional"])
-                  for t in p.thresholds if t["limit"] is not None
-                  and str(t["metric"] or "").endswith("_ms")]
+        guides = [charts.Guide(th["limit"], f"{th['metric']} {th['op']} {f_num(th['limit'])}",
+                               th["provisional"])
+                  for th in p.thresholds if th["limit"] is not None
+                  and str(th["metric"] or "").endswith("_ms")]
         out["latency"] = charts.line_chart(charts.LineChart(
-            _("perf.latency_chart"), labels, _("perf.users"), _("perf.ms"), series, guides), prov)
-        tps_guides = [charts.Guide(t["limit"], f"tps {t['op']} {f_num(t['limit'])}",
-                                   t["provisional"])
-                      for t in p.thresholds if t["limit"] is not None and t["metric"] == "tps"]
+            _("report.perf.latency_chart"), labels, users, _("report.perf.ms"), series, guides),
+            prov)
+        tps_guides = [charts.Guide(th["limit"], f"tps {th['op']} {f_num(th['limit'])}",
+                                   th["provisional"])
+                      for th in p.thresholds if th["limit"] is not None and th["metric"] == "tps"]
         out["tps"] = charts.line_chart(charts.LineChart(
-            _("perf.tps_chart"), labels, _("perf.users"), "TPS",
+            _("report.perf.tps_chart"), labels, users, "TPS",
             [charts.Series("TPS", [st["tps"] for st in p.steps])], tps_guides), prov)
     if p is not None and p.series:
-        seconds = sorted({t for pts in p.series.values() for t, _v in pts})
-        index = {t: i for i, t in enumerate(seconds)}
+        seconds = sorted({sec for pts in p.series.values() for sec, _v in pts})
+        index = {sec: i for i, sec in enumerate(seconds)}
         lines = []
-        for users, pts in p.series.items():
+        for n, pts in p.series.items():
             values: list[float | None] = [None] * len(seconds)
-            for t, v in pts:
-                values[index[t]] = v
-            lines.append(charts.Series(f"{users} {_('perf.users')}", values))
+            for sec, v in pts:
+                values[index[sec]] = v
+            lines.append(charts.Series(f"{n} {users}", values))
         out["series"] = charts.line_chart(charts.LineChart(
-            _("perf.series_chart"), [f_num(t) for t in seconds], _("perf.seconds"), "TPS",
-            lines), prov)
+            _("report.perf.series_chart"), [f_num(sec) for sec in seconds],
+            _("report.perf.seconds"), "TPS", lines), prov)
     return out
 
 
@@ -187,7 +192,7 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
                   generated: datetime | None = None) -> dict[str, Any]:
     """Everything the template needs. ``folder``: an opened run (``model.open_run``);
     ``report_dir``: where the report file goes (links to evidence files are relative to it).
-    ``font_warning``: a strings key (PDF only)."""
+    ``font_warning``: a report phrase key (PDF only)."""
     _ = _translator(lang)
     caps = caps or (PDF_CAPS if mode == "pdf" else HTML_CAPS)
     omitted = Omitted()
@@ -220,16 +225,12 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
         or (v and any(rr["provisional"] for rr in v.by_rule))
         or (r and any(c.provisional for c in r.cases))
         or (d and d.provisional))
-    toc = [("summary", _("sec.summary"))]
-    if comparison is not None:
-        toc.append(("comparison", _("sec.comparison")))
-    toc += [("dimensions", _("sec.dimensions")), ("indicators", _("sec.indicators")),
-            ("gaps", _("sec.gaps")), ("services", _("sec.services")),
-            *([("traffic", t("report.traffic.title", lang))]
-              if results is not None and results.kind == "proxy" else []),
-            ("documents", _("sec.documents")), ("findings", _("sec.findings")),
-            ("datasets", _("sec.datasets")), ("performance", _("sec.performance")),
-            ("about", _("sec.about"))]
+    sections = ["summary", *(["comparison"] if comparison is not None else []),
+                "dimensions", "indicators", "gaps", "services",
+                *(["traffic"] if results is not None and results.kind == "proxy" else []),
+                "documents", "findings", "datasets", "performance", "about"]
+    toc = [(sec, t("report.traffic.title" if sec == "traffic" else f"report.sec.{sec}", lang))
+           for sec in sections]
     files = inputs(folder)
     assessment = None
     if s is not None:
@@ -239,7 +240,7 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
         assessment = str(name) + (f" {version}" if version and str(version) not in str(name)
                                   else "")
         if a["status"] == "provisional":
-            assessment += f" [{_('provisional')}]"
+            assessment += f" [{t('report.provisional', lang)}]"
     date = folder.date()
     run_info = {
         "name": folder.path.name or str(folder.path), "path": str(folder.path),
@@ -263,7 +264,7 @@ def build_context(folder: RunFolder, lang: str = "zh", mode: str = "html",
         "generated": f_dt((generated or datetime.now().astimezone()).replace(microsecond=0)),
         "v": v, "r": r, "p": p, "s": s, "d": d, "cmp": comparison,
         "cmp_name": comparison.baseline.name if comparison else None,
-        "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, _), "caps": caps,
+        "cap_changes": MAX_CHANGES_LISTED, "charts": _charts(s, p, lang), "caps": caps,
         "omitted": omitted, "toc": toc, "any_provisional": any_prov, "perf_failed": perf_failed,
         "producers": PRODUCERS, "fonts": {"warning": font_warning} if font_warning else None,
         "service_cites": service_citations(folder.profile(), lang) if r is not None else [],

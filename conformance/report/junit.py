@@ -38,6 +38,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
 
+from ..i18n import t
 from ..model import (
     UNSET,
     CaseResult,
@@ -60,7 +61,6 @@ from ..model.events import (
     ThresholdsJudged,
     ValidationStarted,
 )
-from .strings import tr
 from .views import localized, threshold_result
 
 _MESSAGE_MAX = 500
@@ -138,8 +138,7 @@ def verdict_label(v: DatasetVerdict, lang: str) -> str:
     text = localized(v.verdict, v.verdict_en, lang)
     if not v.provisional:
         return text
-    prov = tr("provisional", lang)
-    return f"{text}（{prov}）" if lang == "zh" else f"{text} ({prov})"
+    return text + t("paren", lang, text=t("report.provisional", lang))
 
 
 def _pct(value: float | None) -> str:
@@ -149,28 +148,27 @@ def _pct(value: float | None) -> str:
 def verdict_figures(v: DatasetVerdict, lang: str = "zh") -> str:
     """The two figures of the automated data-set test: ``数据元覆盖 6/27（22.2%）  格式符合
     28/29（96.6%，暂定）`` (format conformance is not measured on documents)."""
-    zh = lang == "zh"
 
     def paren(text: str) -> str:
-        return f"（{text}）" if zh else f" ({text})"
+        return t("paren", lang, text=text)
 
     parts = []
     c = v.element_coverage
     if c is not UNSET:
-        parts.append(f"{tr('ds.fig.covered', lang)} {c.numerator}/{c.denominator}"
+        parts.append(f"{t('report.ds.fig.covered', lang)} {c.numerator}/{c.denominator}"
                      + paren(_pct(c.value)))
     f = v.format_conformance
     if f is not UNSET:
         if not f.denominator:
-            parts.append(f"{tr('ds.fig.format', lang)} "
-                         + (tr("ds.fig.not_measured", lang) if v.documents else "-"))
+            parts.append(f"{t('report.ds.fig.format', lang)} "
+                         + (t("report.ds.fig.not_measured", lang) if v.documents else "-"))
         else:
-            prov = (("，" if zh else ", ") + tr("provisional", lang)) if f.provisional is True \
-                else ""
-            parts.append(f"{tr('ds.fig.format', lang)} {f.numerator}/{f.denominator}"
+            prov = (t("sep.comma", lang) + t("report.provisional", lang)) \
+                if f.provisional is True else ""
+            parts.append(f"{t('report.ds.fig.format', lang)} {f.numerator}/{f.denominator}"
                          + paren(_pct(f.value) + prov))
     if not parts:  # a writer that gave no ratios: the element counts
-        parts.append(f"{tr('ds.fig.covered', lang)} {v.elements.covered}/{v.elements.total}")
+        parts.append(f"{t('report.ds.fig.covered', lang)} {v.elements.covered}/{v.elements.total}")
     return "  ".join(parts)
 
 
@@ -182,7 +180,7 @@ def dataset_case(v: DatasetVerdict, lang: str = "zh") -> TestCase:
         case.result, case.message = Status.SKIP, verdict_label(v, lang)
         return case
     summary = (f"{verdict_label(v, lang)}: {verdict_figures(v, lang)}, "
-               f"{tr('ds.fig.defects', lang)} {sum(v.defects.values())}")
+               f"{t('report.ds.fig.defects', lang)} {sum(v.defects.values())}")
     if v.verdict_key == "full":
         case.system_out = summary
         return case
@@ -191,13 +189,13 @@ def dataset_case(v: DatasetVerdict, lang: str = "zh") -> TestCase:
     return case
 
 
-def threshold_case(t: Threshold, lang: str = "zh") -> TestCase:
-    prov = f" [{tr('provisional', lang)}]" if t.provisional else ""
-    result = threshold_result(t)
-    actual = "-" if t.actual is None else f"{t.actual:g}"
-    return TestCase("perf.thresholds", (t.description or t.id) + prov, result,
-                    "" if result == Status.PASS else f"{t.metric} {t.op} {t.limit:g}: {actual}",
-                    kind=t.metric)
+def threshold_case(th: Threshold, lang: str = "zh") -> TestCase:
+    prov = f" [{t('report.provisional', lang)}]" if th.provisional else ""
+    result = threshold_result(th)
+    actual = "-" if th.actual is None else f"{th.actual:g}"
+    return TestCase("perf.thresholds", (th.description or th.id) + prov, result,
+                    "" if result == Status.PASS else f"{th.metric} {th.op} {th.limit:g}: {actual}",
+                    kind=th.metric)
 
 
 # ---------------------------------------------------------------------- the writer
@@ -273,8 +271,8 @@ class JunitWriter:
 
     def thresholds(self, thresholds: Iterable[Threshold], lang: str = "zh",
                    suite: str = "conformance perf") -> None:
-        for t in thresholds:
-            self.add(suite, threshold_case(t, lang))
+        for th in thresholds:
+            self.add(suite, threshold_case(th, lang))
 
     def perf(self, perf: PerfResults, lang: str = "zh", suite: str = "conformance perf") -> None:
         self.suite(suite)
@@ -291,7 +289,7 @@ class JunitWriter:
         from .views import Caps, score_view
 
         s = score_view(score, {}, Caps(), lang)
-        mark = f" [{tr('provisional', lang)}]" if s.provisional or s.level_provisional else ""
+        mark = f" [{t('report.provisional', lang)}]" if s.provisional or s.level_provisional else ""
         self.suite(suite)
         if s.level:
             self.add(suite, TestCase("score.levels", f"{s.level}{mark}",

@@ -39,7 +39,8 @@ def cjk_fonts() -> tuple[str, ...] | None:
 
 
 def font_warning() -> str | None:
-    """A strings key when Chinese may not render (shown in the PDF and on stderr), else None."""
+    """A report phrase key (``report.<key>``) when Chinese may not render (shown in the PDF
+    and on stderr), else None."""
     fonts = cjk_fonts()
     if fonts is None:
         return "fonts.unchecked"

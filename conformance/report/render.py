@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import t
 from ..model.folder import RunFolder
 from ..output import open_output
 from .baseline import Comparison, Item, compare, failures
 from .model import ReportError, open_run
-from .strings import tr
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "json", "junit", "sarif")
 DEFAULT_NAMES: dict[str, str] = {"html": "report.html", "pdf": "report.pdf",
@@ -77,7 +77,7 @@ def render_reports(folder: RunFolder | str | Path, formats: Iterable[str] = ("ht
             from .pdf import font_warning, render_pdf
             warning = font_warning()
             if warning:
-                outcome.warnings.append(tr(warning, lang))
+                outcome.warnings.append(t(f"report.{warning}", lang))
             ctx = build_context(run, lang, "pdf", report_dir, outcome.comparison, warning)
             with open_output(str(path), binary=True) as bout:
                 outcome.pdf_pages = render_pdf(ctx, bout, report_dir)

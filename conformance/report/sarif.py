@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from ..i18n import t
 from ..model import (
     CaseResult,
     DatasetVerdict,
@@ -58,7 +59,6 @@ from ..model.events import (
     ValidationFinished,
     ValidationStarted,
 )
-from .strings import tr
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _SPOOL = 4 << 20
@@ -254,19 +254,19 @@ class SarifWriter:
         """Failed thresholds (error) and thresholds nothing was measured for (warning)."""
         lang = lang or self.lang
         uri = artifact_uri(str(perf_file))
-        for t in thresholds:
-            if t.passed is True:
+        for th in thresholds:
+            if th.passed is True:
                 continue
             self.rule(_descriptor("perf.threshold", "performance threshold", "error"))
-            measured = "not measured" if t.actual is None else f"measured {t.actual:g}"
-            prov = f" [{tr('provisional', lang)}]" if t.provisional else ""
+            measured = "not measured" if th.actual is None else f"measured {th.actual:g}"
+            prov = f" [{t('report.provisional', lang)}]" if th.provisional else ""
             self.result({"ruleId": "perf.threshold",
-                         "level": "error" if t.passed is False else "warning",
-                         "message": {"text": f"{t.description or t.id}: {t.metric} {t.op} "
-                                             f"{t.limit:g}, {measured}{prov}"},
+                         "level": "error" if th.passed is False else "warning",
+                         "message": {"text": f"{th.description or th.id}: {th.metric} {th.op} "
+                                             f"{th.limit:g}, {measured}{prov}"},
                          "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
-                         "properties": {"provisional": t.provisional, "users": t.users,
-                                        "rate": t.rate, "limit": t.limit}})
+                         "properties": {"provisional": th.provisional, "users": th.users,
+                                        "rate": th.rate, "limit": th.limit}})
 
     def datasets(self, verdicts: Iterable[DatasetVerdict]) -> None:
         """The data-set verdicts, as the run's ``properties.datasets`` (their findings are the
