@@ -221,6 +221,27 @@ def test_report_formats_json_schema_html_links_and_xlsx_sheets(tmp_path: Path) -
     assert all(wb[n].auto_filter.ref for n in wb.sheetnames)
 
 
+def test_the_english_dashboard_punctuates_in_english(tmp_path: Path) -> None:
+    from conformance.campaign.views import render_html_string
+
+    camp_dir = make_campaign(tmp_path / "c")
+    for lang, said in (("zh", ["第五医院（h05）：无法连接 — connection refused", "问题清单（"]),
+                       ("en", ["第五医院 (h05): unreachable — connection refused",
+                               "Problem list ("])):
+        html = render_html_string(build_report(cfg.load(camp_dir), lang=lang), camp_dir,
+                                  tmp_path / "out", lang)
+        assert all(s in html for s in said), (lang, [s for s in said if s not in html])
+        if lang == "en":
+            assert "）：" not in html and "第一医院（" not in html
+    from openpyxl import load_workbook
+
+    from conformance.campaign.views import write_xlsx
+
+    write_xlsx(build_report(cfg.load(camp_dir), lang="en"), camp_dir, tmp_path / "c.xlsx", "en")
+    head = [c.value for c in load_workbook(tmp_path / "c.xlsx")["Data quality"][1]]
+    assert any(str(h).endswith(" (EMR-rating data-quality coefficient)") for h in head), head
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("fc-list") is None, reason="no fontconfig: PDF not checked")
 def test_report_pdf(tmp_path: Path) -> None:
@@ -280,6 +301,14 @@ def test_follow_up_review_fixed_still_open_and_reopened(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ run
+def test_why_a_platform_is_unreachable_is_said_in_the_campaign_language() -> None:
+    from conformance.campaign.runner import reachable
+
+    url = "http://127.0.0.1:9/services"
+    assert reachable(url, 2, "zh") == f"连接被拒绝（{url}）"
+    assert reachable(url, 2, "en") == f"connection refused ({url})"
+
+
 def test_run_records_an_unreachable_institution_and_skips_what_is_done(tmp_path: Path) -> None:
     insts = [{"id": "h01", "name": "甲", "kind": "hospital", "district": "东区",
               "_run": {"level": "四级甲等", "total": 80}},
@@ -291,7 +320,7 @@ def test_run_records_an_unreachable_institution_and_skips_what_is_done(tmp_path:
                        on_event=lambda e, i, s: events.append((e, i)))
     assert out.skipped == ["h01"]                      # assessed and still verifying: resumed
     assert out.states["h09"].status == "unreachable"
-    assert "connection refused" in out.states["h09"].reason
+    assert out.states["h09"].reason == "连接被拒绝（http://127.0.0.1:9/services）"   # in zh
     assert out.exit_code == 1 and ("done", "h09") in events
     state = json.loads((camp_dir / "state.json").read_text("utf-8"))
     assert state["institutions"]["h09"]["status"] == "unreachable"

@@ -96,7 +96,7 @@ def test_a_campaign_of_embedded_platforms(tmp_path: Path) -> None:
     assert rows["h1"].rank == 1
     assert rows["h1"].city.total is not None and rows["h1"].city.total > max(
         (rows[i].city.total or 0) for i in ("h2", "h3", "h4", "h5")), [r.city for r in hospitals]
-    assert rows["h9"].status == "unreachable" and "refused" in rows["h9"].reason
+    assert rows["h9"].status == "unreachable" and "连接被拒绝" in rows["h9"].reason
     assert rows["d1"].kind == "district" and rows["d1"].status == "assessed", rows["d1"].reason
     h3 = {p.key for p in rows["h3"].problems}
     assert any(k.startswith("document:") for k in h3)

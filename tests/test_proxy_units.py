@@ -137,6 +137,22 @@ def _ack(code: str, target: str, root: str = "MCCI_IN000002UV01") -> bytes:
             f"</acknowledgement></{root}></soap:Body></soap:Envelope>").encode()
 
 
+@pytest.mark.parametrize(("lang", "said"), [
+    ("zh", "平台没有接受该消息：确认类型 AE：missing name"),
+    ("en", "The platform did not accept the message: acknowledgement AE: missing name")])
+def test_a_rejection_names_its_detail_after_the_languages_colon(validator, validator_en,
+                                                                lang: str, said: str) -> None:
+    checker = ExchangeChecker(load_catalog(), load_services("hospital"),
+                              validator if lang == "zh" else validator_en,
+                              get_definition("hospital-2020").bands, lang)
+    req = soap_envelope(MessageBuilder("hospital").build_request(
+        "PatientInfoRegister", {"message_id": "m-1"}), action="PatientInfoRegister")
+    v = checker.judge(_captured(req, _ack("AE", "m-1")), req, _ack("AE", "m-1"),
+                      validate=False, max_body=10 ** 7)
+    ack = next(c for c in v.checks if c.id == "ack")
+    assert ack.findings[0].message == said
+
+
 def test_exchange_checks_name_their_rules(checker: ExchangeChecker) -> None:
     b = MessageBuilder("hospital")
     req = soap_envelope(b.build_request("PatientInfoRegister", {"message_id": "m-1"}),

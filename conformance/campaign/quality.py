@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ConformanceError
+from ..i18n import t
 from ..model.common import ToolStamp
 from ..model.folder import RunFolder, now_utc
 from ..model.quality import QualityResults
@@ -29,7 +30,8 @@ def quality_of(exports: Path, lang: str = "zh") -> QualityResults:
     tool = ToolStamp(name="conformance", version=__version__, ruleset=defs.ruleset)
     if not srcs:
         return QualityResults(tool=tool, lang=lang, created=now_utc(), inputs=[str(exports)],
-                              input_problems=[f"{exports}: no data-set files"])
+                              input_problems=[t("campaign.quality.no_files", lang,
+                                                               path=exports)])
     examples = int((defs.quality.get("issue_list") or {}).get("examples", 3))
     opts = RunOptions(lang=lang, max_examples=examples, quality=True)
     executor = make_executor(opts)

@@ -89,24 +89,27 @@ class RunOutcome:
         return 1 if any(s.status != "assessed" for s in self.states.values()) else 0
 
 
-def reachable(url: str, timeout: float) -> str | None:
+def reachable(url: str, timeout: float, lang: str = "zh") -> str | None:
     """None when something answers at ``url`` (any HTTP status), else why not."""
     import requests
+
+    def why(key: str, detail: str = "", **values: object) -> str:
+        text = t(f"campaign.reach.{key}", lang, **values) + t("paren", lang, text=url)
+        return text + t("sep.colon", lang) + detail if detail else text
 
     try:
         requests.get(url, timeout=timeout, allow_redirects=False)
     except requests.exceptions.Timeout:
-        return f"no answer within {timeout:g} s ({url})"
+        return why("timeout", secs=f"{timeout:g}")
     except requests.exceptions.SSLError as exc:
-        return f"TLS handshake failed ({url}): {str(exc).splitlines()[0][:200]}"
+        return why("tls", str(exc).splitlines()[0][:200])
     except requests.exceptions.ConnectionError as exc:
-        text = str(exc)
-        why = ("connection refused" if "refused" in text.lower() else
-               "host not found" if "name or service" in text.lower() or "resolve" in text.lower()
-               else "cannot connect")
-        return f"{why} ({url})"
+        text = str(exc).lower()
+        return why("refused" if "refused" in text else
+                   "no_host" if "name or service" in text or "resolve" in text
+                   else "cannot_connect")
     except requests.exceptions.RequestException as exc:
-        return f"{type(exc).__name__} ({url})"
+        return type(exc).__name__ + t("paren", lang, text=url)
     return None
 
 
@@ -159,7 +162,8 @@ def _assess_institution(job: Job) -> InstitutionState:
     try:
         if not inst.target.embedded:
             url = _endpoint(inst)
-            why = reachable(url, s.reachability_timeout) if url else "no endpoint configured"
+            why = reachable(url, s.reachability_timeout, job.lang) if url \
+                else t("campaign.reach.no_endpoint", job.lang)
             if why:
                 return state("unreachable", why)
         if job.run_dir.exists():
@@ -256,7 +260,8 @@ def run_campaign(campaign: Campaign, *, jobs: int | None = None,
                 try:
                     st = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a worker that died
-                    st = InstitutionState(status="failed", reason=f"worker stopped: {exc}",
+                    st = InstitutionState(status="failed", reason=t("campaign.run.worker_stopped", lang,
+                                                                   msg=exc),
                                           finished=now_utc())
                 outcome.states[ident] = st
                 state.institutions[ident] = st

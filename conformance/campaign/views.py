@@ -339,7 +339,8 @@ def write_xlsx(report: CampaignReport, campaign_dir: Path, out: Path, lang: str)
                          q.records, *[g.get(d["id"]) for d in gov], *[e.get(d["id"]) for d in emr]])
         sheet(u("sheet.quality"), [u("institution"), u("scope"), u("district"), u("records"),
                                    *[d["name"] for d in gov],
-                                   *[f'{d["name"]}（{u("emr_coefficient")}）' for d in emr]], rows)
+                                   *[d["name"] + t("paren", lang, text=u("emr_coefficient"))
+                                     for d in emr]], rows)
         ws = wb[u("sheet.quality")[:31]]
         for col in range(5, 5 + len(gov) + len(emr)):
             for row in range(2, len(rows) + 2):

@@ -316,8 +316,7 @@ class ExchangeChecker:
                     if s.strip())
                 fs.append(self.finding("PROXY.ACK_REJECTED", status=status, el=ack, msg=resp,
                                        attr="typeCode", actual=v.ack,
-                                       detail=f"：{detail}" if detail and lang == "zh" else
-                                       f": {detail}" if detail else ""))
+                                       detail=t("sep.colon", lang) + detail if detail else ""))
             v.checks.append(self._check("ack", fs, ok=str(v.ack or "-"),
                                         skip=None if v.ack else t("proxy.skip.no_ack", lang)))
             v.checks.append(self.target_message(req, resp, status))
