@@ -73,14 +73,14 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
     except api.NoInput:
         _fail(t("err.no_input", lang))
     except InputError as exc:
-        _fail(t("err.input", lang, msg=exc))
+        _fail(t("err.input", lang, msg=exc.render(lang)))
     try:
         validator = Validator(ValidatorOptions(lang=lang, schema_dir=schema_dir,
                                                max_bytes=max_bytes))
     except CatalogError as exc:
-        _fail(t("err.catalog", lang, msg=exc))
+        _fail(t("err.catalog", lang, msg=exc.render(lang)))
     except SchemaUnavailable as exc:
-        _fail(t("err.schema", lang, msg=exc))
+        _fail(t("err.schema", lang, msg=exc.render(lang)))
     to_terminal = output in (None, "-") and sys.stdout.isatty()
     if progress is None:
         progress = sys.stderr.isatty() and len(tasks) > 1 and not (fmt == "text" and to_terminal)
@@ -101,7 +101,7 @@ def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jo
     except KeyboardInterrupt:
         _fail(t("cli.interrupted", lang), 130)
     except ConformanceError as exc:
-        _fail(t("err.input", lang, msg=exc))
+        _fail(t("err.input", lang, msg=exc.render(lang)))
     sys.exit(outcome.exit_code)
 
 
@@ -156,7 +156,7 @@ def _catalog(lang: str):
     try:
         return load_catalog()
     except CatalogError as exc:
-        _fail(t("err.catalog", lang, msg=exc))
+        _fail(t("err.catalog", lang, msg=exc.render(lang)))
 
 
 @standards.command("list")

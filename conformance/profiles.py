@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConformanceError
+from .i18n import Lines, Phrase
 from .resources import standards_dir, test_cases_dir
 from .yamlio import read_yaml
 
@@ -48,18 +49,20 @@ def _load(path: Path) -> Profile:
     data = read_yaml(path, ProfileError)
     where = str(path)
     if not isinstance(data, dict):
-        raise ProfileError(f"{where}: a profile is a mapping (id, standards, cases)")
+        raise ProfileError.phrase("profile.not_mapping", where=where)
     problems = []
     for section, keys in _KEYS.items():
         block = data.get(section)
         if not isinstance(block, dict):
-            problems.append(f"{where}: '{section}' must be a mapping with {', '.join(keys)}")
+            problems.append(Phrase("profile.section", where=where, section=section,
+                                   keys=", ".join(keys)))
             continue
-        problems += [f"{where}: {section}.{k} is missing" for k in keys if k not in block]
+        problems += [Phrase("profile.missing", where=where, section=section, key=k)
+                     for k in keys if k not in block]
     if not data.get("id"):
-        problems.append(f"{where}: 'id' is missing")
+        problems.append(Phrase("profile.no_id", where=where))
     if problems:
-        raise ProfileError("\n".join(problems))
+        raise ProfileError.phrase("profile.problems", lines=Lines(problems))
     s, c = data["standards"], data["cases"]
 
     def case_path(key: str) -> Path | None:
@@ -83,14 +86,15 @@ def profiles() -> dict[str, Profile]:
     for path in sorted(folder.glob("*.yaml")):
         p = _load(path)
         if p.id != path.stem:
-            raise ProfileError(f"{path}: id {p.id!r} differs from the file name {path.stem!r}")
+            raise ProfileError.phrase("profile.id_mismatch", path=path, id=repr(p.id),
+                                      stem=repr(path.stem))
         out[p.id] = p
     if not out:
-        raise ProfileError(f"{folder}: no profile manifest (*.yaml)")
+        raise ProfileError.phrase("profile.none", folder=folder)
     defaults = [p.id for p in out.values() if p.default]
     if len(defaults) != 1:
-        raise ProfileError(f"{folder}: exactly one profile must say `default: true` "
-                           f"(found {', '.join(defaults) or 'none'})")
+        raise ProfileError.phrase("profile.defaults", folder=folder,
+                                  found=", ".join(defaults) or Phrase("value.none"))
     return out
 
 
@@ -109,8 +113,8 @@ def get_profile(profile_id: str | None = None) -> Profile:
     try:
         return profiles()[profile_id]
     except KeyError:
-        raise ProfileError(f"unknown profile {profile_id!r}; one of "
-                           f"{', '.join(profiles())} (standards/profiles/)") from None
+        raise ProfileError.phrase("profile.unknown", id=repr(profile_id),
+                                  known=", ".join(profiles())) from None
 
 
 def for_family(family: str) -> Profile | None:

@@ -13,7 +13,8 @@ mappings, assessment definitions, questionnaires, profiles, campaigns.
 - Dates stay strings (``date: 2024-05-01`` is text in a questionnaire, not a datetime).
 
 Errors are ``YamlError`` (a ``ConformanceError``) naming ``file:line:column`` and what is
-wrong; ``read_yaml``/``parse_yaml`` raise the caller's error type instead."""
+wrong, in the user's language (``render(lang)``; the parser's own words stay as PyYAML says
+them); ``read_yaml``/``parse_yaml`` raise the caller's error type instead."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from .errors import ConformanceError
+from .i18n import Phrase, t
 
 try:  # the C parser is ~10x faster; the constructor (where lines are recorded) is Python either way
     _Base: Any = yaml.CSafeLoader
@@ -36,6 +38,14 @@ MAX_DEPTH = 200
 
 class YamlError(ConformanceError):
     """The file cannot be read or is not acceptable YAML; the message names file:line:column."""
+
+
+class _Refused(yaml.constructor.ConstructorError):
+    """A document this reader refuses (a duplicate key, an alias bomb …): the phrase says why."""
+
+    def __init__(self, mark: yaml.Mark, key: str, /, **values: Any) -> None:
+        super().__init__(None, None, t(key, "en", **values), mark)
+        self.phrase = Phrase(key, **values)
 
 
 class LineDict(dict):
@@ -111,8 +121,7 @@ def _check_expansion(root: yaml.Node) -> None:
                 continue
             seen.add(id(child))
             if len(stack) >= MAX_DEPTH:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", child.start_mark)
+                raise _Refused(child.start_mark, "yaml.too_deep_at", max=MAX_DEPTH)
             stack.append((child, 0))
             continue
         stack.pop()
@@ -120,10 +129,7 @@ def _check_expansion(root: yaml.Node) -> None:
     total = size[id(root)]
     if total > MAX_EXPANDED_NODES:
         mark = alias_at[0] if alias_at else root.start_mark
-        raise yaml.constructor.ConstructorError(
-            None, None, f"its anchors and aliases expand to {total:,} nodes (at most "
-            f"{MAX_EXPANDED_NODES:,} are accepted): remove the aliases and write the values out",
-            mark)
+        raise _Refused(mark, "yaml.alias_bomb", total=f"{total:,}", max=f"{MAX_EXPANDED_NODES:,}")
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
@@ -133,12 +139,10 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "mapping keys must be plain values", key_node.start_mark)
+            raise _Refused(key_node.start_mark, "yaml.plain_keys")
         if key in out:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {out.key_lines[key]})",
-                key_node.start_mark)
+            raise _Refused(key_node.start_mark, "yaml.duplicate_key", key=repr(key),
+                           first=out.key_lines[key])
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
@@ -175,13 +179,16 @@ def load_text(text: str, name: str | Path) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else str(name)
-        problem = exc.problem or exc.context or "syntax error"
-        kind = "" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error: "
-        raise YamlError(f"{where}: {kind}{problem}") from None
+        problem = getattr(exc, "phrase", None) or exc.problem or exc.context \
+            or Phrase("yaml.syntax_error")
+        kind = "yaml.refused" if isinstance(exc, yaml.constructor.ConstructorError) \
+            else "yaml.syntax"
+        raise YamlError.phrase(kind, where=where, problem=problem) from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"{name}: YAML error: {exc}") from None
+        raise YamlError.phrase("yaml.error", where=name, problem=str(exc)) from None
     except RecursionError:
-        raise YamlError(f"{name}: YAML error: nested too deeply") from None
+        raise YamlError.phrase("yaml.error", where=name,
+                               problem=Phrase("yaml.too_deep")) from None
     finally:
         loader.dispose()
 
@@ -191,24 +198,24 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
     try:
         size = p.stat().st_size
         if size > max_bytes:
-            raise YamlError(f"{p}: file too large ({size} bytes, at most {max_bytes})")
+            raise YamlError.phrase("yaml.too_large", path=p, size=size, max=max_bytes)
         if not p.is_file():
-            raise YamlError(f"{p}: not a regular file, expected a YAML file")
+            raise YamlError.phrase("yaml.not_a_file", path=p)
         return p.read_bytes()
     except FileNotFoundError:
-        raise YamlError(f"{p}: file not found") from None
+        raise YamlError.phrase("yaml.not_found", path=p) from None
     except IsADirectoryError:
-        raise YamlError(f"{p}: is a folder, expected a YAML file") from None
+        raise YamlError.phrase("yaml.is_folder", path=p) from None
     except OSError as exc:
-        raise YamlError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise YamlError.phrase("yaml.cannot_read", path=p, msg=exc.strerror or exc) from None
 
 
 def decode(raw: bytes, where: str | Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise YamlError(f"{where}: not UTF-8 (byte {exc.start}: {exc.reason}); "
-                        "save the file as UTF-8") from None
+        raise YamlError.phrase("yaml.not_utf8", where=where, byte=exc.start,
+                               reason=exc.reason) from None
 
 
 def load_file(path: str | Path, max_bytes: int = MAX_BYTES) -> tuple[Any, bytes]:
@@ -247,7 +254,7 @@ def parse_yaml(text: str, where: str | Path, error: type[Exception], *,
     try:
         data = load_text(text, where)
     except YamlError as exc:
-        raise error(str(exc)) from None
+        raise _as(error, exc) from None
     return add_line_keys(data) if lines else data
 
 
@@ -256,5 +263,11 @@ def read_yaml(path: str | Path, error: type[Exception], *, lines: bool = False) 
     try:
         data, _ = load_file(path)
     except YamlError as exc:
-        raise error(str(exc)) from None
+        raise _as(error, exc) from None
     return add_line_keys(data) if lines else data
+
+
+def _as(error: type[Exception], exc: YamlError) -> Exception:
+    """``exc`` as the caller's error type (keeping its phrase when that type is a
+    ``ConformanceError``)."""
+    return error.like(exc) if issubclass(error, ConformanceError) else error(str(exc))

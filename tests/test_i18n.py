@@ -154,3 +154,43 @@ def test_the_guard_finds_a_table_a_branch_and_a_missing_key(tmp_path: Path) -> N
                    'K = "score.no_such_phrase"\nF = f"perf.nothing_here.{A}"\n', encoding="utf-8")
     found = _problems(bad)
     assert len(found) == 4, found
+
+
+# ------------------------------------------------------------------ errors raised as phrases
+def test_a_profile_problem_is_said_in_both_languages(tmp_path: Path) -> None:
+    import pickle
+
+    from conformance.profiles import ProfileError, _load, get_profile
+
+    with pytest.raises(ProfileError) as exc:
+        get_profile("nope")
+    assert exc.value.render("zh").startswith("未知的测评类型 'nope'；可选：hospital")
+    assert str(exc.value).startswith("unknown profile 'nope'; one of hospital")
+    assert pickle.loads(pickle.dumps(exc.value)).render("zh") == exc.value.render("zh")
+    bad = tmp_path / "x.yaml"
+    bad.write_text("standards: {}\ncases: []\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as exc:
+        _load(bad)
+    zh = exc.value.render("zh").splitlines()
+    assert zh[0] == f"{bad}: 缺少 standards.service_catalog" and zh[-1] == f"{bad}: 缺少 'id'"
+    assert f"{bad}: 'cases' 应为含 scenarios, documents" in exc.value.render("zh")
+    assert str(exc.value).splitlines()[-1] == f"{bad}: 'id' is missing"
+
+
+def test_an_artifact_problem_is_said_in_both_languages(tmp_path: Path) -> None:
+    import pickle
+
+    from conformance.model.io import CODECS, ArtifactError
+
+    with pytest.raises(ArtifactError) as exc:
+        CODECS["perf"].load(tmp_path)
+    where = tmp_path / "perf.json"
+    assert exc.value.render("zh") == f"{where}: 找不到文件——请用 `conformance perf --out RUN_DIR` 生成"
+    assert str(exc.value) == exc.value.render("en") == \
+        f"{where}: file not found — produce it with `conformance perf --out RUN_DIR`"
+    assert pickle.loads(pickle.dumps(exc.value)).render("zh") == exc.value.render("zh")
+    where.write_text('{"schema_version": 99}', encoding="utf-8")
+    with pytest.raises(ArtifactError) as exc:
+        CODECS["perf"].load(where)
+    assert "由 schema_version 99 写出" in exc.value.render("zh")
+    assert "written with schema_version 99" in exc.value.reason

@@ -29,21 +29,27 @@ def run(tmp_path: Path) -> Path:
 
 # ------------------------------------------------------------------------------ usage / input
 def test_missing_and_empty_run_folders(tmp_path: Path) -> None:
-    code, out = invoke("report", str(tmp_path / "nope"))
+    code, out = invoke("report", str(tmp_path / "nope"), "--lang", "en")
     assert code == 2 and "does not exist" in out
-    code, out = invoke("report", str(tmp_path))
+    code, out = invoke("report", str(tmp_path / "nope"))
+    assert code == 2 and out.strip() == f"无法生成报告：运行目录 {tmp_path / 'nope'} 不存在。"
+    code, out = invoke("report", str(tmp_path), "--lang", "en")
     assert code == 2 and "nothing to report" in out and "validate.json" in out
+    code, out = invoke("report", str(tmp_path))
+    assert code == 2 and "没有可报告的内容" in out and "validate.json" in out
     f = tmp_path / "x.json"
     f.write_text("{}")
-    code, out = invoke("report", str(f))
+    code, out = invoke("report", str(f), "--lang", "en")
     assert code == 2 and "is not a folder" in out
 
 
 def test_malformed_json_names_file_line_and_column(run: Path) -> None:
     (run / "perf.json").write_text('{"steps": [\n  {"users": 1,}\n]}', encoding="utf-8")
-    code, out = invoke("report", str(run))
+    code, out = invoke("report", str(run), "--lang", "en")
     assert code == 2
     assert "perf.json: line 2, column 15: not valid JSON" in out and "Traceback" not in out
+    code, out = invoke("report", str(run))
+    assert "perf.json: 第 2 行第 15 列：不是有效的 JSON：" in out and "——文件不完整" in out
     assert not (run / "report.html").exists()
 
 
@@ -61,6 +67,8 @@ def test_wrong_shape_is_explained(run: Path) -> None:
     assert code == 2 and "Expected `object`, got `array`" in out and "Traceback" not in out
     (run / "results.json").write_text('{"schema_version": 9, "cases": []}')
     code, out = invoke("report", str(run))
+    assert code == 2 and "schema_version 9" in out and "请升级 conformance" in out
+    code, out = invoke("report", str(run), "--lang", "en")
     assert code == 2 and "schema_version 9" in out and "upgrade conformance" in out
 
 
@@ -72,7 +80,7 @@ def test_usage_errors(run: Path, tmp_path: Path) -> None:
     code, out = invoke("report", str(run), "-f", "docx")
     assert code == 2 and "'docx' is not one of" in out
     code, out = invoke("report", str(run), "--baseline", str(tmp_path / "missing"))
-    assert code == 2 and "does not exist" in out
+    assert code == 2 and "不存在" in out
 
 
 def test_unwritable_output_is_exit_2(run: Path, tmp_path: Path) -> None:

@@ -71,8 +71,7 @@ def score_city(folder: RunFolder, inst: Institution, campaign: Campaign, row: In
         outcome = score_folder([folder], definition, inst.city_questionnaire, write=False,
                                lang=lang, facts=facts_of(folder, inst, row))
     except ConformanceError as exc:
-        render = getattr(exc, "render", None)
-        text = render(lang) if callable(render) else str(exc)
+        text = exc.render(lang)
         return CityScore(index_system=campaign.city_index, note=text.strip()[:500])
     s = outcome.score
     deductions = 0.0

@@ -24,9 +24,7 @@ def register(main: click.Group) -> None:
 
 
 def _fail(exc: ConformanceError, lang: str) -> None:
-    render = getattr(exc, "render", None)
-    click.echo(render(lang) if callable(render) and type(exc).render is not
-               ConformanceError.render else str(exc), err=True)
+    click.echo(exc.render(lang), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -94,7 +92,7 @@ def run_cmd(campaign_dir: str, jobs: int | None, only: str | None, yes: bool, la
                         score = RunFolder(camp.run_dir(ident)).score
                         detail = f"{score.level or '—'} {score.total or 0:g}" if score else ""
                     except ConformanceError as exc:   # reported by `campaign report`
-                        detail = str(exc)[:200]
+                        detail = exc.render(lang)[:200]
                 click.echo(t("campaign.run.done", lang, i=done[0], n=total, id=ident, name=name,
                              status=t(f"campaign.status.{st.status}", lang), detail=detail,
                              secs=st.seconds or 0), err=True)

@@ -251,7 +251,7 @@ def load(path: str | Path, lang: str = "zh", *, check_paths: bool = True) -> Cam
         data, _ = load_file(p)
     except YamlError as exc:
         hint = t("campaign.cfg.init_hint", lang, folder=p.parent) if not p.exists() else ""
-        raise CampaignError([f"{exc}{hint}"], lang) from None
+        raise CampaignError([f"{exc.render(lang)}{hint}"], lang) from None
     where = str(p)
     if not isinstance(data, LineDict):
         raise CampaignError([f"{where}:1: " + t("campaign.cfg.mapping", lang)], lang)

@@ -26,7 +26,7 @@ def quality_of(exports: Path, lang: str = "zh") -> QualityResults:
         defs = load_definitions()
         srcs = expand_sources([str(exports)])
     except (CatalogError, InputError) as exc:
-        raise ConformanceError(str(exc)) from None
+        raise ConformanceError.like(exc) from None
     tool = ToolStamp(name="conformance", version=__version__, ruleset=defs.ruleset)
     if not srcs:
         return QualityResults(tool=tool, lang=lang, created=now_utc(), inputs=[str(exports)],

@@ -221,7 +221,7 @@ def reported_done(inst: Institution, lang: str = "zh") -> set[str]:
     try:
         data, _ = load_file(inst.rectification)
     except YamlError as exc:
-        raise ConformanceError(str(exc)) from None
+        raise ConformanceError.like(exc) from None
     done = data.get("done") if isinstance(data, dict) else None
     if not isinstance(done, list):
         raise ConformanceError(t("campaign.feedback.shape", lang, path=inst.rectification))
@@ -421,13 +421,13 @@ def build_report(campaign: Campaign, *, previous: CampaignReport | None = None,
             try:
                 _fill(row, folder, inst, campaign, issued, lang)
             except ArtifactError as exc:
-                row.status, row.reason = "failed", str(exc)
+                row.status, row.reason = "failed", exc.render(lang)
             if row.status == "assessed" and row.level is not None:
                 levels_by_kind.setdefault(inst.kind, list(folder.score.levels))  # type: ignore
         try:
             done[inst.id] = reported_done(inst, lang)
         except ConformanceError as exc:
-            warnings.append(str(exc))
+            warnings.append(exc.render(lang))
         rows.append(row)
     _rank(rows)
     by_id = {r.id: r for r in rows}

@@ -199,10 +199,10 @@ def _assess_institution(job: Job) -> InstitutionState:
             try:
                 quality_into(folder, inst.datasets, job.lang)
             except ConformanceError as exc:
-                notes.append(t("campaign.run.quality_failed", job.lang, msg=exc))
+                notes.append(t("campaign.run.quality_failed", job.lang, msg=exc.render(job.lang)))
         return state("assessed", None, outcome.exit_code)
     except ConformanceError as exc:
-        return state("failed", str(exc).strip().splitlines()[0][:500])
+        return state("failed", exc.render(job.lang).strip().splitlines()[0][:500])
     except Exception as exc:  # noqa: BLE001 - one institution's bug must not stop the campaign
         return state("failed", f"{type(exc).__name__}: {str(exc)[:400]}")
 
@@ -316,7 +316,7 @@ def check_submission(folder: RunFolder, inst: Institution, lang: str) -> list[st
         tools = folder.tools()
         profile = folder.profile()
     except ArtifactError as exc:
-        return [str(exc)]
+        return [exc.render(lang)]
     stamps = {(tl.version, tl.ruleset) for tl in tools.values()}
     if len({v for v, _ in stamps}) > 1 or len({r for _, r in stamps if r}) > 1:
         listed = ", ".join(f"{n}: {tl.version}/{tl.ruleset or '-'}" for n, tl in tools.items())
@@ -373,7 +373,7 @@ def collect(campaign: Campaign, paths: Sequence[str], lang: str = "zh") -> list[
             try:
                 quality_into(RunFolder(dest), inst.datasets, lang)
             except ConformanceError as exc:
-                notes.append(t("campaign.run.quality_failed", lang, msg=exc))
+                notes.append(t("campaign.run.quality_failed", lang, msg=exc.render(lang)))
         state.institutions[ident] = InstitutionState(status="assessed", source="submitted",
                                                      finished=now_utc(), notes=notes,
                                                      submitted_from=str(path))

@@ -32,7 +32,7 @@ def _defs(lang: str) -> Any:
     try:
         return load_definitions()
     except CatalogError as exc:
-        _fail(t("err.catalog", lang, msg=exc))
+        _fail(t("err.catalog", lang, msg=exc.render(lang)))
 
 
 def _common_input_options(f: Any) -> Any:
@@ -74,7 +74,7 @@ def _load_mapping(path: str | None, defs: Any, lang: str) -> Any:
     try:
         return load_mapping(path, defs)
     except MappingError as exc:
-        _fail(t("datasets.err.mapping", lang, msg=exc))
+        _fail(t("datasets.err.mapping", lang, msg=exc.render(lang)))
 
 
 def _sources(paths: tuple[str, ...], lang: str) -> list[Any]:
@@ -83,7 +83,7 @@ def _sources(paths: tuple[str, ...], lang: str) -> list[Any]:
     try:
         srcs = expand_sources(list(paths))
     except InputError as exc:
-        _fail(t("err.input", lang, msg=exc))
+        _fail(t("err.input", lang, msg=exc.render(lang)))
     if not srcs:
         _fail(t("datasets.err.no_input", lang))
     return srcs
@@ -96,7 +96,7 @@ def _check_encoding(encoding: str | None, lang: str) -> None:
         try:
             _canonical_encoding(encoding)
         except ReadError as exc:
-            _fail(t("err.input", lang, msg=exc))
+            _fail(t("err.input", lang, msg=exc.render(lang)))
 
 
 def _executor(opts: Any, lang: str) -> Any:
@@ -105,7 +105,7 @@ def _executor(opts: Any, lang: str) -> Any:
     try:
         return make_executor(opts)
     except DaskError as exc:
-        _fail(t("datasets.err.dask", lang, msg=exc))
+        _fail(t("datasets.err.dask", lang, msg=exc.render(lang)))
 
 
 def _problem(exc: ConformanceError, lang: str) -> str:
@@ -114,9 +114,9 @@ def _problem(exc: ConformanceError, lang: str) -> str:
     from .mapping import MappingError
 
     if isinstance(exc, MappingError):
-        return t("datasets.err.mapping", lang, msg=exc)
+        return t("datasets.err.mapping", lang, msg=exc.render(lang))
     if isinstance(exc, DaskError):
-        return t("datasets.err.dask", lang, msg=exc)
+        return t("datasets.err.dask", lang, msg=exc.render(lang))
     if type(exc).__name__ == "DatasetUsageError":
         return exc.render(lang)
     return t("err.input", lang, msg=exc.render(lang))

@@ -344,7 +344,7 @@ class ServiceCatalog:
         try:
             manifest = get_profile(profile)
         except ProfileError as exc:
-            raise CatalogError(str(exc)) from None
+            raise CatalogError.like(exc) from None
         self.profile = profile
         self.root = root or standards_dir()
         folder = self.root / "services"

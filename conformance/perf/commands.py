@@ -241,7 +241,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
         mix = load_mix(mix_path, target.profile)
         namespace = namespace_of(target)
     except (ConformanceError, TargetError) as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
     with tempfile.TemporaryDirectory(prefix="conformance-worker-") as tmp:
         plan = {"profile": target.profile, "namespace": namespace, "mix": mix.path,
@@ -296,7 +296,7 @@ def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
             res = seed_patients(store, load_services(profile or default_profile().id), patients,
                                 progress=progress)
     except (SeedError, CatalogError) as exc:
-        click.echo(t("err.input", lang, msg=exc), err=True)
+        click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
         sys.exit(EXIT_USAGE)
     finally:
         store.close()

@@ -96,7 +96,7 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
               max_body=max_body, seed_patients=seed_patients, request_timeout=request_timeout,
               auth=auth, tls=tls)
     except CatalogError as exc:
-        click.echo(t("err.catalog", lang, msg=exc), err=True)
+        click.echo(t("err.catalog", lang, msg=exc.render(lang)), err=True)
         sys.exit(2)
     except StoreError as exc:
         click.echo(str(exc), err=True)
@@ -117,7 +117,7 @@ def services_cmd(profile: str, fmt: str, lang: str) -> None:
     try:
         cat = load_services(profile)
     except CatalogError as exc:
-        click.echo(t("err.catalog", lang, msg=exc), err=True)
+        click.echo(t("err.catalog", lang, msg=exc.render(lang)), err=True)
         sys.exit(2)
     rows = [s.summary() for s in cat.services]
     if fmt == "json":

@@ -50,15 +50,11 @@ def open_run(path: str | Path | RunFolder) -> RunFolder:
     folder = path if isinstance(path, RunFolder) else RunFolder(path)
     where = folder.path
     if not where.exists():
-        raise RunError(f"run folder {where} does not exist.")
+        raise RunError.phrase("report.run.missing", path=where)
     if not where.is_dir():
-        raise RunError(f"{where} is not a folder: give the run folder "
-                       "(runs/<YYYYmmdd-HHMMSS>-<target>/ or the --out DIR of a run).")
+        raise RunError.phrase("report.run.not_folder", path=where)
     if not folder.present:
-        raise RunError(f"{where} holds none of {', '.join(FILES.values())}: nothing to report. "
-                       "Give a run folder written by conformance run/perf/score/assess, or put "
-                       "the JSON output of `conformance validate --format json` there as "
-                       "validate.json.")
+        raise RunError.phrase("report.run.empty", path=where, files=", ".join(FILES.values()))
     for name in folder.present:
         artifact(folder, name)
     return folder
@@ -70,7 +66,7 @@ def artifact(folder: RunFolder, name: str) -> Any:
     try:
         return folder.read(name)
     except ArtifactError as exc:
-        raise RunError(str(exc)) from exc
+        raise RunError.like(exc) from exc
 
 
 def inputs(folder: RunFolder) -> list[InputFile]:

@@ -52,8 +52,8 @@ def render_reports(folder: RunFolder | str | Path, formats: Iterable[str] = ("ht
     formats = list(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ReportError(f"unknown report format(s): {', '.join(unknown)} "
-                          f"(known: {', '.join(FORMATS)})")
+        raise ReportError.phrase("report.run.formats", formats=", ".join(unknown),
+                                 known=", ".join(FORMATS))
     run = open_run(folder)
     outcome = ReportOutcome(folder=run)
     if baseline is not None:

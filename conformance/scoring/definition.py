@@ -470,7 +470,7 @@ def load_definition(path: str | Path) -> Definition:
     try:
         data, raw = load_file(p)
     except YamlError as exc:
-        raise DefinitionError([("", 0, same_text(str(exc)))]) from None
+        raise DefinitionError([("", 0, exc.texts())]) from None
     ctx = Problems(str(p), data)
     if not isinstance(data, LineDict):
         ctx.add(1, "score.def.type", path="(top)", want=Phrase("score.def.type_name.mapping"),

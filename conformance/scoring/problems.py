@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..i18n import LANGS, t
+from ..i18n import LANGS, Phrase
 from ..yamlio import LineDict, LineList
 from .model import FieldSpec, Item, Level, Option
 
@@ -16,26 +16,7 @@ _WHAT = {"level": "level", "source": "source", "dimension": "dimension", "sub-in
 
 Problem = tuple[str, int, dict[str, str]]   # (file, line, {zh, en})
 
-
-class Phrase:
-    """A UI phrase used as a value of another (a hint, a word): rendered in each language."""
-
-    __slots__ = ("key", "values")
-
-    def __init__(self, key: str, /, **values: Any) -> None:
-        self.key = key
-        self.values = values
-
-    def render(self, lang: str) -> str:
-        return t(self.key, lang, **{k: _local(v, lang) for k, v in self.values.items()})
-
-
-def _local(value: Any, lang: str) -> Any:
-    if isinstance(value, Phrase):
-        return value.render(lang)
-    if isinstance(value, dict) and "zh" in value:   # a {zh, en} text from the data
-        return value.get(lang) or value["zh"]
-    return value
+__all__ = ["Phrase", "Problem", "Problems", "ItemScope", "each_lang", "same_text", "where"]
 
 
 def each_lang(msg_key: str, /, **kw: Any) -> dict[str, str]:

@@ -31,7 +31,7 @@ from ..i18n import LANGS, t
 from ..model.folder import sha256_file
 from ..yamlio import LineDict, YamlError, load_file
 from .model import Definition, Item
-from .problems import Phrase, Problem, each_lang, same_text, where
+from .problems import Phrase, Problem, each_lang, where
 from .rules.yes_no import YES
 
 FORMAT = "conformance-self-assessment/1"
@@ -244,7 +244,7 @@ def load_questionnaire(path: str | Path, definition: Definition) -> Questionnair
     try:
         data, raw = load_file(p)
     except YamlError as exc:
-        raise QuestionnaireError([("", 0, same_text(str(exc)))]) from None
+        raise QuestionnaireError([("", 0, exc.texts())]) from None
     r = AnswerReader(p, definition)
     if not isinstance(data, LineDict) or data.get("questionnaire") != FORMAT:
         r.err(getattr(data, "line", 1) or 1, "score.q.format", want=FORMAT)

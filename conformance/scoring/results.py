@@ -203,7 +203,7 @@ _ADD = {"validate": _add_validate, "results": _add_run, "perf": _add_perf,
 
 
 def _artifact_problem(exc: ArtifactError) -> tuple[str, dict[str, Any]]:
-    if exc.problem.endswith("missing required field `tool`"):
+    if exc.reason.endswith("missing required field `tool`"):
         return "score.results.not_ours", {"path": exc.path}
     return "score.results.artifact", {"path": exc.path, "msg": exc.problem}
 

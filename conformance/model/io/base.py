@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from ...errors import ConformanceError
+from ...i18n import Phrase, local, t
 from ...output import open_output
 
 T = TypeVar("T")
@@ -24,11 +25,23 @@ MAX_BYTES = 512 * 1024 * 1024
 
 
 class ArtifactError(ConformanceError):
-    """An artifact that cannot be used (unreadable, not JSON, wrong shape, too new)."""
+    """An artifact that cannot be used (unreadable, not JSON, wrong shape, too new): the file,
+    the problem and what to do, each a phrase (``artifact.*``) the command renders in the user's
+    language (``render(lang)``; ``str()`` is English)."""
 
-    def __init__(self, path: str | Path, problem: str, hint: str = "") -> None:
+    def __init__(self, path: str | Path, problem: Phrase, hint: Phrase | None = None) -> None:
         self.path, self.problem, self.hint = str(path), problem, hint
-        super().__init__(f"{path}: {problem}" + (f" — {hint}" if hint else ""))
+        self.key = "artifact.error_hint" if hint is not None else "artifact.error"
+        self.values = {"path": self.path, "problem": problem, "hint": hint or ""}
+        super().__init__(t(self.key, "en", **self.values))
+
+    @property
+    def reason(self) -> str:
+        """The problem in English (what the codec or the file system said)."""
+        return str(local(self.problem, "en"))
+
+    def __reduce__(self) -> Any:
+        return (ArtifactError, (self.path, self.problem, self.hint))
 
 
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:
@@ -83,8 +96,8 @@ class Codec(Generic[T]):
             obj = msgspec.json.decode(data, type=self.type)
         except msgspec.ValidationError as exc:
             self._check_version(data, where)
-            raise ArtifactError(where, f"not a valid {self.filename}: {exc}",
-                                f"regenerate it with `{self.producer}`") from None
+            raise ArtifactError(where, Phrase("artifact.invalid", file=self.filename, error=str(exc)),
+                                Phrase("artifact.regenerate", cmd=self.producer)) from None
         except msgspec.DecodeError as exc:
             raise self._syntax_error(data, where, exc) from None
         version = getattr(obj, "schema_version", 1)
@@ -99,14 +112,17 @@ class Codec(Generic[T]):
         try:
             size = p.stat().st_size
             if size > MAX_BYTES:
-                raise ArtifactError(p, f"file too large ({size} bytes; at most {MAX_BYTES})")
+                raise ArtifactError(p, Phrase("artifact.too_large", size=size, max=MAX_BYTES))
             data = p.read_bytes()
         except FileNotFoundError:
-            raise ArtifactError(p, "file not found", f"produce it with `{self.producer}`") from None
+            raise ArtifactError(p, Phrase("artifact.not_found"),
+                                Phrase("artifact.produce", cmd=self.producer)) from None
         except OSError as exc:
-            raise ArtifactError(p, f"cannot read ({exc.strerror or exc})") from None
+            raise ArtifactError(p, Phrase("artifact.cannot_read",
+                                          msg=str(exc.strerror or exc))) from None
         if not data.strip():
-            raise ArtifactError(p, "the file is empty", f"regenerate it with `{self.producer}`")
+            raise ArtifactError(p, Phrase("artifact.empty"),
+                                Phrase("artifact.regenerate", cmd=self.producer))
         return self.loads(data, p)
 
     # ------------------------------------------------------------------ helpers
@@ -114,13 +130,13 @@ class Codec(Generic[T]):
         try:
             json.loads(data.decode("utf-8"))
         except UnicodeDecodeError as u:
-            return ArtifactError(where, f"not UTF-8 (byte {u.start})",
-                                 "conformance writes UTF-8 JSON: regenerate the file")
+            return ArtifactError(where, Phrase("artifact.not_utf8", byte=u.start),
+                                 Phrase("artifact.utf8_hint"))
         except json.JSONDecodeError as j:
-            return ArtifactError(where, f"line {j.lineno}, column {j.colno}: not valid JSON: "
-                                 f"{j.msg}", "the file is incomplete or edited by hand; "
-                                 f"regenerate it with `{self.producer}`")
-        return ArtifactError(where, f"not valid JSON ({exc})")
+            return ArtifactError(where, Phrase("artifact.bad_json", line=j.lineno, column=j.colno,
+                                               msg=j.msg),
+                                 Phrase("artifact.edited", cmd=self.producer))
+        return ArtifactError(where, Phrase("artifact.not_json", error=str(exc)))
 
     def _check_version(self, data: bytes, where: str | Path) -> None:
         try:
@@ -132,9 +148,9 @@ class Codec(Generic[T]):
             self._too_new(where, version)
 
     def _too_new(self, where: str | Path, version: int) -> None:
-        raise ArtifactError(where, f"written with schema_version {version}; this version of "
-                            f"conformance reads {self.filename} up to {self.schema_version}",
-                            "upgrade conformance to read it")
+        raise ArtifactError(where, Phrase("artifact.too_new", version=version, file=self.filename,
+                                          max=self.schema_version),
+                            Phrase("artifact.upgrade"))
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of the file (draft 2020-12), as shipped in the package."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from ...i18n import Phrase
 from ..run import CaseResult, RunResults
 from .base import ENCODER, ArtifactError, Codec
 
@@ -39,7 +40,7 @@ def load_case(path: Path) -> CaseResult:
     try:
         return CASE_DECODER.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ArtifactError(path, f"not a case record ({exc})") from None
+        raise ArtifactError(path, Phrase("artifact.not_case", error=str(exc))) from None
 
 
 def load_cases(folder: Path) -> dict[str, CaseResult]:
