@@ -12,7 +12,7 @@ from conformance.harness.transport import envelope
 from conformance.hl7v3.builder import MessageBuilder
 from conformance.model.perf import LoadStep, Stats
 from conformance.perf import thresholds as TH
-from conformance.perf.bands import band_of, load_plan
+from conformance.perf.bands import PlanError, band_of, load_plan
 from conformance.perf.classify import ERROR_KINDS, classify
 from conformance.perf.engine import _arrivals
 from conformance.perf.mix import MixError, load_mix
@@ -212,6 +212,31 @@ def test_bad_mixes_say_where_and_what(tmp_path, text: str, why: str) -> None:
     with pytest.raises(MixError, match=why) as exc:
         load_mix(p, "hospital")
     assert str(p) in str(exc.value)
+
+
+@pytest.mark.parametrize("text, zh", [
+    ("mix: x\nprofile: hospital\ntransactions: []\n", ":1: transactions 应为非空列表"),
+    ("mix: x\nprofile: hospital\nthink_time: soon\ntransactions: [{steps: [{service: A}]}]\n",
+     ":1: 思考时间: 无法读取 'soon'（请写成 60s、2m 或 500ms 这样的形式）"),
+    ("mix: x\nprofile: hospital\ntransactions:\n  - steps: [{service: A, setup: true}]\n",
+     ":4: t1: 没有计量的步骤（每个步骤都是 setup: true）"),
+    ("mix: [\n", ": YAML 语法错误："),
+])
+def test_bad_mixes_say_it_in_chinese(tmp_path, text: str, zh: str) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(MixError) as exc:
+        load_mix(p, "hospital")
+    assert exc.value.render("zh").startswith(str(p)) and zh in exc.value.render("zh")
+
+
+def test_a_bad_band_plan_says_it_in_chinese(tmp_path) -> None:
+    p = tmp_path / "b.yaml"
+    p.write_text("plan: x\nprofile: regional\nitems: []\n", encoding="utf-8")
+    with pytest.raises(PlanError) as exc:
+        load_plan(p, "hospital")
+    assert exc.value.render("zh") == f"{p}: 该计划用于测评类型 'regional'，不是 'hospital'"
+    assert str(exc.value) == f"{p}: the plan is for profile 'regional', not 'hospital'"
 
 
 def test_band_plan_and_bands_come_from_the_data() -> None:

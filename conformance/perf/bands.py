@@ -80,28 +80,29 @@ def _text(v: Any) -> dict[str, str]:
 def load_plan(path: str | Path | None, profile: str) -> BandPlan:
     p = Path(path) if path else default_plan_path(profile)
     if not p.is_file():
-        raise PlanError(f"{p}: no --bands plan for profile {profile}")
+        raise PlanError.phrase("perf.plan.none", where=p, profile=profile)
     data = read_yaml(p, PlanError)
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise PlanError(f"{p}: expected a mapping with plan, profile, assessment and items")
+        raise PlanError.phrase("perf.plan.not_mapping", where=p)
     if data.get("profile") != profile:
-        raise PlanError(f"{p}: the plan is for profile {data.get('profile')!r}, not {profile!r}")
+        raise PlanError.phrase("perf.plan.profile", where=p, plan=repr(data.get("profile")),
+                               run=repr(profile))
     items = []
     for i, it in enumerate(data["items"]):
         if not isinstance(it, dict) or "item" not in it or "steps" not in it:
-            raise PlanError(f"{p}: items[{i}] needs 'item' (assessment code) and 'steps'")
+            raise PlanError.phrase("perf.plan.item", where=p, i=i)
         try:
             steps = parse_steps(it["steps"], p, str(it["item"]))
         except MixError as exc:
-            raise PlanError(str(exc)) from None
+            raise PlanError.like(exc) from None
         if not any(not s.setup for s in steps):
-            raise PlanError(f"{p}: item {it['item']}: no measured step")
+            raise PlanError.phrase("perf.plan.no_measured", where=p, item=it["item"])
         base = it.get("base_records")
         if base is not None and (not isinstance(base, int) or base < 0):
-            raise PlanError(f"{p}: item {it['item']}: base_records must be a whole number")
+            raise PlanError.phrase("perf.plan.base_records", where=p, item=it["item"])
         qk = it.get("query_keys")
         if qk not in (None, "seeded"):
-            raise PlanError(f"{p}: item {it['item']}: query_keys must be 'seeded'")
+            raise PlanError.phrase("perf.plan.query_keys", where=p, item=it["item"])
         items.append(BandItem(str(it["item"]), _text(it.get("name") or it["item"]), steps, base, qk,
                               bool(it.get("provisional")), _text(it["note"]) if it.get("note") else {}))
     return BandPlan(str(data.get("plan") or p.stem), profile, str(data.get("assessment") or ""),

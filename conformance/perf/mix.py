@@ -128,62 +128,62 @@ def load_mix(path: str | Path | None = None, profile: str = "hospital",
     p = Path(path) if path else default_mix_path(profile)
     data = read_yaml(p, MixError, lines=True)
     if not isinstance(data, dict):
-        raise MixError(f"{p}: expected a mapping with mix, profile and transactions")
+        raise MixError.phrase("perf.mix.not_mapping", where=p)
 
     def at(d: dict[str, Any]) -> str:
         return f"{p}:{d.get('__line__', '?')}"
 
     unknown = set(data) - _TOP_KEYS - {"__line__"}
     if unknown:
-        raise MixError(f"{at(data)}: unknown setting(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise MixError.phrase("perf.mix.unknown_settings", where=at(data), keys=sorted(unknown),
+                              allowed=sorted(_TOP_KEYS))
     for key in ("mix", "profile", "transactions"):
         if key not in data:
-            raise MixError(f"{at(data)}: the mix lacks '{key}'")
+            raise MixError.phrase("perf.mix.lacks", where=at(data), key=key)
     mix_profile = str(data["profile"])
     if mix_profile != profile:
-        raise MixError(f"{at(data)}: this mix is for profile {mix_profile!r}, the run is for "
-                       f"{profile!r} (use --profile {mix_profile} or another --mix)")
+        raise MixError.phrase("perf.mix.profile", where=at(data), mix=mix_profile,
+                              mix_repr=repr(mix_profile), run=repr(profile))
     try:
         think = parse_think(data.get("think_time", 0))
     except UnitError as exc:
-        raise MixError(f"{at(data)}: {exc}") from None
+        raise MixError.phrase("perf.mix.at", where=at(data), problem=exc.as_phrase()) from None
     pool = data.get("pool", 50)
     if not isinstance(pool, int) or isinstance(pool, bool) or pool < 1:
-        raise MixError(f"{at(data)}: pool must be a whole number >= 1, found {pool!r}")
+        raise MixError.phrase("perf.mix.pool", where=at(data), found=repr(pool))
     txs_raw = data["transactions"]
     if not isinstance(txs_raw, list) or not txs_raw:
-        raise MixError(f"{at(data)}: transactions must be a non-empty list")
+        raise MixError.phrase("perf.mix.transactions", where=at(data))
     cases: dict[str, Any] | None = None
     txs: list[Transaction] = []
     seen: set[str] = set()
     for i, t in enumerate(txs_raw, start=1):
         if not isinstance(t, dict):
-            raise MixError(f"{p}: transactions[{i}] must be a mapping")
+            raise MixError.phrase("perf.mix.transaction", where=p, i=i)
         bad = set(t) - _TX_KEYS - {"__line__"}
         if bad:
-            raise MixError(f"{at(t)}: unknown key(s) {sorted(bad)} in a transaction; allowed: "
-                           f"{sorted(_TX_KEYS)}")
+            raise MixError.phrase("perf.mix.unknown_tx_keys", where=at(t), keys=sorted(bad),
+                                  allowed=sorted(_TX_KEYS))
         tid = str(t.get("id") or f"t{i}")
         if tid in seen:
-            raise MixError(f"{at(t)}: transaction id {tid!r} appears twice")
+            raise MixError.phrase("perf.mix.tx_twice", where=at(t), id=repr(tid))
         seen.add(tid)
         weight = t.get("weight", 1)
         if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
-            raise MixError(f"{at(t)}: {tid}: weight must be a number >= 0, found {weight!r}")
+            raise MixError.phrase("perf.mix.weight", where=at(t), tid=tid, found=repr(weight))
         if ("scenario" in t) == ("steps" in t):
-            raise MixError(f"{at(t)}: {tid}: give either 'scenario' (a case id of test_cases/"
-                           f"{profile}/) or 'steps'")
+            raise MixError.phrase("perf.mix.either", where=at(t), tid=tid, profile=profile)
         variables = strip_lines(t.get("vars") or {})
         if "scenario" in t:
             if cases is None:
                 cases = _cases(str(scenarios or test_cases_dir()), profile)
             case = cases.get(str(t["scenario"]))
             if case is None:
-                raise MixError(f"{at(t)}: {tid}: no scenario case {t['scenario']!r} for profile "
-                               f"{profile} under {scenarios or test_cases_dir()}")
+                raise MixError.phrase("perf.mix.no_case", where=at(t), tid=tid,
+                                      case=repr(t["scenario"]), profile=profile,
+                                      folder=scenarios or test_cases_dir())
             if any(s.mutate for s in case.steps):
-                raise MixError(f"{at(t)}: {tid}: {case.id} is a negative case (it breaks its "
-                               "request on purpose); a load mix uses positive cases or workflows")
+                raise MixError.phrase("perf.mix.negative", where=at(t), tid=tid, case=case.id)
             steps = list(case.steps)
             variables = {**case.vars, **variables}
             title = case.title
@@ -192,16 +192,14 @@ def load_mix(path: str | Path | None = None, profile: str = "hospital",
             title = str(t.get("title") or tid)
         measured = [s for s in steps if not s.setup]
         if not measured:
-            raise MixError(f"{at(t)}: {tid}: no measured step (every step is setup: true)")
+            raise MixError.phrase("perf.mix.no_measured", where=at(t), tid=tid)
         for s in measured:
             if s.extract:
-                raise MixError(f"{at(t)}: {tid}: measured step {s.id!r} extracts from the response "
-                               "('extract'); in a load mix only setup steps may — use "
-                               "extract_request / extract_key")
+                raise MixError.phrase("perf.mix.extract", where=at(t), tid=tid, step=repr(s.id))
         txs.append(Transaction(tid, float(weight), steps, variables,
                                str(t["scenario"]) if "scenario" in t else None, title))
     if sum(t.weight for t in txs) <= 0:
-        raise MixError(f"{at(data)}: all transaction weights are 0")
+        raise MixError.phrase("perf.mix.zero_weights", where=at(data))
     title = strip_lines(data.get("title") or {})
     if isinstance(title, str):
         title = {"zh": title, "en": title}
@@ -213,22 +211,23 @@ def load_mix(path: str | Path | None = None, profile: str = "hospital",
 
 def parse_steps(raw: Any, p: Path, tid: str) -> list[Step]:
     if not isinstance(raw, list) or not raw:
-        raise MixError(f"{p}: {tid}: steps must be a non-empty list")
+        raise MixError.phrase("perf.mix.steps", where=p, tid=tid)
     out: list[Step] = []
     ids: set[str] = set()
     for n, s in enumerate(raw, start=1):
         if not isinstance(s, dict) or "service" not in s:
-            raise MixError(f"{p}: {tid}: step {n} must be a mapping with 'service'")
+            raise MixError.phrase("perf.mix.step", where=p, tid=tid, n=n)
         line = s.get("__line__", "?")
         bad = set(s) - _STEP_KEYS - {"__line__"}
         if "mutate" in s:
-            raise MixError(f"{p}:{line}: {tid}: 'mutate' (negative cases) has no place in a load mix")
+            raise MixError.phrase("perf.mix.mutate", where=f"{p}:{line}", tid=tid)
         if bad:
-            raise MixError(f"{p}:{line}: {tid}: unknown step key(s) {sorted(bad)}; allowed: "
-                           f"{sorted(_STEP_KEYS)}")
+            raise MixError.phrase("perf.mix.unknown_step_keys", where=f"{p}:{line}", tid=tid,
+                                  keys=sorted(bad), allowed=sorted(_STEP_KEYS))
         sid = str(s.get("id") or f"{n}-{s['service']}")
         if sid in ids:
-            raise MixError(f"{p}:{line}: {tid}: step id {sid!r} appears twice")
+            raise MixError.phrase("perf.mix.step_twice", where=f"{p}:{line}", tid=tid,
+                                  id=repr(sid))
         ids.add(sid)
         expect = strip_lines(s.get("expect") or {})
         if isinstance(expect.get("ack"), str):
