@@ -194,6 +194,23 @@ def test_cli_mapping_error_exit_2(tmp_path) -> None:
     r = CliRunner().invoke(main, ["validate-dataset", str(data), "--mapping", str(m)])
     assert r.exit_code == 2
     assert "映射文件有误" in r.output and "m.yaml:3" in r.output and "Traceback" not in r.output
+    assert "'不存在的数据元'（列 'XM'）不是 WS445.1.1 患者基本信息 的数据元。" in r.output, r.output
+    r = CliRunner().invoke(main, ["validate-dataset", str(data), "--mapping", str(m), "--lang",
+                                  "en"])
+    assert "'不存在的数据元' (column 'XM') is not a data element of WS445.1.1" in r.output
+
+
+@pytest.mark.parametrize(("text", "zh"), [
+    ("dataset: WS445.9.9\ncolumns: {XM: DE02.01.039.00}\n",
+     "m.yaml:1: 未知的数据集 'WS445.9.9'。是否想写 WS445.9.6, WS445.9.5, WS445.9.4？"),
+    ("dataset: WS445.1.1\ncolumns:\n  XM: DE02.01.039.00\n   XB: x\n",
+     "请检查缩进，并给含有 ':' 或 '#' 的值加引号。"),
+    ("datset: WS445.1.1\ncolumns: {XM: DE02.01.039.00}\n",
+     "m.yaml:1: 未知的键 'datset'；映射文件只有 'dataset'、'columns' 和 'tables'")])
+def test_mapping_mistakes_are_said_in_chinese(tmp_path, defs, text: str, zh: str) -> None:
+    with pytest.raises(MappingError) as exc:
+        load(tmp_path, defs, text)
+    assert zh in exc.value.render("zh") and "。" not in str(exc.value)
 
 
 def test_cli_mapping_column_absent_is_reported(tmp_path) -> None:

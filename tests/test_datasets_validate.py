@@ -96,6 +96,27 @@ def test_findings_carry_row_and_column() -> None:
         (8, "1980-13-01", "error"), (16, "19991332", "error")]
 
 
+@pytest.mark.parametrize(("lang", "layers"), [
+    ("zh", {"parse": "ran: CSV，UTF-8，分隔符 ','", "coverage": "ran: 27/27 个数据元有值，20 行",
+            "format": "ran: 534/539 个值符合表示格式"}),
+    ("en", {"parse": "ran: CSV, UTF-8, delimiter ','",
+            "coverage": "ran: 27/27 elements covered, 20 rows",
+            "format": "ran: 534/539 values in the representation format"})])
+def test_how_a_table_was_read_is_said_in_the_output_language(lang: str, layers: dict) -> None:
+    _, data = run_json(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息-有缺陷.csv"),
+                       "--lang", lang)
+    got = data["documents"][0]["layers"]
+    assert {k: got[k] for k in layers} == layers
+
+
+def test_a_reading_problem_is_said_in_the_output_language() -> None:
+    path = str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息.csv")
+    for lang, said in (("zh", "未知的编码 'nosuch'（可用 utf-8、gbk、gb18030、utf-16 等）"),
+                       ("en", "unknown encoding 'nosuch' (use e.g. utf-8, gbk, gb18030, utf-16)")):
+        code, out = run(path, "--encoding", "nosuch", "--lang", lang)
+        assert code == 2 and said in out, out
+
+
 def test_text_report_and_english() -> None:
     code, out = run(str(EXAMPLES / "hospital" / "WS445.1.1-患者基本信息-有缺陷.csv"))
     assert code == 1 and "数据集判定" in out and "其余 57 个数据集" in out

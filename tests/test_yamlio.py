@@ -65,6 +65,21 @@ def test_bom_size_and_encoding(tmp_path: Path) -> None:
         load_file(tmp_path)
 
 
+def test_problems_are_said_in_the_users_language_with_the_place_first(tmp_path: Path) -> None:
+    cases = [("a: 1\nb: 2\na: 3\n", "f.yaml:3:1: 重复的键 'a'（第 1 行已有）",
+              "f.yaml:3:1: duplicate key 'a' (first on line 1)"),
+             ("a: [1\n", "f.yaml:2:1: YAML 语法错误：", "f.yaml:2:1: YAML syntax error: "),
+             ("a: " + "[" * 300 + "]" * 300 + "\n", "f.yaml: YAML 错误：嵌套过深",
+              "f.yaml: YAML error: nested too deeply")]
+    for text, zh, en in cases:
+        with pytest.raises(YamlError) as exc:
+            load_text(text, "f.yaml")
+        assert zh in exc.value.render("zh") and en in exc.value.render("en") == str(exc.value)
+    with pytest.raises(YamlError) as exc:
+        load_file(tmp_path / "none.yaml")
+    assert exc.value.render("zh") == f"{tmp_path / 'none.yaml'}: 找不到文件"
+
+
 def test_dates_stay_text() -> None:
     assert load_text("date: 2024-05-01\n", "f.yaml") == {"date": "2024-05-01"}
 
@@ -76,15 +91,17 @@ def test_dates_stay_text() -> None:
     ["perf", "--mix", "{f}", "--users", "1"],
     ["validate-dataset", "--mapping", "{f}", "{csv}"],
 ])
-def test_commands_refuse_a_bomb_in_a_user_file(tmp_path: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(("lang", "said"), [("en", "expand to"), ("zh", "锚点和别名展开后有")])
+def test_commands_refuse_a_bomb_in_a_user_file(tmp_path: Path, args: list[str], lang: str,
+                                               said: str) -> None:
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(BOMB, encoding="utf-8")
     t0 = time.perf_counter()
     csv = tmp_path / "t.csv"
     csv.write_text("姓名,性别代码\n张三,1\n", encoding="utf-8")
     result = CliRunner().invoke(main, [a.format(f=bomb, csv=csv) for a in args]
-                                + ["--lang", "en"])
+                                + ["--lang", lang])
     assert time.perf_counter() - t0 < 20
     assert result.exit_code == 2, result.output
-    assert "bomb.yaml:2:" in result.output and "expand to" in result.output
+    assert "bomb.yaml:2:" in result.output and said in result.output, result.output
     assert "Traceback" not in result.output

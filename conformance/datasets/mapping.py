@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConformanceError
-from ..i18n import t
+from ..i18n import Phrase, t
 from ..yamlio import LineDict, LineList, YamlError, load_text, read_bytes
 from .definitions import DataSet, Definitions, Element, norm_de, norm_label
 
@@ -210,48 +210,45 @@ def load_mapping(path: str, defs: Definitions) -> Mapping:
     try:
         raw = read_bytes(p)
     except YamlError as exc:
-        raise MappingError(f"{exc}") from None
+        raise MappingError.like(exc) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = raw.decode("gb18030")
         except UnicodeDecodeError:
-            raise MappingError(f"{path}: the mapping file is neither UTF-8 nor GBK text") \
-                from None
+            raise MappingError.phrase("datasets.map.not_text", path=path) from None
     if p.suffix.lower() in (".csv", ".tsv", ".txt"):
         return _load_csv_mapping(path, text, defs)
     try:
         data = load_text(text, path)
     except YamlError as exc:
-        hint = (" Check indentation and quote values that contain ':' or '#'."
-                if "syntax error" in str(exc) else "")
-        raise MappingError(f"{exc}.{hint}" if hint else str(exc)) from None
+        if exc.key == "yaml.syntax":
+            raise MappingError.phrase("datasets.map.syntax", problem=exc.as_phrase()) from None
+        raise MappingError.like(exc) from None
     lines = _yaml_lines(data)
     if not isinstance(data, dict):
-        raise MappingError(f"{path}: a mapping file is a YAML mapping with 'columns' (and "
-                           "optionally 'dataset' and 'tables'); see `conformance "
-                           "validate-dataset --help`")
+        raise MappingError.phrase("datasets.map.not_mapping", path=path)
     unknown = set(data) - {"dataset", "columns", "tables", "note", "description"}
     if unknown:
         k = sorted(unknown)[0]
-        raise MappingError(f"{path}:{lines.get((k,), 1)}: unknown key {k!r}; a mapping file has "
-                           "'dataset', 'columns' and 'tables'")
+        raise MappingError.phrase("datasets.map.unknown_key", path=path,
+                                  line=lines.get((k,), 1), key=repr(k))
     sections = []
     if "columns" in data or "dataset" in data:
         sections.append(_section(path, data, (), lines, defs, top=True))
     tables = data.get("tables") or []
     if not isinstance(tables, list):
-        raise MappingError(f"{path}:{lines.get(('tables',), 1)}: 'tables' must be a list of "
-                           "entries with 'match', 'dataset' and 'columns'")
+        raise MappingError.phrase("datasets.map.tables_list", path=path,
+                                  line=lines.get(("tables",), 1))
     for i, tbl in enumerate(tables):
         where = ("tables", str(i))
         if not isinstance(tbl, dict) or "match" not in tbl:
-            raise MappingError(f"{path}:{lines.get(where, 1)}: each 'tables' entry needs "
-                               "'match' (a file-name pattern such as \"mzbl_*.csv\")")
+            raise MappingError.phrase("datasets.map.tables_match", path=path,
+                                      line=lines.get(where, 1))
         sections.append(_section(path, tbl, where, lines, defs, top=False))
     if not sections:
-        raise MappingError(f"{path}: the mapping file maps no column (add 'columns:')")
+        raise MappingError.phrase("datasets.map.no_column", path=path)
     return Mapping(path, sections)
 
 
@@ -267,13 +264,13 @@ def _section(path: str, d: dict[str, Any], where: tuple[str, ...],
         if ds is None:
             close = difflib.get_close_matches(str(ds_id), list(defs.datasets) +
                                               [x.name for x in defs.datasets.values()], n=3)
-            hint = f" Did you mean {', '.join(close)}?" if close else \
-                " See `conformance datasets list`."
-            raise MappingError(f"{path}:{line('dataset')}: unknown data set {ds_id!r}.{hint}")
+            hint = Phrase("datasets.map.did_you_mean", names=", ".join(close)) if close else \
+                Phrase("datasets.map.see_list")
+            raise MappingError.phrase("datasets.map.unknown_dataset", path=path,
+                                      line=line("dataset"), id=repr(ds_id), hint=hint)
     cols = d.get("columns") or {}
     if not isinstance(cols, dict):
-        raise MappingError(f"{path}:{line('columns')}: 'columns' must map column headers to data "
-                           "elements, e.g.  XM: DE02.01.039.00")
+        raise MappingError.phrase("datasets.map.columns", path=path, line=line("columns"))
     out: dict[str, str] = {}
     seen_el: dict[str, str] = {}
     col_lines: dict[str, int] = {}
@@ -281,8 +278,8 @@ def _section(path: str, d: dict[str, Any], where: tuple[str, ...],
         ln = line("columns", str(col))
         col_lines[str(col)] = ln
         if ref is None or not isinstance(ref, (str, int, float)):
-            raise MappingError(f"{path}:{ln}: column {col!r} must name one data element (a DE "
-                               "code, element id or name), or \"-\" to ignore the column")
+            raise MappingError.phrase("datasets.map.one_element", path=path, line=ln,
+                                      col=repr(col))
         ref = str(ref).strip()
         if ref == IGNORE:
             out[str(col)] = IGNORE
@@ -290,17 +287,16 @@ def _section(path: str, d: dict[str, Any], where: tuple[str, ...],
         if ds is not None:
             el = _resolve_ref(path, ln, ds, str(col), ref)
             if el.id in seen_el:
-                raise MappingError(f"{path}:{ln}: columns {seen_el[el.id]!r} and {col!r} both map "
-                                   f"to {el.label}; a data element has one column — map one of "
-                                   "them to \"-\"")
+                raise MappingError.phrase("datasets.map.both_map", path=path, line=ln,
+                                          first=repr(seen_el[el.id]), col=repr(col),
+                                          label=el.label)
             seen_el[el.id] = str(col)
             out[str(col)] = el.id
         else:
             # no data set named: the reference must at least exist in some data set
             if not any(index_of(x).resolve(ref) for x in defs.datasets.values()):
-                raise MappingError(f"{path}:{ln}: {ref!r} (column {col!r}) is not a data element "
-                                   "of any data set. Use a DE code such as DE02.01.039.00 or an "
-                                   "element name from `conformance datasets show ID`.")
+                raise MappingError.phrase("datasets.map.not_element_any", path=path, line=ln,
+                                          ref=repr(ref), col=repr(col))
             out[str(col)] = ref
     return TableMapping(None if top else str(d["match"]), None if ds is None else ds.id, out,
                         col_lines)
@@ -311,31 +307,29 @@ def _resolve_ref(path: str, ln: int, ds: DataSet, col: str, ref: str) -> Element
     hits = idx.resolve(ref)
     if not hits:
         close = idx.suggest(ref)
-        hint = f" Did you mean {', '.join(close)}?" if close else \
-            f" See `conformance datasets show {ds.id}`."
-        raise MappingError(f"{path}:{ln}: {ref!r} (column {col!r}) is not a data element of "
-                           f"{ds.id} {ds.name}.{hint}")
+        hint = Phrase("datasets.map.did_you_mean", names=", ".join(close)) if close else \
+            Phrase("datasets.map.see_show", id=ds.id)
+        raise MappingError.phrase("datasets.map.not_element", path=path, line=ln, ref=repr(ref),
+                                  col=repr(col), id=ds.id, name=ds.name, hint=hint)
     if len(hits) > 1:
         # a mapping file states the binding: a DE id that several elements share is refused
         # rather than guessed (headers of an export bind to the first free occurrence instead)
         ids = ", ".join(f"{e.internal_id or e.id} {e.name}" for e in hits)
         ex = hits[1] if len(hits) > 1 else hits[0]
         code = ex.de or ex.item or ""
-        raise MappingError(f"{path}:{ln}: {ref!r} (column {col!r}) is ambiguous in {ds.id}: it "
-                           f"may be {ids}. Write the internal id ({ex.internal_id or ex.id}), "
-                           f"the name ({ex.name}) or the code with the name (\"{code} {ex.name}\")"
-                           " instead.")
+        raise MappingError.phrase("datasets.map.ambiguous", path=path, line=ln, ref=repr(ref),
+                                  col=repr(col), id=ds.id, ids=ids,
+                                  internal=ex.internal_id or ex.id, name=ex.name, code=code)
     return hits[0]
 
 
 def _load_csv_mapping(path: str, text: str, defs: Definitions) -> Mapping:
     rows = list(csv.reader(text.splitlines()))
     if not rows:
-        raise MappingError(f"{path}: empty mapping file")
+        raise MappingError.phrase("datasets.map.csv_empty", path=path)
     head = [h.strip().lower() for h in rows[0]]
     if "column" not in head or "element" not in head:
-        raise MappingError(f"{path}:1: a CSV mapping file needs a header row with the columns "
-                           "'column' and 'element' (and optionally 'dataset')")
+        raise MappingError.phrase("datasets.map.csv_header", path=path)
     ci, ei = head.index("column"), head.index("element")
     di = head.index("dataset") if "dataset" in head else None
     by_ds: dict[str | None, dict[str, Any]] = {}
@@ -344,14 +338,15 @@ def _load_csv_mapping(path: str, text: str, defs: Definitions) -> Mapping:
         if not any(x.strip() for x in r):
             continue
         if len(r) <= max(ci, ei, di or 0):
-            raise MappingError(f"{path}:{n}: expected {len(head)} fields, found {len(r)}")
+            raise MappingError.phrase("datasets.map.csv_fields", path=path, line=n,
+                                      want=len(head), got=len(r))
         dsid = r[di].strip() if di is not None and r[di].strip() else None
         sec = by_ds.setdefault(dsid, {"columns": {}})
         if dsid:
             sec["dataset"] = dsid
         col = r[ci].strip()
         if col in sec["columns"]:
-            raise MappingError(f"{path}:{n}: column {col!r} is mapped twice")
+            raise MappingError.phrase("datasets.map.csv_twice", path=path, line=n, col=repr(col))
         sec["columns"][col] = r[ei].strip()
         lines[(dsid or "", "columns", col)] = n
         lines[(dsid or "", "dataset")] = lines.get((dsid or "", "dataset"), n)

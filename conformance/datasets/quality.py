@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..i18n import t
+from ..i18n import local, t
 from .definitions import DataSet, Definitions
 from .engine import DELAY_EDGES, GroupAgg, Partial
 from .results import FindingMaker
@@ -252,7 +252,7 @@ def run_quality(srcs: list[Any], reg_srcs: list[Any], opts: Any, defs: Definitio
     for w, results in run_pipeline(srcs, opts, executor, registry, works=works):
         if w.error is not None:
             io_errors += 1 if w.io_error else 0
-            problems.append(f"{w.display}: {w.error.rule} {w.error.detail}")
+            problems.append(f"{w.display}: {w.error.rule} {local(w.error.detail, opts.lang)}")
             continue
         if w.cda or w.dataset is None or w.binding is None:
             if not w.cda:
@@ -262,7 +262,8 @@ def run_quality(srcs: list[Any], reg_srcs: list[Any], opts: Any, defs: Definitio
         if partial is None:
             continue
         if partial.stopped is not None:
-            problems.append(f"{w.display}: {partial.stopped[0]} {partial.stopped[1]}")
+            problems.append(f"{w.display}: {partial.stopped[0]} "
+                            f"{local(partial.stopped[1], opts.lang)}")
         by_id = {e.id: e for e in w.dataset.elements}
         present = {by_id[eid].index for _, eid, _ in w.binding.bindings}
         q = w.jobs[0].quality if w.jobs else None

@@ -26,6 +26,7 @@ from typing import Any
 from .. import xmlsafe
 from ..catalog import HL7_NS
 from ..errors import ConformanceError
+from ..i18n import Phrase, local
 from ..inputs import InputError, Task, _zip_tasks, read_task
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl",
@@ -50,10 +51,16 @@ csv.field_size_limit(MAX_RECORD_CHARS)
 class ReadError(ConformanceError):
     """A problem reading a table: becomes a finding (rule) on the file."""
 
-    def __init__(self, rule: str, detail: str, line: int | None = None,
+    def __init__(self, rule: str, detail: str | Phrase, line: int | None = None,
                  actual: str | None = None) -> None:
-        super().__init__(detail)
+        super().__init__(local(detail, "en"))
         self.rule, self.detail, self.line, self.actual = rule, detail, line, actual
+
+    def render(self, lang: str = "zh") -> str:
+        return str(local(self.detail, lang))
+
+    def __reduce__(self) -> Any:
+        return (ReadError, (self.rule, self.detail, self.line, self.actual))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,7 @@ class Table:
     sheet: str | None = None
     header_rows: int = 1
     title_rows: int = 0
-    info: str = ""
+    info: str | Phrase = ""          # how it was read (a phrase: datasets.read.*)
     records: list[tuple[int, list[str]]] | None = field(default=None, repr=False)
     cda: bool = False
 
@@ -270,8 +277,8 @@ def _canonical_encoding(enc: str) -> str:
     try:
         return codecs.lookup(enc).name
     except LookupError:
-        raise ReadError("DS.FILE_FORMAT", f"unknown encoding {enc!r} (use e.g. utf-8, gbk, "
-                        "gb18030, utf-16)") from None
+        raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.unknown_encoding",
+                                                 encoding=repr(enc))) from None
 
 
 def _open_csv(src: Source, encoding: str | None, delimiter: str | None) -> Table:
@@ -279,7 +286,7 @@ def _open_csv(src: Source, encoding: str | None, delimiter: str | None) -> Table
     with open(src.path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     if not head.strip():
-        return Table(src, "csv", [], [], encoding="utf-8", size=size, info="empty file")
+        return Table(src, "csv", [], [], encoding="utf-8", size=size, info=Phrase("datasets.read.empty_file"))
     if encoding:
         enc = _canonical_encoding(encoding)
         bom = 3 if enc == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
@@ -298,10 +305,10 @@ def _open_csv(src: Source, encoding: str | None, delimiter: str | None) -> Table
         try:
             header = next(reader, [])
         except (UnicodeDecodeError, csv.Error) as exc:
-            hint = " (give the file's encoding with --encoding, e.g. gbk or utf-8)" \
+            hint = Phrase("datasets.read.encoding_hint") \
                 if isinstance(exc, UnicodeDecodeError) else ""
-            raise ReadError("DS.FILE_FORMAT", f"cannot read the header row: {exc}{hint}", 1) \
-                from None
+            raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.header", error=str(exc),
+                                                     hint=hint), 1) from None
         header_lines = reader.line_num
     header = [h.strip().lstrip("\ufeff") for h in header]
     data_start = 0
@@ -309,7 +316,7 @@ def _open_csv(src: Source, encoding: str | None, delimiter: str | None) -> Table
         data_start = _offset_after_lines(src.path, bom, header_lines, quote=b'"')
     names = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "gb18030": "GB 18030/GBK",
              "utf-16": "UTF-16"}
-    info = f"CSV, {names.get(enc, enc)}, delimiter {delimiter!r}"
+    info = Phrase("datasets.read.csv", encoding=names.get(enc, enc), delimiter=repr(delimiter))
     return Table(src, "csv", header, list(header), encoding=enc, delimiter=delimiter,
                  data_start=data_start, first_line=header_lines + 1, size=size, info=info)
 
@@ -496,20 +503,20 @@ def _open_json(src: Source, encoding: str | None, max_bytes: int) -> Table:
     text_head = head.decode(enc, errors="ignore").lstrip("\ufeff").lstrip()
     if src.kind == "json" and text_head.startswith("["):
         if size > max_bytes:
-            raise ReadError("DS.FILE_FORMAT", f"a JSON array of {size} bytes is larger than "
-                            f"{max_bytes}; write JSON lines (one object per line) instead")
+            raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.json_too_large", size=size,
+                                                     max=max_bytes))
         try:
             with open(src.path, encoding=enc) as fh:
                 data = json.load(fh)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ReadError("DS.FILE_FORMAT", f"JSON: {exc}") from None
         if not isinstance(data, list):
-            raise ReadError("DS.FILE_FORMAT", "JSON: expected an array of objects")
+            raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.json_not_array"))
         recs = [_flatten(o) for o in data if isinstance(o, dict)]
         cols = list(dict.fromkeys(k for r in recs for k in r))
         records = [(i + 1, [_cell(r.get(c)) for c in cols]) for i, r in enumerate(recs)]
         return Table(src, "jsonl", cols, list(cols), encoding=enc, size=size, records=records,
-                     info=f"JSON array, {enc}")
+                     info=Phrase("datasets.read.json_array", encoding=enc))
     cols: dict[str, None] = {}
     n = 0
     with open(src.path, encoding=enc, errors="replace") as fh:
@@ -532,7 +539,7 @@ def _open_json(src: Source, encoding: str | None, max_bytes: int) -> Table:
     bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
     return Table(src, "jsonl", columns, list(columns), encoding=enc, data_start=bom,
                  first_line=1, size=size,
-                 info=f"JSON lines, {enc}, columns from the first {JSON_HEADER_SAMPLE} records")
+                 info=Phrase("datasets.read.json_lines", encoding=enc, n=JSON_HEADER_SAMPLE))
 
 
 def _jsonl_rows(table: Table, part: Partition) -> Iterator[tuple[int, list[str]]]:
@@ -620,12 +627,12 @@ def _open_xlsx(src: Source, sheet: str | None, header_rows: int | None) -> list[
     try:
         wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ReadError("DS.FILE_FORMAT", f"not a readable XLSX workbook "
-                        f"({type(exc).__name__}: {exc})") from None
+        raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.xlsx_unreadable",
+                                                 error=f"{type(exc).__name__}: {exc}")) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise ReadError("DS.FILE_FORMAT", f"no sheet named {sheet!r} (sheets: "
-                            f"{', '.join(wb.sheetnames)})")
+            raise ReadError("DS.FILE_FORMAT", Phrase("datasets.read.no_sheet", sheet=repr(sheet),
+                                                     sheets=", ".join(wb.sheetnames)))
         tables = []
         for ws in wb.worksheets:
             if sheet is not None and ws.title != sheet:
@@ -634,7 +641,7 @@ def _open_xlsx(src: Source, sheet: str | None, header_rows: int | None) -> list[
             if t is not None:
                 tables.append(t)
         if not tables:
-            return [Table(src, "xlsx", [], [], info="workbook without data")]
+            return [Table(src, "xlsx", [], [], info=Phrase("datasets.read.empty_workbook"))]
         if len(tables) == 1 and len(wb.worksheets) == 1:
             tables[0].sheet = None  # one sheet: report the file name alone
         return tables
@@ -703,9 +710,8 @@ def _xlsx_table(src: Source, wb: Any, ws: Any, header_rows: int | None) -> Table
         labels.pop()
         paths.pop()
     data_row = r0 + hr
-    info = f"XLSX sheet {ws.title!r}, header rows {r0}-{data_row - 1}"
-    if title_rows:
-        info += f" (title rows 1-{title_rows} skipped)"
+    info = Phrase("datasets.read.xlsx_titled" if title_rows else "datasets.read.xlsx",
+                  sheet=repr(ws.title), first=r0, last=data_row - 1, title=title_rows)
     t = Table(src, "xlsx", labels, paths, sheet=ws.title, header_rows=hr,
               title_rows=title_rows, first_line=data_row, info=info)
     return t
@@ -745,7 +751,7 @@ def _open_xml(src: Source, max_bytes: int) -> Table:
     except xmlsafe.ParseProblem as p:
         raise ReadError("DS.FILE_FORMAT", f"XML: {p.detail}", p.line) from None
     if root.tag == CDA_ROOT:
-        t = Table(src, "xml", [], [], info="CDA document", cda=True)
+        t = Table(src, "xml", [], [], info=Phrase("datasets.read.cda"), cda=True)
         t.records = []
         return t
     leaves = [el for el in root.iter() if isinstance(el.tag, str) and len(el) == 0
@@ -792,6 +798,6 @@ def _open_xml(src: Source, max_bytes: int) -> Table:
     elif fields:
         make([(n, v) for _, n, v in fields], root.sourceline or 1)
     t = Table(src, "xml", cols, list(cols), size=len(data), first_line=1,
-              info=f"XML data-set file, {len(records)} record(s)")
+              info=Phrase("datasets.read.xml", n=len(records)))
     t.records = records
     return t

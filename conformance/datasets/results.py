@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import basis_suffix, render
-from ..i18n import t
+from ..i18n import local, t
 from ..model.findings import DocumentResult, Finding
 from ..validate.status import skipped
 from .definitions import DataSet, Definitions
@@ -33,7 +33,7 @@ class FindingMaker:
         severity = rule.severity_for(status)
         provisional = status == "provisional"
         values = {"name": name, "column": column, "expected": expected, "actual": actual,
-                  "detail": detail, **(extra or {})}
+                  "detail": local(detail, self.lang), **(extra or {})}
         message = render(rule.message.get(self.lang) or rule.message["zh"], values)
         message += basis_suffix(status, provisional, self.lang)
         if xpath is None and (line or column):
@@ -177,9 +177,9 @@ class Collector:
             return res
         tab = w.table
         assert tab is not None
-        res.layers["parse"] = f"ran: {tab.info}"
+        res.layers["parse"] = f"ran: {local(tab.info, lang)}"
         if not tab.columns:
-            f = fm.make("DS.EMPTY_TABLE", detail=tab.info or t("datasets.no_header", lang))
+            f = fm.make("DS.EMPTY_TABLE", detail=local(tab.info, lang) or t("datasets.no_header", lang))
             add(f)
             self._count(f)
             return res
@@ -272,7 +272,7 @@ class Collector:
                             actual=str(partial.rows), line=tab.first_line - 1, col=col + 1),
                     (1, e.index))
         if partial.rows == 0 and partial.stopped is None:
-            put(fm.make("DS.EMPTY_TABLE", detail=tab.info), (1, 0))
+            put(fm.make("DS.EMPTY_TABLE", detail=local(tab.info, lang)), (1, 0))
         # row findings
         for (_g, rule, eid), (count, examples) in partial.findings.items():
             el = by_id.get(eid)
@@ -305,9 +305,9 @@ class Collector:
         res.findings.extend(f for _, f in listed)
         checked = sum(sum(a.nonempty) for a in partial.groups.values())
         ok = sum(sum(a.format_ok) for a in partial.groups.values())
-        res.layers["coverage"] = f"ran: {len(covered)}/{len(ds.elements)} elements covered, " \
-            f"{partial.rows} rows"
-        res.layers["format"] = f"ran: {ok}/{checked} values in the representation format"
+        res.layers["coverage"] = "ran: " + t("datasets.layer.coverage", lang, covered=len(covered),
+                                             total=len(ds.elements), rows=partial.rows)
+        res.layers["format"] = "ran: " + t("datasets.layer.format", lang, ok=ok, checked=checked)
         for layer in ("datatype", "vocabulary"):
             res.layers[layer] = "ran"
         return res
