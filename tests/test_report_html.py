@@ -448,6 +448,18 @@ def test_every_ui_phrase_exists_in_both_languages() -> None:
         assert all(phrases[f"report.{k}"] for k in (used - prefixes) | dynamic)
 
 
+@pytest.mark.parametrize(("lang", "said"), [("zh", "等级评定规则；3 个指标；自定义原因"),
+                                           ("en", "level-rating rule; 3 items; 自定义原因")])
+def test_why_provisional_is_said_in_the_report_language(tmp_path: Path, lang: str,
+                                                        said: str) -> None:
+    run = copy_run("current", tmp_path)
+    score = json.loads((run / "score.json").read_text(encoding="utf-8"))
+    score["provisional_reasons"] = ["level_rule", "3 items", "自定义原因"]
+    (run / "score.json").write_text(json.dumps(score, ensure_ascii=False), encoding="utf-8")
+    render_reports(run, ["html"], lang)
+    assert said in (run / "report.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("mode", ["html", "pdf"])
 def test_every_mode_and_language_renders_with_a_baseline(lang: str, mode: str) -> None:

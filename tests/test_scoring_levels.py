@@ -142,6 +142,11 @@ def test_provisional_flags_propagate(tmp_path: Path) -> None:
     assert "达到等级：四级甲等（暂定）" in text and "（暂定）" in text.split("总分")[1].splitlines()[0]
     en = console_summary(build_score_json(sc, RunInputs(), None, STAMP, [], "en"), "en")
     assert "Level reached: Level 4A (provisional)" in en
+    # the reasons score.json gives programs ("level_rule", "dimension 2" …) read as phrases
+    assert data.provisional_reasons[:2] == ["level_rule", "sub-index 2.1"]
+    note = text.splitlines()[-1]
+    assert "（等级评定规则、子指标 2.1、子指标 2.2、维度 5、子指标 5.1、2 个指标）" in note, note
+    assert "(level-rating rule, sub-index 2.1, " in en.splitlines()[-1]
 
 
 def test_definition_without_provisional_inputs_is_not_flagged(tmp_path: Path) -> None:

@@ -4,11 +4,34 @@ reached; and the gap to each higher level."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 
+from ..i18n import Phrase, local
 from .common import UNSET, Record, ToolStamp, UnsetType
+
+# score.json's provisional_reasons are words for programs ("level_rule", "dimension 2",
+# "5 items" …); people read them as the phrases score.prov.* (a text it does not know: as written)
+_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"level_rule"), "score.prov.level_rule"),
+    (re.compile(r"dimension (?P<id>.+)"), "score.prov.dimension"),
+    (re.compile(r"sub-index (?P<id>.+)"), "score.prov.sub_index"),
+    (re.compile(r"(?P<n>\d+) items"), "score.prov.n_items"),
+    (re.compile(r"items"), "score.prov.items"),
+    (re.compile(r"level not determinable"), "score.prov.not_determinable"),
+    (re.compile(r"basic-item classification"), "score.prov.basic_items"),
+]
+
+
+def provisional_reason(reason: str, lang: str) -> str:
+    """One of score.json's ``provisional_reasons`` in the reader's language."""
+    for pattern, key in _REASONS:
+        m = pattern.fullmatch(reason)
+        if m:
+            return str(local(Phrase(key, **m.groupdict()), lang))
+    return reason
 
 
 class LevelRuleInfo(Record, kw_only=True):

@@ -33,6 +33,7 @@ from ..model import (
     ValidateResults,
     roll_up,
 )
+from ..model.score import provisional_reason
 from .evidence import BodyLoader, ExchangeView
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -709,7 +710,8 @@ def score_view(data: Score, anchors: dict[str, str], caps: Caps,
                      total_provisional=data.total_provisional, dimensions=dims,
                      groups=[g for g in groups.values() if g["rows"]], indicators=inds,
                      gaps=gaps, next_gap=next_gap, provisional=data.provisional,
-                     provisional_reasons=[x for x in data.provisional_reasons if x],
+                     provisional_reasons=[provisional_reason(x, lang)
+                                          for x in data.provisional_reasons if x],
                      assessment=assessment, level_rule=level_rule, min_level=data.min_level,
                      min_level_met=min_met, levels=list(data.levels),
                      warnings=[w for w in data.warnings if w])

@@ -28,6 +28,7 @@ from ..model.score import (
     LevelRuleInfo,
     Score,
     ScoreInputs,
+    provisional_reason,
 )
 from .questionnaire import Questionnaire
 from .rating import BIG, MET, ItemRating, Rating
@@ -198,7 +199,8 @@ def console_summary(data: Score, lang: str, max_gap_rows: int = 15) -> str:
         lines.append(t("score.console.warnings", lang))
         lines.extend(f"  - {w}" for w in data.warnings)
     if data.provisional:
-        lines.append(t("score.console.prov_note", lang, reasons=", ".join(data.provisional_reasons) or "-"))
+        reasons = [provisional_reason(r, lang) for r in data.provisional_reasons]
+        lines.append(t("score.console.prov_note", lang, reasons=t("sep.list", lang).join(reasons) or "-"))
     return "\n".join(lines)
 
 
