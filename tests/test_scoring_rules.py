@@ -245,3 +245,27 @@ def test_cli_scores_the_city_index_system(tmp_path: Path) -> None:
     data = json.loads((folder / "score.json").read_text(encoding="utf-8"))
     rows = {i["code"]: i for i in data["indicators"]}
     assert rows["2.1"]["points"] == 4 and rows["3.1"]["points"] == -1
+
+
+# the punctuation around the data (option names, labels, units stay as the index system writes
+# them) is the output language's: no '；', '、' or '（…）' of ours in English
+@pytest.mark.parametrize(("code", "zh", "en"), [
+    ("3.1.5.1", "含 CDR 展现与管理、数据脱敏配置管理；五级乙等 >=8；",
+     "incl. CDR 展现与管理, 数据脱敏配置管理; Level 5B >=8; "),
+    ("4.1.2.3", "rpo_hours:          # RPO 恢复点目标（小时）",
+     "rpo_hours:          # RPO 恢复点目标 (小时)"),
+    ("2.2.54.1", "# yes | no（有此文档 / 无此文档）", "# yes | no (有此文档 / 无此文档)"),
+    ("2.1.3.2", "# conformant（有且完全符合国家标准） | partial（有，部分符合国家标准）",
+     "# conformant (有且完全符合国家标准) | partial (有，部分符合国家标准)"),
+])
+def test_explanations_and_questions_punctuate_in_their_language(code: str, zh: str,
+                                                                en: str) -> None:
+    from conformance.scoring.definition import get_definition
+    from conformance.scoring.rules import rule_type
+
+    d = get_definition("hospital-2020")
+    item = next(i for i in d.items if i.code == code)
+    kind = rule_type(item.rule)
+    said = {lang: kind.explain(item, d, lang) + "\n" + "\n".join(kind.question(item, d, lang))
+            for lang in ("zh", "en")}
+    assert zh in said["zh"] and en in said["en"], said

@@ -85,8 +85,9 @@ class DatasetTextReporter(TextReporter):
                            f"{figures(r, lang)}  "
                            f"{t('datasets.report.defects', lang, n=defects)}  {counts.strip()}\n")
             if el["missing"] and r["verdict_key"] != "full":
-                names = "、".join(m["name"] for m in el["missing"][:8])
-                more = f" …（{len(el['missing'])}）" if len(el["missing"]) > 8 else ""
+                names = t("sep.list", lang).join(m["name"] for m in el["missing"][:8])
+                more = " …" + t("paren", lang, text=len(el["missing"])) \
+                    if len(el["missing"]) > 8 else ""
                 unloc = sum(1 for m in el["missing"] if m.get("located") is False)
                 note = t("datasets.report.unlocated", lang, n=unloc) if unloc else ""
                 self.out.write(f"      {t('datasets.report.missing', lang, names=names)}{more}{note}\n")

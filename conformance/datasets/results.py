@@ -234,8 +234,8 @@ class Collector:
             if el.occurrence is None:
                 continue
             if i in guessed:
-                others = "、".join(f"{by_id[x].internal_id or x} {by_id[x].name}"
-                                  for x in guessed[i])
+                others = t("sep.list", lang).join(f"{by_id[x].internal_id or x} {by_id[x].name}"
+                                                  for x in guessed[i])
                 put(fm.make("DS.COLUMN_DE_AMBIGUOUS", column=label, expected=el.de,
                             detail=others, name=el.label, actual=el.name, line=header_line,
                             col=i + 1), (0, i))

@@ -30,6 +30,7 @@ from .. import xmlsafe
 from ..catalog import HL7_NS, load_catalog
 from ..hl7v3.builder import MessageBuilder
 from ..hl7v3.services import PathSpec, Service, ServiceCatalog, first_value, load_services, read_id
+from ..i18n import t
 from ..validate import carried
 from ..validate.diagnostics import parse_detail
 from . import explain
@@ -132,7 +133,7 @@ class Platform:
             out.interaction = interaction
             self._log_warnings(action or (svc.action if svc else ""), target_id, warnings)
             self._audit_only(action or (svc.action if svc else ""), interaction, target_id, sender,
-                             r.code, _with_warnings(r.text, warnings),
+                             r.code, _with_warnings(r.text, warnings, self.lang),
                              exchange=(digest, out) if digest else None)
             return out
 
@@ -263,7 +264,7 @@ class Platform:
                     code_, text = r.code, r.text
                 out = self._answer(svc, code_, target_id, text, sender, records=None,
                                    interaction=interaction, warnings=warnings)
-                detail = _with_warnings(text, warnings)
+                detail = _with_warnings(text, warnings, self.lang)
                 tx.audit(svc.action, svc.request_root, target_id, sender, code_, detail)
                 tx.record_exchange(target_id, digest, svc.action, code_, text, out.response)
         if prior is not None:
@@ -356,7 +357,7 @@ class Platform:
                 text = self._nothing_found(tx, svc, given)
                 ack = "AE"
             tx.audit(svc.action, svc.request_root, target_id, sender, ack,
-                     _with_warnings(text, warnings))
+                     _with_warnings(text, warnings, self.lang))
         self._log_warnings(svc.action, target_id, warnings)
         return self._answer(svc, ack, target_id, text, sender, records=records, query_id=query_id,
                             interaction=etree.QName(root).localname, warnings=warnings)
@@ -482,8 +483,8 @@ def _digest(root: etree._Element, action: str) -> str:
     return h.hexdigest()
 
 
-def _with_warnings(text: str, warnings: list[str]) -> str:
-    return "；".join([text, *warnings]) if warnings else text
+def _with_warnings(text: str, warnings: list[str], lang: str) -> str:
+    return t("sep.semicolon", lang).join([text, *warnings]) if warnings else text
 
 
 _SENDER = etree.XPath("hl7:sender/hl7:device/hl7:id/hl7:item/@extension"

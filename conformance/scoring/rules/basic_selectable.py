@@ -136,7 +136,7 @@ class BasicSelectable(LevelRuleType):
                 close = sorted((r for r in pool if r not in sel_ok),
                                key=lambda r: (-(r.function_level or 0), -(r.application or 0.0),
                                               code_key(r.item.code)))
-                cands = "、".join(f"{r.item.code} {r.item.text}"
+                cands = t("sep.list", lang).join(f"{r.item.code} {r.item.text}"
                                  for r in close[: need_sel - sel_count + 2])
                 text = t("score.gap.selectable", lang, need=need_sel, level=lv.id, got=max(sel_count, 0),
                          app=_pct(sel_spec["application_min"]), dq=sel_spec["data_quality_min"],

@@ -156,14 +156,15 @@ class Checklist(RuleType):
             w.append(f"    #    “{opt}” {t('score.init.counts_only_if', lang)}: {req['label']}"
                      f" → option_values: {{{opt}: {'true' if req.get('confirm') else '0.00'}}}")
         if item.exclusive:
-            w.append(f"    #    {t('score.init.alone_only', lang)}: {'、'.join(item.exclusive)}")
+            alone = t("sep.list", lang).join(item.exclusive)
+            w.append(f"    #    {t('score.init.alone_only', lang)}: {alone}")
         w.append("    selected:")
         w.extend(f"    #- {o.label}" for o in item.options)
         if item.other:
             w.append("    other: []          # " + t("score.init.other", lang))
         if item.fields:
             w.append("    values: {" + ", ".join(f"{f.id}: " for f in item.fields) + "}   # "
-                     + "；".join(f"{f.id} = {f.label}" for f in item.fields))
+                     + t("sep.semicolon", lang).join(f"{f.id} = {f.label}" for f in item.fields))
         if item.option_requirements:
             w.append("    option_values: {}")
         return w
@@ -227,7 +228,7 @@ class Checklist(RuleType):
                 bits.append(f">={item.thresholds[tier]}")
             req = item.level_requires.get(tier, {})
             if req.get("options"):
-                bits.append(t("score.rule.incl", lang, opts="、".join(req["options"])))
+                bits.append(t("score.rule.incl", lang, opts=t("sep.list", lang).join(req["options"])))
             for fid, cond in req.get("fields", {}).items():
                 bits.append(f"{fid} >= {cond.get('min')}")
             if tier in item.level_points:
@@ -236,7 +237,7 @@ class Checklist(RuleType):
         extra = ""
         if item.points_per_option is not None:
             extra = t("score.rule.per_option", lang, per=pts(item.points_per_option), max=pts(item.points))
-        return "；".join(parts) + extra
+        return t("sep.semicolon", lang).join(parts) + extra
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:
@@ -255,11 +256,12 @@ class Checklist(RuleType):
             req = item.level_requires.get(tier, {})
             lacking = [o for o in req.get("options", ()) if o not in counted]
             if lacking:
-                parts.append(t("score.why.need_options", lang, level=tl, opts="、".join(lacking)))
+                opts = t("sep.list", lang).join(lacking)
+                parts.append(t("score.why.need_options", lang, level=tl, opts=opts))
             for fid, cond in req.get("fields", {}).items():
                 if values.get(fid) is not None and values[fid] >= float(cond.get("min", 0)):
                     continue
                 label = next((f.label for f in item.fields if f.id == fid), fid)
                 low = cond.get("min")
                 parts.append(t("score.why.need_min", lang, label=label, low=low))
-        return "；".join(parts)
+        return t("sep.semicolon", lang).join(parts)

@@ -58,12 +58,15 @@ class Conformance(RuleType):
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
         if item.automated:
-            return ["    answer:            # no_business（无此业务） | "
+            return ["    answer:            # no_business" + t("paren", lang, text="无此业务") + " | "
                     + t("score.init.leave_empty", lang)]
-        vals = [f"conformant（{LABEL['conformant']}）", f"partial（{LABEL['partial']}）",
-                f"absent（{ABSENT_LABEL.get(item.subject, '无')}）"]
+        def opt(key: str, label: str) -> str:
+            return key + t("paren", lang, text=label)
+
+        vals = [opt("conformant", LABEL["conformant"]), opt("partial", LABEL["partial"]),
+                opt("absent", ABSENT_LABEL.get(item.subject, "无"))]
         if item.optional_business:
-            vals.append(f"no_business（{LABEL['no_business']}）")
+            vals.append(opt("no_business", LABEL["no_business"]))
         return ["    answer:            # " + " | ".join(vals)]
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:

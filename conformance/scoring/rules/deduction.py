@@ -194,7 +194,7 @@ class Deduction(RuleType):
                 reasons.append(t("score.deduction.row", e.lang, label=label, n=n, cut=pts(cut)))
             elif n:
                 reasons.append(t("score.deduction.found", e.lang, label=label, n=n, cut=pts(cut),
-                                   names="、".join(found[:5]) + ("…" if n > 5 else "")))
+                                   names=t("sep.list", e.lang).join(found[:5]) + ("…" if n > 5 else "")))
         total = sum(deducted.values())
         got = max(spec.floor, start - total)
         reasons.insert(0, t("score.deduction.sum", e.lang, start=pts(start), cut=pts(total), got=pts(got),

@@ -57,7 +57,7 @@ class Measures(RuleType):
         w = [f"    #    {t('score.init.thresholds', lang)}: {self.explain(item, d, lang)}",
              "    values:"]
         for f in item.fields:
-            w.append(f"      {f.id}:          # {f.label}{'（' + f.unit + '）' if f.unit else ''}")
+            w.append(f"      {f.id}:          # {f.label}{t('paren', lang, text=f.unit) if f.unit else ''}")
         return w
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
@@ -78,7 +78,7 @@ class Measures(RuleType):
             conds = [f"{k} <= {v}" for k, v in tr["max"].items()]
             conds += [f"{k} >= {v}" for k, v in tr["min"].items()]
             parts.append(f"{d.level(tr['level']).label(lang)} {' & '.join(conds)} → {pts(tr['points'])}")
-        return "；".join(parts)
+        return t("sep.semicolon", lang).join(parts)
 
     def needed(self, item: Item, d: Definition, req_index: int, lang: str,
                res: ItemRating | None) -> str:

@@ -53,7 +53,7 @@ class YesNo(RuleType):
         return ans.value is True
 
     def question(self, item: Item, d: Definition, lang: str) -> list[str]:
-        hint = f"（{item.label}）" if item.label else ""
+        hint = t("paren", lang, text=item.label) if item.label else ""
         return [f"    answer:            # yes | no{hint}"]
 
     def judge(self, e: Evaluation, item: Item, ans: Answer) -> ItemRating:
