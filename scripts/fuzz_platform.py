@@ -32,14 +32,10 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from conformance.hl7v3.builder import (  # noqa: E402
-    MessageBuilder,
-    soap_envelope,
-    soap_headers,
-    unwrap_soap,
-)
+from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers  # noqa: E402
 from conformance.platform.server import EmbeddedPlatform  # noqa: E402
 from tests.mutations import BYTE_MUTATIONS, mutate  # noqa: E402
+from tests.platform_helpers import unwrap_soap  # noqa: E402
 
 H = "{urn:hl7-org:v3}"
 STATUSES = {200, 400, 413, 415}

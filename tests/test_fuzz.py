@@ -108,9 +108,11 @@ def test_damaged_requests_never_break_the_platform(profile: str) -> None:
     error; a refused request changes nothing; a conformant one is still accepted after."""
     import requests
 
-    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
     from conformance.platform.server import EmbeddedPlatform
     from scripts.fuzz_platform import damaged_request, judge
+
+    from .platform_helpers import unwrap_soap
 
     builder = MessageBuilder(profile)
     emb = EmbeddedPlatform(profile=profile, max_body=1024 * 1024)

@@ -18,7 +18,8 @@ from conformance.harness import checks as C
 from conformance.harness.model import ScenarioError, load_suite
 from conformance.harness.runner import IdPlan, apply_mutations
 from conformance.harness.target import Target, TargetError, load_target
-from conformance.harness.transport import Transport, unwrap
+from conformance.harness.transport import Transport
+from conformance.hl7v3.soap import unwrap
 
 ACK = (b'<MCCI_IN000002UV01 xmlns="urn:hl7-org:v3"><id root="2.16.156.10011.2.5.1.1" extension="r1"/>'
        b'<interactionId root="2.16.156.10011.2.5.1.2" extension="MCCI_IN000002UV01"/>'
@@ -176,7 +177,8 @@ def test_unwrap_bare_body_and_empty() -> None:
 
 def _ctx(reply_xml: bytes | None, kind: str = "positive", ack=("AA",),
          roots=("MCCI_IN000002UV01",)) -> C.StepContext:
-    from conformance.harness.transport import Exchange, SoapReply
+    from conformance.harness.transport import Exchange
+    from conformance.hl7v3.soap import SoapReply
 
     ex = Exchange(url="u", action="a", soap_version="1.1", request_headers={}, request_body=b"",
                   status=200)

@@ -32,6 +32,17 @@ def test_every_bundle_has_the_same_keys_and_placeholders() -> None:
         assert len({frozenset(f) for f in fields.values()}) == 1, f"{key}: {fields}"
 
 
+def test_the_bundles_read_the_same_through_the_guarded_yaml_reader() -> None:
+    # bundle() reads with PyYAML directly (i18n is the bottom layer); the project's reader
+    # refuses duplicate keys, which PyYAML would silently let the last one win
+    from conformance.i18n import _DIR
+    from conformance.yamlio import load_file
+
+    for lang in LANGS:
+        data, _ = load_file(_DIR / f"{lang}.yaml")
+        assert {str(k): str(v) for k, v in data.items()} == bundle(lang)
+
+
 def test_every_key_the_code_uses_exists() -> None:
     sources = [p.read_text("utf-8") for p in PKG.rglob("*.py")]
     used = {m.group(1) for text in sources if _IMPORTS_T.search(text)

@@ -24,9 +24,11 @@ from lxml import etree
 
 from conformance.cli import main
 from conformance.harness.transport import wsse_header
-from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
 from conformance.platform.auth import WSSE, WSU, Auth, exposure_warnings, is_loopback, tls_context
 from conformance.platform.server import EmbeddedPlatform
+
+from .platform_helpers import unwrap_soap
 
 pytestmark = pytest.mark.slow  # real servers, whole suites or PDFs: the full run, not the unit loop
 

@@ -10,11 +10,11 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
 from conformance.platform.safe import MAX_FIELD_CHARS, MAX_TEXT_CHARS, clip
 from conformance.platform.server import EmbeddedPlatform
 
-from .platform_helpers import H, ack_of, ack_text
+from .platform_helpers import H, ack_of, ack_text, unwrap_soap
 
 BIG = 2 * 1024 * 1024
 # what XML text may carry (ESC and the other C0 controls are not XML characters; see the path test)

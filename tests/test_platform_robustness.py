@@ -17,11 +17,11 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
 from conformance.platform.faults import FaultInjector, FaultSpecError
 from conformance.platform.server import EmbeddedPlatform
 
-from .platform_helpers import H, ack_of, ack_text, call, records
+from .platform_helpers import H, ack_of, ack_text, call, records, unwrap_soap
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference-samples" / "hl7v3-hospital"
 

@@ -15,10 +15,11 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance.hl7v3.builder import soap_envelope, soap_headers, unwrap_soap
+from conformance.hl7v3.builder import soap_envelope, soap_headers
 from conformance.platform.engine import Platform
 from conformance.platform.server import EmbeddedPlatform
 
+from .platform_helpers import unwrap_soap
 from .v3_variants import (
     GBK_DECL,
     ORDER,

@@ -167,10 +167,10 @@ def test_validate_and_the_platform_agree_on_registrations(tmp_path: Path) -> Non
     from click.testing import CliRunner
 
     from conformance.cli import main
-    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers, unwrap_soap
+    from conformance.hl7v3.builder import MessageBuilder, soap_envelope, soap_headers
     from conformance.platform.server import EmbeddedPlatform
 
-    from .platform_helpers import ack_of, ack_text, call
+    from .platform_helpers import ack_of, ack_text, call, unwrap_soap
 
     b = MessageBuilder("hospital")
     variants = _variants(b)

@@ -28,8 +28,9 @@ from typing import Any, ClassVar
 from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
+from ..hl7v3.soap import SoapReply
 from ..model import CheckResult, Status
-from .transport import Exchange, SoapReply
+from .transport import Exchange
 
 V3 = "urn:hl7-org:v3"
 NS = {"hl7": V3, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}

@@ -36,18 +36,16 @@ from xml.sax.saxutils import escape
 
 import requests
 import urllib3
-from lxml import etree
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .. import xmlsafe
 from ..hl7v3.builder import soap_envelope, soap_headers
+from ..hl7v3.soap import SoapReply, unwrap
 from ..model import Exchange as RecordedExchange
 from .target import Target
 
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
@@ -247,16 +245,6 @@ class Exchange:
             request_bytes=len(self.request_body), response_bytes=len(self.response_body), **where)
 
 
-@dataclass
-class SoapReply:
-    """What the platform answered, unwrapped: the V3 message or a fault."""
-
-    message: etree._Element | None = None
-    message_bytes: bytes | None = None
-    fault: str | None = None
-    problem: str | None = None       # not XML, not SOAP, empty result …
-
-
 def wsse_header(username: str, password: str) -> str:
     return (f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken>'
             f"<wsse:Username>{escape(username)}</wsse:Username>"
@@ -269,46 +257,6 @@ def envelope(message: bytes, action: str, *, soap_version: str = "1.1", wrap: st
     """A SOAP envelope carrying an HL7 V3 message (the builder's, plus an optional header)."""
     return soap_envelope(message, soap_version, action=action if wrap == "operation" else None,
                          namespace=namespace, header=header)
-
-
-def unwrap(body: bytes) -> SoapReply:
-    """Find the V3 message (or the fault) inside a SOAP response, parsing hardened."""
-    if not body.strip():
-        return SoapReply(problem="empty response")
-    try:
-        root = xmlsafe.parse_bytes(body)
-    except xmlsafe.ParseProblem as p:
-        return SoapReply(problem=f"response is not XML ({p.detail}, line {p.line})")
-    ns = etree.QName(root).namespace
-    if etree.QName(root).localname != "Envelope" or ns not in (SOAP11, SOAP12):
-        return SoapReply(problem=f"response is not a SOAP envelope (root {root.tag})")
-    body_el = root.find(f"{{{ns}}}Body")
-    if body_el is None or len(body_el) == 0:
-        return SoapReply(problem="SOAP envelope has an empty Body")
-    first = body_el[0]
-    if etree.QName(first).localname == "Fault":
-        if ns == SOAP11:
-            code = first.findtext("faultcode") or ""
-            reason = first.findtext("faultstring") or ""
-        else:
-            code = first.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""
-            reason = first.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or ""
-        return SoapReply(fault=f"{code.strip()}: {reason.strip()}".strip(": "))
-    if etree.QName(first).namespace == "urn:hl7-org:v3":
-        return SoapReply(message=first, message_bytes=etree.tostring(first, encoding="UTF-8"))
-    # HIPMessageServerResponse/HIPMessageServerResult holds the V3 message as text (in a
-    # recorded request, HIPMessageServer/message does)
-    carrier = next((c for c in first if isinstance(c.tag, str)
-                    and etree.QName(c).localname == "message"), None)
-    text = "".join((carrier if carrier is not None else first).itertext()).strip()
-    if not text:
-        return SoapReply(problem="the operation returned an empty result")
-    data = xmlsafe.text_as_utf8(text)  # decoded by the SOAP layer: its own declaration no longer applies
-    try:
-        inner = xmlsafe.parse_bytes(data)
-    except xmlsafe.ParseProblem as p:
-        return SoapReply(problem=f"the result is not XML ({p.detail})")
-    return SoapReply(message=inner, message_bytes=data)
 
 
 class Transport:

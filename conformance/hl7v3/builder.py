@@ -19,7 +19,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import jinja2
-from lxml import etree
 from markupsafe import Markup
 
 from ..catalog import load_catalog
@@ -227,26 +226,3 @@ def soap_headers(version: str = "1.1", soap_action: str = "") -> dict[str, str]:
         ct = CONTENT_TYPES["1.2"] + (f'; action="{soap_action}"' if soap_action else "")
         return {"Content-Type": ct}
     return {"Content-Type": CONTENT_TYPES["1.1"], "SOAPAction": f'"{soap_action}"'}
-
-
-def unwrap_soap(data: bytes) -> tuple[str, etree._Element]:
-    """Parse a SOAP response: (kind, element) where kind is 'message' (HL7 V3 root element),
-    'fault' (the Fault element) — raises ValueError on anything else."""
-    from .. import xmlsafe
-
-    root = xmlsafe.parse_bytes(data)
-    if etree.QName(root).localname != "Envelope":
-        raise ValueError("not a SOAP envelope")
-    body = next((c for c in root if isinstance(c.tag, str) and etree.QName(c).localname == "Body"), None)
-    if body is None or len(body) == 0:
-        raise ValueError("SOAP envelope without body content")
-    child = next(c for c in body if isinstance(c.tag, str))
-    local = etree.QName(child).localname
-    if local == "Fault":
-        return "fault", child
-    if local.endswith("Response"):
-        result = next((c for c in child if isinstance(c.tag, str)), None)
-        if result is None or not (result.text or "").strip():
-            raise ValueError("empty HIPMessageServerResult")
-        return "message", xmlsafe.parse_bytes(xmlsafe.text_as_utf8(result.text.strip()))
-    return "message", child

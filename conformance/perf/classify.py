@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .. import xmlsafe
-from ..harness.transport import SOAP11, SOAP12
+from ..hl7v3.soap import SOAP11, SOAP12
 
 ERROR_KINDS = ("timeout", "connection", "http", "soap_fault", "ack_error", "invalid")
 TRANSPORT_KINDS = {"timeout-connect": "timeout", "timeout-read": "timeout", "timeout": "timeout",

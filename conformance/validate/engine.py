@@ -220,7 +220,7 @@ class Validator:
 def _document_in_evidence(data: bytes) -> bytes | None:
     """The CDA document that the HL7 V3 message of recorded SOAP evidence carries, if any
     (read where the catalog says; one that does not decode is reported on the evidence)."""
-    from ..harness.transport import unwrap
+    from ..hl7v3.soap import unwrap
     from . import carried
 
     reply = unwrap(data)
