@@ -230,6 +230,30 @@ def test_evidence_files(tmp_path: Path) -> None:
     assert "自评问卷有误" in zh
 
 
+def test_evidence_paths_stay_in_the_questionnaires_folder(tmp_path: Path) -> None:
+    """A relative evidence path that climbs out (../../etc/passwd, or a link leading out) is
+    refused and nothing of it reaches score.json; an absolute path is read, and said."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for the report\n", encoding="utf-8")
+    folder = tmp_path / "q"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "link.pdf").symlink_to(outside)
+    answers = answers_for(H, "四级乙等")
+    answers["4.3.2.7"] = {"answer": "yes", "evidence": ["../secret.txt"]}
+    answers["4.3.2.8"] = {"answer": "yes", "evidence": ["docs/link.pdf"]}
+    p = write_questionnaire(folder / "q.yaml", H, answers)
+    out = problems(p)
+    assert f"item 4.3.2.7: evidence ../secret.txt lies outside the questionnaire's folder ({folder})" in out
+    assert "item 4.3.2.8: evidence docs/link.pdf lies outside" in out
+    # given absolute on purpose: read, hashed, and a warning says so
+    answers["4.3.2.7"] = {"answer": "yes", "evidence": [str(outside)]}
+    answers["4.3.2.8"] = {"answer": "yes"}
+    q = load_questionnaire(write_questionnaire(folder / "q2.yaml", H, answers), H)
+    ev = q.answers["4.3.2.7"].evidence[0]
+    assert ev.sha256 == hashlib.sha256(outside.read_bytes()).hexdigest()
+    assert ("score.q.evidence_absolute", {"code": "4.3.2.7", "path": str(outside)}) in q.warnings
+
+
 def test_example_questionnaire_for_the_embedded_platform(tmp_path: Path) -> None:
     """test_cases/self-assessment/hospital-example.yaml (used by `conformance assess`): a fictional
     hospital at 五级乙等 once every automated item passes, with evidence files that exist."""

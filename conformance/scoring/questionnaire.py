@@ -206,9 +206,19 @@ class AnswerReader:
             self.err(line, "score.q.evidence_type", code=code)
             return []
         out = []
+        folder = self.path.parent.resolve()
         for rel in value:
             p = Path(rel)
-            resolved = p if p.is_absolute() else (self.path.parent / p)
+            if p.is_absolute():
+                # given absolute on purpose: accepted, and said (a relative path stays inside)
+                resolved = p
+                self.warnings.append(("score.q.evidence_absolute", {"code": code, "path": rel}))
+            else:
+                resolved = (folder / p).resolve()
+                if not resolved.is_relative_to(folder):
+                    # ../../etc/passwd or a link leading out: not hashed into score.json
+                    self.err(line, "score.q.evidence_outside", code=code, path=rel, folder=str(folder))
+                    continue
             if not resolved.is_file():
                 self.err(line, "score.q.evidence_missing", code=code, path=rel)
                 continue
