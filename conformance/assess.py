@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from .cliopts import lang_option
 from .errors import ConformanceError
 from .i18n import t
 from .model.folder import RunFolder
@@ -45,7 +46,7 @@ def register(main: click.Group) -> None:
 @click.option("--yes", is_flag=True, help="Allow the performance test against a real target.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
               help="Validate the documents in N processes (0: one per CPU core).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@lang_option()
 def assess_command(target_url: str | None, config_path: str | None, profile: str | None,
                    documents: str | None, datasets: str | None, self_assessment: str | None,
                    assessment: str | None, out_dir: str | None, baseline: str | None,

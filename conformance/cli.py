@@ -12,14 +12,13 @@ import click
 
 from . import __version__
 from .catalog import CatalogError, load_catalog
+from .cliopts import format_option, lang_option, output_option, parallel_options
 from .errors import ConformanceError
 from .i18n import t
 from .inputs import InputError
 from .model.io import CODECS
 from .output import open_output
 from .report import make_reporter
-
-LANGS = click.Choice(["zh", "en"])
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -35,14 +34,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]),
-              default="text", show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write the report to FILE (atomically) instead of standard output.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True,
-              help="Language of messages: zh (简体中文) or en.")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
-              help="Validate in N parallel processes (0: one per CPU core).")
+@format_option("text", "json", "junit", "sarif", default="text")
+@output_option()
+@lang_option("Language of messages: zh (简体中文) or en.")
+@parallel_options(
+    "Validate in N parallel processes (0: one per CPU core).",
+    "local: this machine (--jobs processes); dask: a Dask cluster (--scheduler), or a local one "
+    "of --jobs workers.",
+    "Dask scheduler, e.g. tcp://10.0.0.5:8786 (workers must see the inputs at the same paths).")
 @click.option("--schema-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Use an official schema package (e.g. sdschemas/) instead of the built-in one.")
 @click.option("--max-bytes", type=click.IntRange(1), default=50 * 1024 * 1024,
@@ -50,12 +49,6 @@ def main() -> None:
 @click.option("--show-info", is_flag=True, help="Also print info-level findings (text format).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on standard error (default: when it is a terminal).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="local: this machine (--jobs processes); dask: a Dask "
-              "cluster (--scheduler), or a local one of --jobs workers.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (workers must see the inputs at "
-                   "the same paths).")
 def validate(paths: tuple[str, ...], fmt: str, output: str | None, lang: str, jobs: int,
              schema_dir: str | None, max_bytes: int, show_info: bool,
              progress: bool | None, engine: str, scheduler: str | None) -> None:
@@ -162,8 +155,8 @@ def _catalog(lang: str):
 @standards.command("list")
 @click.option("--kind", type=click.Choice(["documents", "data-elements", "value-sets", "rules"]),
               default="documents", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=LANGS, default="zh")
+@format_option("text", "json", default="text")
+@lang_option()
 def standards_list(kind: str, fmt: str, lang: str) -> None:
     """List document types (default), data elements, value sets or rules."""
     cat = _catalog(lang)
@@ -208,8 +201,8 @@ def standards_list(kind: str, fmt: str, lang: str) -> None:
 
 @standards.command("show")
 @click.argument("ident")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--lang", type=LANGS, default="zh")
+@format_option("text", "json", default="text")
+@lang_option()
 def standards_show(ident: str, fmt: str, lang: str) -> None:
     """Show one document type (C0032), data element (DE05.01.024.00), value set (OID) or rule."""
     cat = _catalog(lang)

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import click
 
+from ..cliopts import format_option, lang_option
 from ..errors import ConformanceError
 from ..i18n import t
 from ..model.campaign import InstitutionState
 from ..resources import templates_dir
-
-LANGS = click.Choice(["zh", "en"])
 
 
 def register(main: click.Group) -> None:
@@ -36,7 +35,7 @@ def campaign() -> None:
 @campaign.command("init")
 @click.argument("campaign_dir", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite an existing campaign.yaml.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@lang_option()
 def init_cmd(campaign_dir: str, force: bool, lang: str) -> None:
     """写出待填写的 campaign.yaml。Write campaign.yaml to fill in."""
     folder = Path(campaign_dir)
@@ -63,7 +62,7 @@ def init_cmd(campaign_dir: str, force: bool, lang: str) -> None:
 @click.option("--only", default=None, metavar="ID,...", help="Only these institutions.")
 @click.option("--yes", is_flag=True,
               help="Allow the load measurement against real (non-embedded) targets.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@lang_option()
 def run_cmd(campaign_dir: str, jobs: int | None, only: str | None, yes: bool, lang: str) -> None:
     """评估每个机构到 CAMPAIGN_DIR/runs/<id>/（可中断续跑）。Assess every institution."""
     from .config import load
@@ -113,7 +112,7 @@ def run_cmd(campaign_dir: str, jobs: int | None, only: str | None, yes: bool, la
 @campaign.command("collect")
 @click.argument("campaign_dir", type=click.Path(file_okay=False, exists=True))
 @click.argument("run_dirs", nargs=-1, required=True)
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@lang_option()
 def collect_cmd(campaign_dir: str, run_dirs: tuple[str, ...], lang: str) -> None:
     """导入机构自评提交的运行目录（校验 manifest）。Import submitted run folders.
 
@@ -143,11 +142,10 @@ def collect_cmd(campaign_dir: str, run_dirs: tuple[str, ...], lang: str) -> None
 @click.option("--previous", type=click.Path(exists=True), default=None,
               metavar="OTHER_CAMPAIGN_DIR",
               help="The previous campaign: change per institution and the follow-up review.")
-@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "json", "pdf"]),
-              default="html", show_default=True)
+@format_option("html", "xlsx", "json", "pdf", default="html")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Default: CAMPAIGN_DIR/campaign.<format>.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@lang_option()
 def report_cmd(campaign_dir: str, previous: str | None, fmt: str, output: str | None,
                lang: str) -> None:
     """排行榜、问题清单、任务清单、回头看、区域数据质量。League table, lists and follow-up.

@@ -14,13 +14,14 @@ import click
 
 from .. import __version__
 from ..catalog import CatalogError
+from ..cliopts import format_option, lang_option, output_option, parallel_options
 from ..errors import ConformanceError
 from ..i18n import bundle, t
 from ..inputs import InputError
 from ..output import open_output
 from ..profiles import profile_ids
 
-LANGS = click.Choice(["zh", "en"])
+
 def _fail(msg: str, code: int = 2) -> None:
     click.echo(msg, err=True)
     sys.exit(code)
@@ -47,19 +48,14 @@ def _common_input_options(f: Any) -> Any:
         click.option("--sheet", default=None, help="XLSX: check only this sheet."),
         click.option("--header-rows", type=click.IntRange(1, 6), default=None,
                      help="XLSX: number of header rows (default: from the merged cells)."),
-        click.option("--lang", type=LANGS, default="zh", show_default=True),
-        click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
-                     help="Check in N local processes (large files are split by byte ranges; "
-                          "0: one per CPU core)."),
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
-                     show_default=True,
-                     help="dask: run the same checks partitioned on a Dask cluster."),
-        click.option("--scheduler", default=None,
-                     help="Dask scheduler address (tcp://host:8786). Without it, --engine dask "
-                          "starts a local cluster of --jobs workers. Workers must see the input "
-                          "files at the same paths."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-                     help="Write the report to FILE (atomically) instead of standard output."),
+        lang_option(),
+        parallel_options(
+            "Check in N local processes (large files are split by byte ranges; 0: one per CPU "
+            "core).",
+            "dask: run the same checks partitioned on a Dask cluster.",
+            "Dask scheduler address (tcp://host:8786). Without it, --engine dask starts a local "
+            "cluster of --jobs workers. Workers must see the input files at the same paths."),
+        output_option(),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -130,8 +126,8 @@ def register(main: click.Group) -> None:
     @datasets.command("list")
     @click.option("--profile", type=click.Choice([*profile_ids(), "all"]), default="all",
                   show_default=True)
-    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-    @click.option("--lang", type=LANGS, default="zh")
+    @format_option("text", "json", default="text")
+    @lang_option()
     def datasets_list(profile: str, fmt: str, lang: str) -> None:
         """List the data sets (id, name, profile, number of elements)."""
         defs = _defs(lang)
@@ -151,8 +147,8 @@ def register(main: click.Group) -> None:
 
     @datasets.command("show")
     @click.argument("ident")
-    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-    @click.option("--lang", type=LANGS, default="zh")
+    @format_option("text", "json", default="text")
+    @lang_option()
     def datasets_show(ident: str, fmt: str, lang: str) -> None:
         """Show one data set: WS445.1.1, 2.1.1.1, EHR-DE-01, C0002 or a name (患者基本信息)."""
         defs = _defs(lang)
@@ -205,8 +201,7 @@ def register(main: click.Group) -> None:
     @click.option("--auto", is_flag=True,
                   help="Detect the data set of each file from its name and headers (default).")
     @_common_input_options
-    @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]),
-                  default="text", show_default=True, help="Output format.")
+    @format_option("text", "json", "junit", "sarif", default="text")
     @click.option("--max-findings", type=click.IntRange(0), default=200, show_default=True,
                   help="List at most N findings of each kind per element and file (0 = all); "
                        "the rest are counted.")
@@ -284,8 +279,7 @@ def register(main: click.Group) -> None:
     @click.option("--dataset", "dataset_id", default=None,
                   help="The data set of every table (default: detected per file).")
     @_common_input_options
-    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                  show_default=True)
+    @format_option("text", "json", default="text")
     @click.option("--upload-column", default=None,
                   help="Column with the upload time (及时性); default: a column named like "
                        "上传时间 / upload_time.")

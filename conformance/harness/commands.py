@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from ..cliopts import lang_option
 from ..errors import ConformanceError
 from ..i18n import t
 from ..model import Status
@@ -149,7 +150,7 @@ class Console:
               help="Overall deadline of one exchange and its whole answer (default: timeouts.total "
                    "of --config, else 60 s or connect + read timeout when longer); beyond it the "
                    "step is an error (timeout-total).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@lang_option()
 @click.option("--progress/--no-progress", default=None)
 @click.option("--baseline", type=click.Path(file_okay=False, exists=True), default=None,
               metavar="PREVIOUS_RUN", help="Compare with an earlier run folder.")

@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
+from ..cliopts import lang_option
 from ..i18n import t
 from ..profiles import default_profile, profile_ids
 from .units import UnitError, parse_counts, parse_duration, parse_think
 
 EXIT_USAGE = 2
-LANG = click.Choice(["zh", "en"])
 
 
 def _dur(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -113,7 +113,7 @@ def _think(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 @click.option("--quick", is_flag=True,
               help="A short measurement (e.g. inside `conformance assess`): --bands --repeat 5 and a "
                    "20,000-patient base; load steps of 10 s — unless given explicitly.")
-@click.option("--lang", type=LANG, default="zh", show_default=True)
+@lang_option()
 @click.pass_context
 def perf_command(ctx: click.Context, **kw: Any) -> None:
     """测量平台性能：3.3 时间段、并发、吞吐。Measure platform performance.
@@ -210,7 +210,7 @@ def _where(run: Any) -> Path:
               help="The same mix file as the master's (default: the shipped one).")
 @click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes on this machine (one per core).")
-@click.option("--lang", type=LANG, default="zh", show_default=True)
+@lang_option()
 def perf_worker_command(master_host: str, master_port: int, target_url: str | None,
                         config_path: str | None, profile: str | None, mix_path: str | None,
                         processes: int, lang: str) -> None:
@@ -267,7 +267,7 @@ def perf_worker_command(master_host: str, master_port: int, target_url: str | No
               help="How many synthetic patients the base must hold (e.g. 500000).")
 @click.option("--profile", type=click.Choice(profile_ids()), default=None,
               show_default=True)
-@click.option("--lang", type=LANG, default="zh", show_default=True)
+@lang_option()
 def seed_command(db: str, patients: int, profile: str, lang: str) -> None:
     """向参考平台数据库批量写入合成患者。Bulk-load synthetic patients into a platform database.
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..catalog import CatalogError
+from ..cliopts import format_option, lang_option, tls_listen_options
 from ..i18n import t
 from ..profiles import profile_ids
 
@@ -40,12 +41,9 @@ PROFILE = click.Choice(profile_ids())
 @click.option("--password", default=None, metavar="SECRET",
               help="The password clients must send; write '${ENV:NAME}' (quoted) to read it from "
                    "the environment instead of the command line. Never logged.")
-@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
-              help="Serve HTTPS with this certificate chain (PEM).")
-@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
-              help="The certificate's private key (PEM), unless it is in --tls-cert.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of acknowledgement texts and faults.")
+@tls_listen_options("Serve HTTPS with this certificate chain (PEM).",
+                    "The certificate's private key (PEM), unless it is in --tls-cert.")
+@lang_option("Language of acknowledgement texts and faults.")
 @click.option("--seed-patients", type=click.IntRange(0), default=0, show_default=True,
               help="First make sure the store holds this many synthetic patients (bulk load; "
                    "idempotent), e.g. 500000 for 3.3.1.2.")
@@ -108,8 +106,8 @@ def serve_cmd(profile: str, host: str, port: int, db: str, faults: str, threads:
 
 @click.command("services")
 @click.option("--profile", type=PROFILE, default="hospital", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@format_option("text", "json", default="text")
+@lang_option()
 def services_cmd(profile: str, fmt: str, lang: str) -> None:
     """List the interaction services of a platform profile (交互服务目录)."""
     from ..hl7v3.services import load_services

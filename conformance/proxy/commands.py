@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..cliopts import lang_option, tls_listen_options
 from ..errors import ConformanceError
 from ..i18n import t
 from ..model.folder import RunFolder
@@ -61,10 +62,8 @@ def register(main: click.Group) -> None:
 @click.option("--assessment", default=None, metavar="ID|FILE",
               help="Assessment definition whose 3.3 bands place response times "
                    "(default: the profile's).")
-@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
-              help="Listen with TLS: certificate chain (PEM).")
-@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
-              help="Listen with TLS: private key (PEM).")
+@tls_listen_options("Listen with TLS: certificate chain (PEM).",
+                    "Listen with TLS: private key (PEM).")
 @click.option("--ca", type=click.Path(dir_okay=False), default=None,
               help="https upstream: verify it with this CA bundle (PEM).")
 @click.option("--client-cert", type=click.Path(dir_okay=False), default=None,
@@ -96,7 +95,7 @@ def register(main: click.Group) -> None:
               help="Stream findings of this severity or worse while they are found.")
 @click.option("--live/--no-live", default=True, show_default=True,
               help="Live summary (redrawn on a terminal, a line every 10 s otherwise).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@lang_option()
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def proxy_command(upstream: str, listen: str, out_dir: str | None, profile: str | None,
                   assessment: str | None, tls_cert: str | None, tls_key: str | None,

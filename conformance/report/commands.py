@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from ..cliopts import lang_option
 from ..i18n import t
 from .render import FORMATS
 
@@ -37,8 +38,7 @@ def register(main: click.Group) -> None:
     @click.option("--format", "-f", "formats", multiple=True, callback=_formats,
                   metavar="html|pdf|json|junit|sarif|all",
                   help="Output format; repeat or separate with commas (default html).")
-    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-                  help="Report language: zh (简体中文) or en.")
+    @lang_option("Report language: zh (简体中文) or en.")
     @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                   help="Write to FILE ('-': standard output) instead of RUN_DIR/report.<ext>; "
                        "with one --format only.")

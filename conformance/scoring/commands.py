@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from ..cliopts import format_option, lang_option
 from ..errors import ConformanceError
 from ..i18n import t
 from ..model.folder import RunFolder
@@ -22,8 +23,6 @@ from .api import resolve_definition, score_folder, tool_stamp
 from .questionnaire import write_template
 from .report import console_summary
 from .results import FILES
-
-LANGS = click.Choice(["zh", "en"])
 
 
 def _fail(msg: str, code: int = 2) -> NoReturn:
@@ -53,7 +52,7 @@ def register(main: click.Group) -> None:
     @click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
                   help="Questionnaire file to write (YAML).")
     @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-    @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @lang_option()
     @_errors_exit_2
     def init_cmd(profile: str, index_system: str | None, assessment: str | None, out: str, force: bool,
                  lang: str) -> None:
@@ -87,9 +86,9 @@ def register(main: click.Group) -> None:
                   help="Folder for score.json (default: the run folder when exactly one is given).")
     @click.option("--min-level", "min_level", default=None,
                   help="Exit 1 when the level reached is lower (CI gate), e.g. 四级甲等.")
-    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                  help="Console output: summary text or the score.json object.")
-    @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @format_option("text", "json", default="text",
+                   help="Console output: summary text or the score.json object.")
+    @lang_option()
     @_errors_exit_2
     def score_cmd(run_dirs: tuple[str, ...], results: tuple[str, ...], self_assessment: str | None,
                   assessment: str | None, index_system: str | None, profile: str | None,
@@ -120,7 +119,7 @@ def register(main: click.Group) -> None:
     @main.command("manifest")
     @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
     @click.option("--verify", is_flag=True, help="Only check the folder against its manifest.json.")
-    @click.option("--lang", type=LANGS, default="zh", show_default=True)
+    @lang_option()
     @_errors_exit_2
     def manifest_cmd(run_dir: str, verify: bool, lang: str) -> None:
         """封存或校验运行目录（manifest.json 中的 SHA-256）。Seal or verify a run folder."""
