@@ -10,8 +10,7 @@ import msgspec
 
 from ..i18n import t
 from ..model import DatasetVerdict as VerdictRecord
-from ..model.findings import DocumentResult, Summary
-from ..output import printable
+from ..model.findings import Summary
 from ..report.json_report import JsonReporter
 from ..report.junit import JunitReporter
 from ..report.sarif import SarifReporter
@@ -48,27 +47,10 @@ def verdict_label(v: dict[str, Any], lang: str) -> str:
 # info findings the text report always prints: what the tool decided about the input (which
 # occurrence of a shared DE id each column holds is DS.COLUMN_BOUND, shown with --show-info)
 _ALWAYS = frozenset({"DS.DATASET_DETECTED"})
-_COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 class DatasetTextReporter(TextReporter):
-    def document(self, doc: DocumentResult) -> None:
-        mark = self._s("✔", fg="green") if doc.valid else self._s("✘", fg="red")
-        kind = (f"{doc.document_type} {doc.document_name}" if doc.document_type
-                else t("doc.unknown_type", self.lang))
-        counts = t("counts", self.lang, errors=doc.errors, warnings=doc.warnings)
-        self.out.write(f"{mark} {printable(doc.path)}  [{printable(kind)}]  {counts}\n")
-        hidden = 0
-        for f in doc.findings:
-            if f.severity == "info" and not self.show_info and f.rule not in _ALWAYS:
-                hidden += 1
-                continue
-            sev = self._s(t(f"severity.{f.severity}", self.lang), fg=_COLORS[f.severity])
-            where = f"{f.line}:{f.column or 1}" if f.line else "-"
-            self.out.write(f"    {sev} {f.rule}  {where}  {printable(f.xpath or '')}\n")
-            self.out.write(f"        {printable(f.message)}\n")
-        if hidden:
-            self.out.write(f"    {t('infos_hidden', self.lang, n=hidden)}\n")
+    always_shown = _ALWAYS
 
     def finish_datasets(self, verdicts: list[VerdictRecord], summary: Summary) -> None:
         lang = self.lang

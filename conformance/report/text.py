@@ -14,6 +14,9 @@ _COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 class TextReporter:
+    # info findings printed even without --show-info (what the tool decided about the input)
+    always_shown: frozenset[str] = frozenset()
+
     def __init__(self, out: IO[str], lang: str, show_info: bool = False,
                  color: bool = False) -> None:
         self.out, self.lang, self.show_info, self.color = out, lang, show_info, color
@@ -36,7 +39,7 @@ class TextReporter:
         self.out.write(f"{mark} {printable(doc.path)}  [{printable(kind)}]  {counts}\n")
         hidden = 0
         for f in doc.findings:
-            if f.severity == "info" and not self.show_info:
+            if f.severity == "info" and not self.show_info and f.rule not in self.always_shown:
                 hidden += 1
                 continue
             sev = self._s(t(f"severity.{f.severity}", self.lang), fg=_COLORS[f.severity])
