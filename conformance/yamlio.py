@@ -18,6 +18,7 @@ them); ``read_yaml``/``parse_yaml`` raise the caller's error type instead."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,37 @@ def _as(error: type[Exception], exc: YamlError) -> Exception:
     """``exc`` as the caller's error type (keeping its phrase when that type is a
     ``ConformanceError``)."""
     return error.like(exc) if issubclass(error, ConformanceError) else error(str(exc))
+
+
+# ------------------------------------------------------------- places of schema problems
+def line_at(data: Any, path: Sequence[Any]) -> int:
+    """The line of the value at a JSON path (``jsonschema``'s ``absolute_path``): the deepest
+    line the reader knows along the way, 0 when it knows none."""
+    line = getattr(data, "line", 0)
+    node = data
+    for step in path:
+        in_dict = isinstance(node, LineDict) and step in node
+        in_list = isinstance(node, LineList) and isinstance(step, int) and step < len(node)
+        if not (in_dict or in_list):
+            break
+        line = node.line_of(step)
+        node = node[step]
+    return line
+
+
+def path_text(data: Any, path: Sequence[Any], id_keys: Sequence[str] = ("id",)) -> str:
+    """A JSON path as a reader writes it: ``items[2.1.3].rule``, a list entry named by the
+    first of ``id_keys`` it has, else by its index; ``(top)`` for the whole file."""
+    out, node = "", data
+    for step in path:
+        if isinstance(step, int):
+            entry = node[step] if isinstance(node, list) and step < len(node) else None
+            ident = next((entry[k] for k in id_keys if isinstance(entry, dict) and entry.get(k)
+                          is not None), None)
+            out += f"[{ident if ident is not None else step}]"
+            node = entry
+        else:
+            out += f".{step}" if out else str(step)
+            node = node.get(step) if isinstance(node, dict) else None
+    return out or "(top)"
+

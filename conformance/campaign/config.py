@@ -19,7 +19,7 @@ import jsonschema
 
 from ..errors import ConformanceError
 from ..i18n import t
-from ..yamlio import LineDict, LineList, YamlError, load_file
+from ..yamlio import LineDict, LineList, YamlError, line_at, load_file, path_text
 
 SCHEMA_ID = "conformance-campaign/1"
 FILENAME = "campaign.yaml"
@@ -176,40 +176,13 @@ class Campaign:
         return next((i for i in self.institutions if i.id == ident), None)
 
 
-def _line_at(data: Any, path: list[Any]) -> int:
-    line = getattr(data, "line", 0)
-    node = data
-    for step in path:
-        if (isinstance(node, LineDict) and step in node) or (
-                isinstance(node, LineList) and isinstance(step, int) and step < len(node)):
-            line = node.line_of(step)
-            node = node[step]
-        else:
-            break
-    return line
-
-
-def _path_text(data: Any, path: list[Any]) -> str:
-    out, node = "", data
-    for step in path:
-        if isinstance(step, int):
-            ident = node[step].get("id") if isinstance(node, list) and step < len(node) \
-                and isinstance(node[step], dict) else None
-            out += f"[{ident if ident is not None else step}]"
-            node = node[step] if isinstance(node, list) and step < len(node) else None
-        else:
-            out += f".{step}" if out else str(step)
-            node = node.get(step) if isinstance(node, dict) else None
-    return out or "(top)"
-
-
 def _schema_problems(data: Any, where: str, lang: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     validator = jsonschema.Draft202012Validator(SCHEMA)
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = list(err.absolute_path)
-        at = _path_text(data, path)
-        line = _line_at(data, path)
+        at = path_text(data, path)
+        line = line_at(data, path)
         inst = err.instance
         if err.validator == "required":
             for key in err.validator_value:

@@ -26,6 +26,7 @@ from ..model.events import (
 )
 from ..model.folder import RunFolder
 from ..model.io.validate_json import StreamWriter
+from ..validate import api as validate_api
 
 
 class DatasetUsageError(ConformanceError):
@@ -162,44 +163,34 @@ class Collect:
             self.outcome.summary = event.summary
 
 
-class ReporterHandler:
+class ReporterHandler(validate_api.ReporterHandler):
     """Feeds a `validate-dataset` reporter: documents as they come, the verdicts at the end."""
 
     def __init__(self, reporter: Any) -> None:
-        self.reporter = reporter
+        super().__init__(reporter)
         self.verdicts: list[DatasetVerdict] = []
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, DocumentValidated):
-            self.reporter.document(event.document)
-        elif isinstance(event, DatasetChecked):
+    def other(self, event: Event) -> None:
+        if isinstance(event, DatasetChecked):
             self.verdicts.append(event.verdict)
-        elif isinstance(event, ValidationStarted):
-            head = dict(event.header)
-            tool = head.pop("tool")
-            self.reporter.start({"tool": {"name": tool.name, "version": tool.version,
-                                          "ruleset": tool.ruleset}, **head})
-        elif isinstance(event, ValidationFinished):
-            self.reporter.finish_datasets(self.verdicts, event.summary)
+
+    def finished(self, summary: Summary) -> None:
+        self.reporter.finish_datasets(self.verdicts, summary)
 
 
-class StreamHandler:
+class StreamHandler(validate_api.StreamHandler):
     """datasets.json through the validate.json stream writer, the verdicts as its trailer."""
 
     def __init__(self, writer: StreamWriter) -> None:
-        self.writer = writer
+        super().__init__(writer)
         self.verdicts: list[DatasetVerdict] = []
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, DocumentValidated):
-            self.writer.document(event.document)
-        elif isinstance(event, DatasetChecked):
+    def other(self, event: Event) -> None:
+        if isinstance(event, DatasetChecked):
             self.verdicts.append(event.verdict)
-        elif isinstance(event, ValidationStarted):
-            head = dict(event.header)
-            self.writer.start(head.pop("tool"), **head)
-        elif isinstance(event, ValidationFinished):
-            self.writer.finish(event.summary, datasets=self.verdicts)
+
+    def finished(self, summary: Summary) -> None:
+        self.writer.finish(summary, datasets=self.verdicts)
 
 
 def check_into(folder: RunFolder, paths: Sequence[str], options: DatasetOptions,

@@ -44,7 +44,7 @@ import jsonschema
 
 from ..errors import ConformanceError
 from ..profiles import profile_ids
-from ..yamlio import LineDict, LineList, YamlError, load_file
+from ..yamlio import YamlError, line_at, load_file
 from . import checks as C
 
 KINDS = ("positive", "negative", "workflow")
@@ -149,16 +149,7 @@ def suite_schema() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- lines
 def _line(data: Any, path: tuple[Any, ...]) -> int | None:
     """The line of the value at ``path`` (the deepest line the reader knows along the way)."""
-    line = getattr(data, "line", 0)
-    node = data
-    for step in path:
-        in_dict = isinstance(node, LineDict) and step in node
-        in_list = isinstance(node, LineList) and isinstance(step, int) and step < len(node)
-        if not (in_dict or in_list):
-            break
-        line = node.line_of(step)
-        node = node[step]
-    return line or None
+    return line_at(data, path) or None
 
 
 def _where(data: Any, path: tuple[Any, ...]) -> str:

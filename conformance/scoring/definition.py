@@ -22,7 +22,7 @@ from ..errors import ConformanceError
 from ..i18n import LANGS, t
 from ..profiles import profile_ids
 from ..resources import standards_dir
-from ..yamlio import LineDict, LineList, YamlError, load_file
+from ..yamlio import LineDict, YamlError, line_at, load_file, path_text
 from .bindings import SOURCES
 from .model import (
     STATUSES,
@@ -183,47 +183,14 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _line_at(data: Any, path: list[Any]) -> int:
-    """The line of the element at a JSON path (the deepest line known along the way)."""
-    line = getattr(data, "line", 0)
-    node = data
-    for step in path:
-        in_dict = isinstance(node, LineDict) and isinstance(step, str) and step in node
-        in_list = isinstance(node, LineList) and isinstance(step, int) and step < len(node)
-        if in_dict or in_list:
-            line = node.line_of(step)
-            node = node[step]
-        else:
-            break
-    return line
-
-
-def _path_text(data: Any, path: list[Any]) -> str:
-    out = ""
-    node = data
-    for step in path:
-        if isinstance(step, int):
-            label = str(step)
-            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
-                ident = node[step].get("code") or node[step].get("id")
-                if ident is not None:
-                    label = str(ident)
-            out += f"[{label}]"
-            node = node[step] if isinstance(node, list) and step < len(node) else None
-        else:
-            out += f".{step}" if out else str(step)
-            node = node.get(step) if isinstance(node, dict) else None
-    return out or "(top)"
-
-
 def _schema_problems(ctx: Problems) -> None:
     validator = _validator()
     errors = sorted(validator.iter_errors(ctx.data), key=lambda e: (list(map(str, e.absolute_path))))
     seen: set[tuple[str, str]] = set()
     for err in errors:
         path = list(err.absolute_path)
-        where = _path_text(ctx.data, path)
-        line = _line_at(ctx.data, path)
+        where = path_text(ctx.data, path, ("code", "id"))
+        line = line_at(ctx.data, path)
         kind = err.validator
         inst = err.instance
         if kind == "required":

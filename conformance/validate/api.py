@@ -98,7 +98,15 @@ class ReporterHandler:
             self.reporter.start({"tool": {"name": tool.name, "version": tool.version,
                                           "ruleset": tool.ruleset}, **head})
         elif isinstance(event, ValidationFinished):
-            self.reporter.finish(event.summary)
+            self.finished(event.summary)
+        else:
+            self.other(event)
+
+    def other(self, event: Event) -> None:
+        """An event of a richer stream (a data-set verdict …): a subclass's to take."""
+
+    def finished(self, summary: Summary) -> None:
+        self.reporter.finish(summary)
 
 
 class StreamHandler:
@@ -114,7 +122,15 @@ class StreamHandler:
             head = dict(event.header)
             self.writer.start(head.pop("tool"), **head)
         elif isinstance(event, ValidationFinished):
-            self.writer.finish(event.summary)
+            self.finished(event.summary)
+        else:
+            self.other(event)
+
+    def other(self, event: Event) -> None:
+        """An event of a richer stream (a data-set verdict …): a subclass's to take."""
+
+    def finished(self, summary: Summary) -> None:
+        self.writer.finish(summary)
 
 
 def validate_into(folder: RunFolder, paths: Sequence[str], *, lang: str = "zh", jobs: int = 1,
