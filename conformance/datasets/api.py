@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .. import __version__
@@ -27,6 +27,7 @@ from ..model.events import (
 from ..model.folder import RunFolder
 from ..model.io.validate_json import StreamWriter
 from ..validate import api as validate_api
+from .options import ReadOptions
 
 
 class DatasetUsageError(ConformanceError):
@@ -42,20 +43,13 @@ class DatasetUsageError(ConformanceError):
 
 
 @dataclass
-class DatasetOptions:
-    lang: str = "zh"
+class DatasetOptions(ReadOptions):
+    """What `validate-dataset` (and the pipeline) asks for, before anything is resolved."""
+
     dataset_id: str | None = None
     auto: bool = False
     mapping_path: str | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
-    header_rows: int | None = None
-    jobs: int = 1
-    engine: str = "local"
-    scheduler: str | None = None
     max_findings: int = 200
-    profiles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -111,11 +105,10 @@ def plan(paths: Sequence[str], options: DatasetOptions) -> DatasetPlan:
     if o.encoding:
         _canonical_encoding(o.encoding)
     jobs = o.jobs or os.cpu_count() or 1
-    run_options = RunOptions(lang=o.lang, dataset=defs.get(o.dataset_id).id if o.dataset_id
-                             else None, mapping=mapping, encoding=o.encoding,
-                             delimiter=o.delimiter, sheet=o.sheet, header_rows=o.header_rows,
-                             jobs=jobs, engine=o.engine, scheduler=o.scheduler,
-                             max_examples=o.max_findings, profiles=tuple(o.profiles))
+    read = {f.name: getattr(o, f.name) for f in fields(ReadOptions)}
+    read.update(jobs=jobs, profiles=tuple(o.profiles))
+    run_options = RunOptions(**read, dataset=defs.get(o.dataset_id).id if o.dataset_id else None,
+                             mapping=mapping, max_examples=o.max_findings)
     return DatasetPlan(options=o, defs=defs, sources=sources, run_options=run_options)
 
 

@@ -32,21 +32,14 @@ from .mapping import (
     profile_matters,
     rank,
 )
+from .options import ReadOptions
 from .readers import ReadError, Source, Table, expand_sources, open_tables
 
 
 @dataclass
-class RunOptions:
-    lang: str = "zh"
+class RunOptions(ReadOptions):
     dataset: str | None = None
     mapping: Mapping | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
-    header_rows: int | None = None
-    jobs: int = 1
-    engine: str = "local"
-    scheduler: str | None = None
     max_examples: int = 200
     max_bytes: int = 200 * 1024 * 1024
     # quality
@@ -57,7 +50,6 @@ class RunOptions:
     timely_hours: float | None = None
     registry_paths: tuple[str, ...] = ()
     standards_dir: str | None = None
-    profiles: tuple[str, ...] = ()       # --profile: preferred when headers match equally
 
 
 # ==================================================================== executors
