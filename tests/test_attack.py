@@ -12,6 +12,8 @@ import pytest
 
 from scripts.attack import BY_NAME, CASES, Case, run_case
 
+pytestmark = pytest.mark.slow    # real servers, deadlines and subprocesses: the full suite runs it
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -195,6 +195,7 @@ def test_league_table_ranks_levels_problems_tasks_and_quality(tmp_path: Path) ->
         "conformity", "completeness", "accuracy", "timeliness", "linkage", "usefulness"]
 
 
+@pytest.mark.slow
 def test_report_formats_json_schema_html_links_and_xlsx_sheets(tmp_path: Path) -> None:
     camp_dir = make_campaign(tmp_path / "c")
     out = tmp_path / "out"
@@ -309,6 +310,7 @@ def test_why_a_platform_is_unreachable_is_said_in_the_campaign_language() -> Non
     assert reachable(url, 2, "en") == f"connection refused ({url})"
 
 
+@pytest.mark.slow
 def test_run_records_an_unreachable_institution_and_skips_what_is_done(tmp_path: Path) -> None:
     insts = [{"id": "h01", "name": "甲", "kind": "hospital", "district": "东区",
               "_run": {"level": "四级甲等", "total": 80}},
@@ -329,6 +331,7 @@ def test_run_records_an_unreachable_institution_and_skips_what_is_done(tmp_path:
     assert r.exit_code == 2 and "h77" in r.output
 
 
+@pytest.mark.slow
 def test_the_data_quality_of_an_institutions_exports_is_kept_in_its_sealed_folder(
         tmp_path: Path) -> None:
     from conformance.campaign.quality import quality_into

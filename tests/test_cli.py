@@ -188,6 +188,7 @@ def test_standards_json_and_unknown() -> None:
     assert code == 2 and "C9999" in out
 
 
+@pytest.mark.slow
 def test_examples_command(tmp_path: Path) -> None:
     code, out = run("examples", "--out", str(tmp_path), "--family", "wst500", "--count", "2")
     assert code == 0 and len(list(tmp_path.rglob("*.xml"))) == 106

@@ -144,6 +144,7 @@ def test_a_large_file_without_newline_is_read_in_bounded_memory(tmp_path: Path) 
     assert got["peak"] - base < 120 * 1024 * 1024, (got["peak"] - base) / 2**20
 
 
+@pytest.mark.slow
 def test_a_wide_header_is_normalised_once_not_once_per_data_set() -> None:
     """10^5 columns took 54 s of CPU, most of it normalising every header once per data set
     (78 of them); the normalisation is cached now (29 s)."""

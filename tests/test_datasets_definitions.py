@@ -271,6 +271,7 @@ def test_generated_files_are_in_sync() -> None:
     assert yaml.safe_load(ws445.dump(merged[0]))["id"] == "WS445.1.1"
 
 
+@pytest.mark.slow
 def test_lists_agree_with_the_transcription() -> None:
     """The committed lists are the transcription's (with the corrections of profiles.yaml)."""
     if not TRANSCRIPTION.is_file():

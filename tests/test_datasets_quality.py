@@ -181,6 +181,7 @@ def test_local_jobs_give_the_same_figures(small) -> None:
         scorecard(small)["institutions"]
 
 
+@pytest.mark.slow
 def test_dask_gives_the_same_figures_as_local(small) -> None:
     distributed = pytest.importorskip("distributed")
     from conformance.datasets.runner import DaskExecutor

@@ -79,6 +79,7 @@ def test_decoding_error_names_the_row(tmp_path: Path) -> None:
     assert exc.value.line == 36001   # 12000 × 3 lines, then the GBK row
 
 
+@pytest.mark.slow
 def test_partitions_give_the_same_rows_with_quoted_newlines(tmp_path: Path, monkeypatch) -> None:
     from conformance.datasets import readers
 

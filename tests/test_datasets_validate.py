@@ -226,6 +226,7 @@ def test_coverage_from_cda_documents(tmp_path: Path, synth, catalog) -> None:
     assert got["WS445.3.1"]["elements"]["covered"] > 0
 
 
+@pytest.mark.slow
 def test_jobs_give_the_same_report(tmp_path: Path, monkeypatch) -> None:
     from conformance.datasets import readers
 

@@ -29,6 +29,8 @@ from scripts.attack import (
     wsdl,
 )
 
+pytestmark = pytest.mark.slow    # real servers, deadlines and subprocesses: the full suite runs it
+
 REQ = b'<PRPA_IN201311UV02 xmlns="urn:hl7-org:v3"/>'
 
 

@@ -46,6 +46,7 @@ class Recorder:
             self.stop.set()
 
 
+@pytest.mark.slow
 def test_events_come_in_order_on_the_callers_thread(tmp_path: Path) -> None:
     rec = Recorder()
     folder = RunFolder(tmp_path / "r")
@@ -73,6 +74,7 @@ def test_events_come_in_order_on_the_callers_thread(tmp_path: Path) -> None:
     assert {type(e) for e in rec.events} >= {CaseStarted, StepFinished}
 
 
+@pytest.mark.slow
 def test_stop_interrupts_and_a_second_session_completes(tmp_path: Path) -> None:
     """Stopped after the first step of the merge case (three steps; one worker, so the stop is
     seen before the next step): that case is interrupted, not pass, not a case file; the cases
@@ -155,6 +157,7 @@ def test_junit_is_written_from_typed_results(tmp_path: Path) -> None:
     assert '<skipped message="stopped"/>' in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault, check, result", [
     ("wrong-ack=1.0", "ack-code", Status.FAIL),
     ("drop=1.0", "transport", Status.ERROR),

@@ -101,6 +101,7 @@ def test_ok_exchange_unwraps_operation_result() -> None:
     assert headers["Content-Type"].startswith("text/xml") and b"<h:action>PatientInfoRegister" in body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, kind", [("slow", "timeout-read"), ("reset", "reset")])
 def test_transport_failures_become_error_kinds(mode: str, kind: str) -> None:
     with responder(mode) as url:
@@ -136,6 +137,7 @@ def test_bad_answers_are_problems_not_crashes() -> None:
     assert ex.error == "too-large" and ex.truncated
 
 
+@pytest.mark.slow
 def test_soap12_wsse_and_secret_redaction(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HIP_PW", "s3cr3t-pw")
     cfg = tmp_path / "t.yaml"

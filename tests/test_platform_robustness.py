@@ -124,6 +124,7 @@ def test_non_conformant_document_is_refused_with_findings(hosp):
     assert emb.platform.store.snapshot() == before
 
 
+@pytest.mark.slow
 def test_half_sent_request_changes_nothing(hosp):
     url, emb, b = hosp
     before = emb.platform.store.snapshot()

@@ -210,6 +210,7 @@ def test_concurrent_retries_apply_once_and_survive_a_restart(tmp_path):
         assert unwrap_soap(r.content)[1].find(f"{H}acknowledgement").get("typeCode") == "AA"
 
 
+@pytest.mark.slow
 def test_message_text_declaring_gbk_is_parsed_as_text():
     with EmbeddedPlatform(profile="hospital") as url:
         body = captured(req("PatientInfoRegister", index=12), "PatientInfoRegister", GBK_DECL)

@@ -121,6 +121,7 @@ def test_failures_gate(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ CLI exit codes
+@pytest.mark.slow
 def test_exit_codes_fail_on(tmp_path: Path) -> None:
     cur = copy(CURRENT, tmp_path, "cur")
     base = str(BASELINE)
@@ -169,6 +170,7 @@ def test_clean_run_exits_0(tmp_path: Path) -> None:
     assert invoke("report", str(run), "-f", "junit")[0] == 0
 
 
+@pytest.mark.slow
 def test_comparison_in_html_and_json(tmp_path: Path) -> None:
     cur = copy(CURRENT, tmp_path, "cur")
     invoke("report", str(cur), "-f", "html,json", "--baseline", str(BASELINE))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
@@ -20,6 +21,7 @@ def _run(tmp_path: Path, *extra: str) -> tuple[int, dict]:
     return r.exit_code, data
 
 
+@pytest.mark.slow
 def test_faults_reach_the_embedded_platform(tmp_path: Path) -> None:
     code, clean = _run(tmp_path / "a")
     assert code == 0 and clean["summary"]["fail"] + clean["summary"]["error"] == 0

@@ -98,6 +98,7 @@ def write_config(path: Path, url: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_any_file_log_or_console(tmp_path: Path, secret_env: None,
                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="conformance.platform.access")
@@ -184,6 +185,7 @@ transactions:
 """
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_perf_json_or_the_console(tmp_path: Path, secret_env: None) -> None:
     mix = tmp_path / "mix.yaml"
     mix.write_text(MIX, encoding="utf-8")
@@ -203,6 +205,7 @@ def test_no_secret_reaches_perf_json_or_the_console(tmp_path: Path, secret_env: 
     assert not problems, "\n".join(problems[:40])
 
 
+@pytest.mark.slow
 def test_a_run_given_credentials_in_its_url_resumes_only_when_given_them_again(
         tmp_path: Path) -> None:
     out = tmp_path / "run"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from lxml import etree
 
@@ -26,6 +27,7 @@ def _custom_standards(tmp_path: Path, edit) -> str:
     return str(dst)
 
 
+@pytest.mark.slow
 def test_required_section_and_entry(tmp_path: Path, synth, catalog) -> None:
     def edit(doc):
         sec = next(s for s in doc["sections"] if s["code"] == "48768-6")
@@ -48,6 +50,7 @@ def test_required_section_and_entry(tmp_path: Path, synth, catalog) -> None:
     assert {"WST500.SECTION.MISSING", "WST500.ENTRY.MISSING", "WST500.ENTRY.TOO_MANY"} <= errors
 
 
+@pytest.mark.slow
 def test_observed_requirement_is_only_a_warning(tmp_path: Path, synth, catalog) -> None:
     def edit(doc):
         sec = next(s for s in doc["sections"] if s["code"] == "48768-6")
@@ -64,6 +67,7 @@ def test_observed_requirement_is_only_a_warning(tmp_path: Path, synth, catalog) 
     assert r.valid
 
 
+@pytest.mark.slow
 def test_generic_value_mismatch_rule(tmp_path: Path, synth, catalog) -> None:
     def edit(doc):
         doc.setdefault("header", []).append({
@@ -96,6 +100,7 @@ def test_wst483_findings_are_provisional(validator, synth, catalog) -> None:
     assert f.severity == "warning" and f.provisional and "暂定" in f.message
 
 
+@pytest.mark.slow
 def test_catalog_rejects_unknown_rule_reference(tmp_path: Path) -> None:
     import pytest
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from lxml import etree
 
 from conformance.validate import Validator
@@ -160,6 +161,7 @@ def _variants(b) -> dict[str, tuple[dict, str]]:
             for i, (name, (v, ack)) in enumerate(docs.items())}
 
 
+@pytest.mark.slow
 def test_validate_and_the_platform_agree_on_registrations(tmp_path: Path) -> None:
     import json
 
@@ -488,6 +490,7 @@ def test_platform_acknowledgements_name_the_actual_problem() -> None:
         en.close()
 
 
+@pytest.mark.slow
 def test_soap_faults_name_elements_as_written() -> None:
     import requests
 

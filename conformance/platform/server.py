@@ -244,6 +244,8 @@ def make_server(platform: Platform, host: str, port: int, faults: FaultInjector 
                    threads=threads,
                    max_request_body_size=max_body, channel_timeout=IDLE_TIMEOUT,
                    connection_limit=CONNECTION_LIMIT, cleanup_interval=1, asyncore_use_poll=True,
+                   # the loop notices a stop within 0.2 s (waitress: 1 s), idle cost negligible
+                   asyncore_loop_timeout=0.2,
                    ident=IDENT, clear_untrusted_proxy_headers=True)
 
 
