@@ -96,8 +96,8 @@ def test_a_stage_that_cannot_run_says_why_in_both_languages(tmp_path: Path) -> N
 MIGRATED = ["scoring", "perf", "datasets", "validate/message.py", "validate/carried.py", "hl7v3/services.py",
             "validate/status.py", "validate/context.py", "validate/datatype.py",
             "validate/template.py", "catalog.py", "assess.py", "pipeline.py", "cli.py",
-            "profiles.py", "platform", "report"]
-_AREAS = "score|perf|datasets|v3|validate|assess|cli|platform|finding|sep|value|report"
+            "profiles.py", "platform", "report", "harness", "proxy", "campaign", "model"]
+_AREAS = "score|perf|datasets|v3|validate|assess|cli|platform|finding|sep|value|report|run|campaign|proxy"
 _KEY = re.compile(rf"^({_AREAS})\.[a-z][\w.-]*[\w-]$")
 _PREFIX = re.compile(rf"^({_AREAS})\.[\w.-]*\.$")
 _FILE = re.compile(r"\.(json|ya?ml|xml|html|pdf|csv|tsv|txt|md|j2|py|xsd|zip|jsonl|xlsx|log|sarif)$")
@@ -156,6 +156,17 @@ def _problems(path: Path) -> list[str]:
 def test_migrated_packages_keep_no_phrases_of_their_own() -> None:
     problems = [p for path in _migrated() for p in _problems(path)]
     assert not problems, "\n".join(problems)
+
+
+def test_every_check_message_of_the_harness_exists() -> None:
+    # the checks name their phrase by its last part: _say(ctx, "ack", …) is run.check.ack
+    tree = ast.parse((PKG / "harness" / "checks.py").read_text("utf-8"))
+    said = {c.value for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and getattr(n.func, "id", None) == "_say" and len(n.args) > 1
+            for c in ast.walk(n.args[1]) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assert len(said) > 15
+    missing = sorted(k for k in said if f"run.check.{k}" not in bundle("zh"))
+    assert not missing, missing
 
 
 def test_the_guard_finds_a_table_a_branch_and_a_missing_key(tmp_path: Path) -> None:

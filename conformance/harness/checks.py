@@ -29,6 +29,7 @@ from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
 from ..hl7v3.soap import SoapReply
+from ..i18n import t as phrase
 from ..model import CheckResult, Status
 from .transport import Exchange
 
@@ -71,8 +72,9 @@ class StepContext:
         return (item if item is not None else el).get("extension")
 
 
-def _msg(ctx: StepContext, zh: str, en: str) -> str:
-    return zh if ctx.lang == "zh" else en
+def _say(ctx: StepContext, key: str, /, **values: Any) -> str:
+    """A check's message: the phrase ``run.check.<key>`` in the run's language."""
+    return phrase(f"run.check.{key}", ctx.lang, **values)
 
 
 def result(cid: str, status: Status, message: str, *, expected: str | None = None,
@@ -173,8 +175,7 @@ def step_checks(kind: str, expect: dict[str, Any], specs: list[dict[str, Any]],
 
 def _no_message(ctx: StepContext, cid: str) -> CheckResult | None:
     if ctx.message is None:
-        return result(cid, Status.SKIP, _msg(ctx, "没有可检查的 HL7 V3 应答",
-                                              "no HL7 V3 answer to check"))
+        return result(cid, Status.SKIP, _say(ctx, "no_v3"))
     return None
 
 
@@ -189,20 +190,15 @@ class TransportCheck(Check):
     def evaluate(self, ctx: StepContext) -> CheckResult:
         ex = ctx.exchange
         if ex.error:
-            return result(self.id, Status.ERROR, _msg(
-                ctx, f"未得到可判定的应答：{ex.error}（{ex.error_detail}）",
-                f"no judgeable answer: {ex.error} ({ex.error_detail})"), actual=ex.error)
+            return result(self.id, Status.ERROR, _say(
+                ctx, "no_answer", error=ex.error, detail=ex.error_detail), actual=ex.error)
         if ctx.reply and ctx.reply.fault:
-            return result(self.id, Status.PASS, _msg(ctx, f"HTTP {ex.status}，SOAP Fault",
-                                                      f"HTTP {ex.status}, SOAP Fault"))
+            return result(self.id, Status.PASS, _say(ctx, "http_fault", status=ex.status))
         if ex.status != 200:
-            return result(self.id, Status.FAIL, _msg(
-                ctx, f"HTTP 状态 {ex.status}，应为 200", f"HTTP status {ex.status}, expected 200"),
+            return result(self.id, Status.FAIL, _say(ctx, "http_status", status=ex.status),
                 expected="200", actual=str(ex.status))
         if ctx.reply and ctx.reply.problem:
-            return result(self.id, Status.ERROR, _msg(
-                ctx, f"应答无法解析：{ctx.reply.problem}",
-                f"answer cannot be read: {ctx.reply.problem}"))
+            return result(self.id, Status.ERROR, _say(ctx, "unreadable", problem=ctx.reply.problem))
         return result(self.id, Status.PASS, f"HTTP {ex.status}")
 
 
@@ -219,13 +215,11 @@ class NoFault(Check):
 
     def evaluate(self, ctx: StepContext) -> CheckResult:
         if ctx.reply is None or ctx.reply.problem:
-            return result(self.id, Status.SKIP, _msg(ctx, "无应答", "no answer"))
+            return result(self.id, Status.SKIP, _say(ctx, "none"))
         if ctx.reply.fault:
-            return result(self.id, Status.FAIL, _msg(
-                ctx, f"平台返回 SOAP Fault：{ctx.reply.fault}；应返回 HL7 V3 确认消息",
-                f"platform answered with a SOAP Fault: {ctx.reply.fault}; an HL7 V3 "
-                "acknowledgement is expected"), actual=ctx.reply.fault)
-        return result(self.id, Status.PASS, _msg(ctx, "无 SOAP Fault", "no SOAP Fault"))
+            return result(self.id, Status.FAIL, _say(ctx, "fault", fault=ctx.reply.fault),
+                          actual=ctx.reply.fault)
+        return result(self.id, Status.PASS, _say(ctx, "no_fault"))
 
 
 @register
@@ -242,9 +236,8 @@ class ResponseRoot(Check):
         root = etree.QName(ctx.message).localname
         if root in expected:
             return result(self.id, Status.PASS, root)
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"应答根元素为 {root}，应为 {' 或 '.join(expected)}",
-            f"response root is {root}, expected {' or '.join(expected)}"),
+        return result(self.id, Status.FAIL, _say(
+            ctx, "root", root=root, expected=phrase("run.check.or", ctx.lang).join(expected)),
             expected=" | ".join(expected), actual=root)
 
 
@@ -263,9 +256,8 @@ class InteractionId(Check):
         ext = el.get("extension") if el is not None else None
         if ext == root:
             return result(self.id, Status.PASS, ext)
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"interactionId/@extension 为 {ext!r}，应等于根元素名 {root}",
-            f"interactionId/@extension is {ext!r}, must equal the root element name {root}"),
+        return result(self.id, Status.FAIL, _say(
+            ctx, "interaction", ext=repr(ext), root=root),
             expected=root, actual=ext)
 
 
@@ -296,9 +288,8 @@ class AckCode(Check):
     def evaluate(self, ctx: StepContext) -> CheckResult:
         if (r := _no_message(ctx, self.id)) is not None:
             if ctx.reply is not None and ctx.reply.fault and ctx.kind == "negative":
-                return result(self.id, Status.FAIL, _msg(
-                    ctx, f"期望 {'/'.join(self.expected)} 确认，实际为 SOAP Fault",
-                    f"expected a {'/'.join(self.expected)} acknowledgement, got a SOAP Fault"),
+                return result(self.id, Status.FAIL, _say(
+                    ctx, "ack_fault", expected="/".join(self.expected)),
                     expected="/".join(self.expected), actual="SOAP Fault")
             return r
         code = ack_code(ctx.message)
@@ -306,11 +297,9 @@ class AckCode(Check):
             ".//hl7:acknowledgementDetail//hl7:text//text()", namespaces=NS) if t.strip())
         if code in self.expected:
             return result(self.id, Status.PASS, f"{code} {detail}".strip(), actual=code)
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"确认类型为 {code}，应为 {'/'.join(self.expected)}"
-            + (f"（{detail}）" if detail else ""),
-            f"acknowledgement is {code}, expected {'/'.join(self.expected)}"
-            + (f" ({detail})" if detail else "")),
+        return result(self.id, Status.FAIL, _say(
+            ctx, "ack", code=code, expected="/".join(self.expected))
+            + (phrase("paren", ctx.lang, text=detail) if detail else ""),
             expected="/".join(self.expected), actual=str(code))
 
 
@@ -331,9 +320,8 @@ class TargetMessageId(Check):
         got_s = str(got[0]) if got else None
         if got_s == want:
             return result(self.id, Status.PASS, str(got_s))
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"targetMessage/id 为 {got_s!r}，应回显请求消息标识 {want!r}",
-            f"targetMessage/id is {got_s!r}, must echo the request id {want!r}"),
+        return result(self.id, Status.FAIL, _say(
+            ctx, "target", got=repr(got_s), want=repr(want)),
             expected=want, actual=got_s)
 
 
@@ -349,12 +337,10 @@ class ResponseValid(Check):
             return r
         errors = ctx.validate_message(ctx.reply.message_bytes or b"", "response")
         if not errors:
-            return result(self.id, Status.PASS, _msg(ctx, "应答通过消息校验",
-                                                      "response passes validation"))
+            return result(self.id, Status.PASS, _say(ctx, "response_valid"))
         first = "; ".join(f"{rule}: {m}" for rule, m in errors[:3])
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"应答消息有 {len(errors)} 个错误：{first}",
-            f"response message has {len(errors)} error(s): {first}"), actual=str(len(errors)))
+        return result(self.id, Status.FAIL, _say(
+            ctx, "response_invalid", n=len(errors), first=first), actual=str(len(errors)))
 
 
 # ---------------------------------------------------------------------------------- content
@@ -418,9 +404,8 @@ class _XPathCheck(Check):
         if ok:
             return result(self.id, Status.PASS, f"{self.path} → {actual}", expected=str(want),
                           actual=actual)
-        return result(self.id, Status.FAIL, _msg(
-            ctx, f"{self.path} 期望 {self.verb} {want!r}，实际为 {actual!r}",
-            f"{self.path}: expected {self.verb} {want!r}, found {actual!r}"),
+        return result(self.id, Status.FAIL, _say(
+            ctx, "value", path=self.path, verb=self.verb, want=repr(want), actual=repr(actual)),
             expected=str(want), actual=actual)
 
 
@@ -503,9 +488,8 @@ class DocumentCheck(Check):
             return r
         doc = decode_document(ctx.message, self.path)
         if doc is None:
-            return result(self.id, Status.FAIL, _msg(
-                ctx, f"应答未携带可解码的 CDA 文档（{self.path}）",
-                f"the response carries no decodable CDA document ({self.path})"))
+            return result(self.id, Status.FAIL, _say(
+                ctx, "no_document", path=self.path))
         ctx.notes["document"] = doc
         if self.identical_to:
             original = ctx.variables.get(self.identical_to)
@@ -515,18 +499,12 @@ class DocumentCheck(Check):
                 except (binascii.Error, ValueError):
                     original = original.encode("utf-8")
             if doc != original:
-                return result(self.id, Status.FAIL, _msg(
-                    ctx, f"返回的文档与注册的文档不一致（{len(doc)} 字节 vs "
-                    f"{len(original or b'')} 字节）",
-                    f"returned document differs from the registered one ({len(doc)} vs "
-                    f"{len(original or b'')} bytes)"))
+                return result(self.id, Status.FAIL, _say(
+                    ctx, "document_differs", got=len(doc), want=len(original or b"")))
         errors = ctx.validate_document(doc, "document")
         if errors:
             first = "; ".join(f"{rule}: {m}" for rule, m in errors[:3])
-            return result(self.id, Status.FAIL, _msg(
-                ctx, f"返回的 CDA 文档有 {len(errors)} 个错误：{first}",
-                f"returned CDA document has {len(errors)} error(s): {first}"))
-        return result(self.id, Status.PASS, _msg(
-            ctx, f"文档 {len(doc)} 字节，校验通过" + ("，与注册时一致" if self.identical_to else ""),
-            f"document of {len(doc)} bytes passes validation"
-            + (", identical to the registered one" if self.identical_to else "")))
+            return result(self.id, Status.FAIL, _say(
+                ctx, "document_invalid", n=len(errors), first=first))
+        return result(self.id, Status.PASS, _say(
+            ctx, "document_valid_same" if self.identical_to else "document_valid", n=len(doc)))

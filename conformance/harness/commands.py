@@ -30,38 +30,6 @@ from ..secrets import MARK
 from .target import Target, TargetError, make_target
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_UI = {
-    "run.header": {"zh": "互联互通交互测试：{target}（{profile}），{n} 个用例",
-                   "en": "Interoperability run: {target} ({profile}), {n} cases"},
-    "run.summary": {
-        "zh": "用例 {cases} 个：通过 {pass} 个，不通过 {fail} 个，无法判定 {error} 个，跳过 {skip} 个。",
-        "en": "{cases} cases: {pass} passed, {fail} failed, {error} errors, {skip} skipped."},
-    "run.summary_interrupted": {"zh": "另有 {interrupted} 个用例被中断（不计结果）。",
-                                "en": "{interrupted} more interrupted (no result)."},
-    "run.folder": {"zh": "运行目录：{path}", "en": "Run folder: {path}"},
-    "run.interrupted": {
-        "zh": "已中断：已完成的用例已保存，用 conformance run --resume {path} 继续。",
-        "en": "Interrupted: finished cases are saved; continue with conformance run --resume {path}."},
-    "run.failed_cases": {"zh": "未通过的用例：", "en": "Cases that did not pass:"},
-    "run.no_cases": {"zh": "没有符合条件的用例（检查 --services / --level）。",
-                     "en": "No case matches (check --services / --level)."},
-    "run.progress": {"zh": "执行用例", "en": "Running cases"},
-    "run.compare": {"zh": "与基线 {baseline} 比较：新增失败 {new} 项，已修复 {fixed} 项，仍失败 {still} 项。",
-                    "en": "Against baseline {baseline}: {new} new failures, {fixed} fixed, "
-                          "{still} still failing."},
-    "run.resume_url": {
-        "zh": "运行目录只保存了去掉凭据的目标地址（{url}）：请用 --target 再次给出完整地址，"
-              "或改用 --config（凭据写作 ${{ENV:名称}}）。",
-        "en": "The run folder keeps the target URL without its credentials ({url}): give it "
-              "again with --target, or use --config (credentials as ${{ENV:NAME}})."},
-    "run.need_baseline": {"zh": "--fail-on regression 需要 --baseline。",
-                          "en": "--fail-on regression needs --baseline."},
-}
-
-
-def ui(key: str, lang: str, **kw: Any) -> str:
-    entry = _UI[key]
-    return (entry.get(lang) or entry["zh"]).format(**kw)
 
 
 def default_run_dir(target_name: str) -> Path:
@@ -86,11 +54,11 @@ class Console:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            click.echo(ui("run.header", self.lang, target=event.target, profile=event.profile,
+            click.echo(t("run.header", self.lang, target=event.target, profile=event.profile,
                           n=event.cases), err=True)
             if self.progress:
                 self._bar = click.progressbar(
-                    length=event.cases, label=ui("run.progress", self.lang), file=sys.stderr,
+                    length=event.cases, label=t("run.progress", self.lang), file=sys.stderr,
                     show_pos=True, item_show_func=lambda _: (
                         f"✔{self.counts[Status.PASS]} ✘{self.counts[Status.FAIL]} "
                         f"!{self.counts[Status.ERROR]}"))
@@ -110,12 +78,12 @@ class Console:
 
     def summary(self, event: RunFinished) -> None:
         lang, s = self.lang, event.results.summary
-        click.echo(ui("run.summary", lang, **s.as_dict()))
+        click.echo(t("run.summary", lang, **s.as_dict()))
         if s.count(Status.INTERRUPTED):
-            click.echo(ui("run.summary_interrupted", lang, **s.as_dict()))
+            click.echo(t("run.summary_interrupted", lang, **s.as_dict()))
         bad = [c for c in event.results.cases if c.failing]
         if bad:
-            click.echo(ui("run.failed_cases", lang))
+            click.echo(t("run.failed_cases", lang))
             for c in bad[:50]:
                 first = next((k for k in c.checks if k.result is c.result), None)
                 detail = f"{first.id} {first.message}" if first else ""
@@ -172,7 +140,7 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
         if resume_dir:
             opts = resume_options(RunFolder(resume_dir))
             if not target_url and MARK in str(opts.get("target_url") or ""):
-                click.echo(ui("run.resume_url", lang, url=opts["target_url"]), err=True)
+                click.echo(t("run.resume_url", lang, url=opts["target_url"]), err=True)
                 sys.exit(EXIT_USAGE)
             target_url = target_url or opts.get("target_url")
             config_path = config_path or opts.get("config_path")
@@ -214,7 +182,7 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
     try:
         outcome = run_scenarios(folder, target, options, [console], stop=stop)
     except NoCases:
-        click.echo(ui("run.no_cases", lang), err=True)
+        click.echo(t("run.no_cases", lang), err=True)
         sys.exit(EXIT_USAGE)
     except ConformanceError as exc:
         click.echo(t("err.input", lang, msg=exc.render(lang)), err=True)
@@ -223,16 +191,16 @@ def run_command(target_url: str | None, config_path: str | None, profile: str | 
         console.close()
         signal.signal(signal.SIGINT, old)
         signal.signal(signal.SIGTERM, old_term)
-    click.echo(ui("run.folder", lang, path=folder.path))
+    click.echo(t("run.folder", lang, path=folder.path))
     if outcome.interrupted:
-        click.echo(ui("run.interrupted", lang, path=folder.path), err=True)
+        click.echo(t("run.interrupted", lang, path=folder.path), err=True)
         sys.exit(EXIT_INTERRUPTED)
     if baseline:
         new_failures = _compare(baseline, folder.path, lang)
         if fail_on == "regression":
             sys.exit(EXIT_FAIL if new_failures else EXIT_OK)
     elif fail_on == "regression":
-        click.echo(ui("run.need_baseline", lang), err=True)
+        click.echo(t("run.need_baseline", lang), err=True)
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FAIL if outcome.failing else EXIT_OK)
 
@@ -251,7 +219,7 @@ def _compare(baseline: str, run_dir: Path, lang: str) -> int:
     except RunError as exc:
         click.echo(t("err.input", lang, msg=exc), err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(ui("run.compare", lang, baseline=baseline, new=cmp.new_failures,
+    click.echo(t("run.compare", lang, baseline=baseline, new=cmp.new_failures,
                   fixed=len(cmp.improvements), still=cmp.still_failing))
     for c in cmp.regressions[:30]:
         click.echo(f"  ✘ {c.label}: {c.before or '-'} → {c.after or '-'}")

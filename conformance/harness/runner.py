@@ -34,6 +34,7 @@ from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
 from .. import xmlsafe
+from ..i18n import t
 from ..model import CaseResult, CheckResult, Status, StepResult, roll_up
 from ..model.events import CaseFinished, CaseStarted, Event, ExchangeRecorded, StepFinished
 from . import checks as C
@@ -145,9 +146,6 @@ def _hex(rng: random.Random, digits: int) -> str:
 
 
 # ---------------------------------------------------------------------------------- engine
-_INTERRUPTED = {"zh": "运行在此步骤之前中断（--resume 会重新执行此用例）",
-                "en": "the run was interrupted before this step (--resume runs the case again)"}
-_SETUP_FAILED = {"zh": "前置步骤未通过", "en": "a preparation step did not pass"}
 
 
 class _Done:
@@ -257,7 +255,7 @@ class Runner:
         for n, step in enumerate(case.steps, start=1):
             if setup_failed or self.stopped:
                 status = Status.SKIP if setup_failed else Status.INTERRUPTED
-                why = (_SETUP_FAILED if setup_failed else _INTERRUPTED)[self.lang]
+                why = t("run.step.setup_failed" if setup_failed else "run.step.interrupted", self.lang)
                 steps.append(StepResult(id=step.id, service=step.service, result=status))
                 checks.append(CheckResult(id=f"{step.id}/step", result=status, message=why))
                 continue
