@@ -174,7 +174,22 @@ def main() -> int:
     ap.add_argument("--proxy-command", default=None,
                     help="another proxy to measure instead ({port}, {upstream} filled in)")
     ap.add_argument("--proxy-args", default="", help="extra options for conformance proxy")
+    ap.add_argument("--pin", action="store_true",
+                    help="the platform and the load generator on CPU 0, the proxy (forwarder and "
+                         "recorder) on CPU 1: the proxy on a core of its own, as where it is "
+                         "deployed beside the HIS; without it all share every core")
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if args.pin and len(cpus) < 2:
+        ap.error("--pin needs two CPUs")
+    side = {cpus[0]} if args.pin else None
+    own = {cpus[1]} if args.pin else None
+
+    def on(where: set[int] | None):  # noqa: ANN202 - a preexec_fn
+        return (lambda: os.sched_setaffinity(0, where)) if where else None
+
+    if side:
+        os.sched_setaffinity(0, side)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     up_port = free_port()
     upstream = f"http://127.0.0.1:{up_port}/"
@@ -182,7 +197,7 @@ def main() -> int:
     platform = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "--port",
                                  str(up_port), "--threads", "16", "--db", ":memory:"],
                                 stderr=subprocess.DEVNULL,
-                                env=env)
+                                env=env, preexec_fn=on(side))
     ours = not args.proxy_command
     label = "proxy" if ours else shlex.split(args.proxy_command)[0].rsplit("/", 1)[-1]
 
@@ -197,7 +212,7 @@ def main() -> int:
         else:
             cmd = shlex.split(args.proxy_command.format(port=port, upstream=upstream))
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env=env)
+                                env=env, preexec_fn=on(own))
         url = f"http://127.0.0.1:{port}/"
         wait_http(url, proc, "the proxy")
         time.sleep(2.0)  # let the recorder finish starting
@@ -226,7 +241,8 @@ def main() -> int:
         wait_http(upstream, platform, "conformance serve")
         msgs = Messages()
         print(f"embedded platform (conformance serve, hospital, :memory:, 16 threads) direct vs "
-              f"through {label}; register + query mix; {os.cpu_count()} CPUs; loopback")
+              f"through {label}; register + query mix; {os.cpu_count()} CPUs; loopback"
+              + ("; pinned: platform + load on CPU 0, proxy on CPU 1" if args.pin else ""))
         asyncio.run(open_model(upstream, msgs, 50, 1.0))       # warm up the platform
         rates = [float(x) for x in args.rates.split(",")]
         print(f"{'rate/s':>7} {'path':>6} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
