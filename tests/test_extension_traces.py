@@ -5,16 +5,10 @@ only (plus, for the third, one rule class defined here), and shows the tool's re
 engines use the extension when given that root. Each test first checks that the copy differs
 from the shipped folder in exactly the files its docstring lists: nothing else was needed.
 
-What the traces found that cannot be reached through a standards root (engine changes would be
-needed; see the xfail test and the notes next to the asserts):
-
-- the HL7 V3 message validator reads the shipped service catalogs whatever the validator's
-  ``standards_dir`` (``conformance/validate/message.py``: ``_requests``, ``_responses``,
-  ``_payload``, ``_named_service``, ``_acknowledgement`` call ``all_profiles()`` without a root;
-  so does ``conformance/validate/carried.py`` ``response_paths``);
-- the scoring rule registry has no public way to register a class defined outside
-  ``conformance/scoring/rules/``, and the definition schema built from it is cached
-  (``scoring/definition.py``: ``item_schema``, ``definition_schema``, ``_validator``).
+The traces found two engine gaps, fixed since: the HL7 V3 message validator read the shipped
+service catalogs whatever the validator's ``standards_dir`` (it now reads its catalog's root),
+and a rule class outside ``conformance/scoring/rules/`` had no public registration (now
+``register`` / ``unregister``, the definition schema keyed on the registry's version).
 """
 
 from __future__ import annotations
@@ -42,8 +36,7 @@ from conformance.scoring import definition as definition_module
 from conformance.scoring.api import resolve_definition, score_folder
 from conformance.scoring.questionnaire import QuestionnaireError, load_questionnaire, write_template
 from conformance.scoring.rating import BIG, ItemRating
-from conformance.scoring.rules import RuleType, rule_type, rule_types
-from conformance.scoring.rules import base as rules_base
+from conformance.scoring.rules import RuleType, register, rule_type, rule_types, unregister
 from conformance.synth import Synthesizer
 from conformance.validate import Validator, ValidatorOptions
 
@@ -231,9 +224,7 @@ def test_trace_new_service_on_an_existing_shape(standards: Path) -> None:
     assert any(k.value(root) == "P00000003" for k in svc.query.keys)
     assert svc in cat.candidates(root)
 
-    # the validator accepts it. NB: it judges HL7 V3 messages against the shipped service
-    # catalogs whatever its standards_dir (validate/message.py); it accepts this one because the
-    # shipped PatientInfoQuery takes the same interaction — see the xfail test below.
+    # the validator over the same standards accepts it
     validator = Validator(ValidatorOptions(standards_dir=str(standards)))
     checked = validator.validate_bytes(request, "request.xml")
     assert checked.document_type == "PRPA_IN201305UV02"
@@ -263,11 +254,6 @@ def test_trace_new_service_on_an_existing_shape(standards: Path) -> None:
         platform.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap: the HL7 V3 message validator reads the shipped service catalogs "
-    "(conformance/validate/message.py _requests/_responses/_payload call all_profiles() without "
-    "the validator's standards_dir), so a service added under another standards root with an "
-    "interaction of its own is V3.ROOT_UNKNOWN there"))
 def test_validator_sees_a_new_interaction_of_its_standards_root(standards: Path) -> None:
     """Files touched: standards/services/hospital.yaml (the same fictional service, under an
     interaction id no shipped service uses)."""
@@ -334,26 +320,16 @@ class ShareRule(RuleType):
         return f"points × share / {item.spec['full_at']:.0%}"
 
 
-def _forget_definition_schema() -> None:
-    # the definition schema is assembled from the registry once and cached
-    definition_module.item_schema.cache_clear()
-    definition_module.definition_schema.cache_clear()
-    definition_module._validator.cache_clear()
-
-
 @pytest.fixture()
 def share_rule() -> Iterator[type[ShareRule]]:
-    """ShareRule in the rule registry for one test, then gone (the registry is per process).
-    There is no public registration for a class outside conformance/scoring/rules/: this uses
-    the registry's own ``_register`` and forgets the cached definition schema around it."""
+    """ShareRule in the rule registry for one test, then gone (the registry is per process):
+    ``conformance.scoring.rules.register`` / ``unregister``; the definition schema follows."""
     before = set(rule_types())
-    rules_base._register(ShareRule)
-    _forget_definition_schema()
+    register(ShareRule)
     try:
         yield ShareRule
     finally:
-        rules_base._RULES.pop(ShareRule.name, None)
-        _forget_definition_schema()
+        unregister(ShareRule.name)
         assert set(rule_types()) == before
 
 

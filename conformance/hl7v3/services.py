@@ -622,7 +622,10 @@ def load_services(profile: str, root: str | None = None) -> ServiceCatalog:
     return ServiceCatalog(profile, Path(root) if root else None)
 
 
-def all_profiles(root: str | None = None) -> list[ServiceCatalog]:
+def all_profiles(root: str | Path | None = None) -> list[ServiceCatalog]:
+    """The service catalogs of every profile under a standards root (default: the shipped one;
+    the shipped root given as a path is the same cached catalogs)."""
     from ..profiles import profile_ids
 
-    return [load_services(p, root) for p in profile_ids()]
+    key = None if root is None or Path(root) == standards_dir() else str(root)
+    return [load_services(p, key) for p in profile_ids()]

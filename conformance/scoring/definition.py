@@ -38,7 +38,7 @@ from .model import (
     SubIndex,
 )
 from .problems import ItemScope, Phrase, Problem, Problems, same_text, where
-from .rules import item_fields, level_rule_fields, level_rule_types, rule_types
+from .rules import item_fields, level_rule_fields, level_rule_types, registry_version, rule_types
 from .rules.base import FIELDS, STRS
 
 SCHEMA_ID = "conformance-assessment/1"
@@ -70,10 +70,14 @@ BINDING = "binding"                       # allowed on the items of rule types t
 LEVEL_RULE_COMMON = ("type", "status", "description", "source")
 
 
-@cache
 def item_schema() -> dict[str, Any]:
     """The JSON Schema of one item: the common fields, the binding, and every rule type's
     fields (which of them a rule needs or accepts is checked when compiling)."""
+    return _item_schema(registry_version())
+
+
+@cache
+def _item_schema(_registry: int) -> dict[str, Any]:
     props = {**COMMON_ITEM_FIELDS, "rule": {"enum": sorted(rule_types())},
              BINDING: {"type": "object", "required": ["source"], "additionalProperties": False,
                        "properties": {"source": {"enum": list(SOURCES)},
@@ -87,9 +91,13 @@ def item_schema() -> dict[str, Any]:
             "properties": props}
 
 
-@cache
 def definition_schema() -> dict[str, Any]:
     """The JSON Schema of an assessment definition file (assembled from the registry)."""
+    return _definition_schema(registry_version())
+
+
+@cache
+def _definition_schema(_registry: int) -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["schema", "id", "name", "profile", "status", "levels", "level_rule",
@@ -154,8 +162,12 @@ def definition_schema() -> dict[str, Any]:
     }
 
 
-@cache
 def _validator() -> jsonschema.Draft202012Validator:
+    return _validator_for(registry_version())
+
+
+@cache
+def _validator_for(_registry: int) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(definition_schema())
 
 

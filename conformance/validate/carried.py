@@ -50,13 +50,13 @@ def request_paths(services: Iterable[Service]) -> list[etree.XPath]:
 
 
 @cache
-def response_paths(local: str) -> tuple[etree.XPath, ...]:
+def response_paths(local: str, std: str | None = None) -> tuple[etree.XPath, ...]:
     """Where the response interaction `local` carries documents: for each query service that
     answers with it, the content path of the write services whose records it returns, moved
     under the query's wrap elements."""
     out: list[etree.XPath] = []
     seen: set[str] = set()
-    for cat in all_profiles():
+    for cat in all_profiles(std):
         writers = [s for s in cat.services if s.doc_content and s.record_path]
         for q in cat.services:
             if q.response_root != local or q.query is None:
@@ -98,16 +98,16 @@ def carriers(root: etree._Element, xpaths: Iterable[etree.XPath],
     return out
 
 
-def message_paths(root: etree._Element) -> tuple[list[etree.XPath], bool]:
+def message_paths(root: etree._Element, std: str | None = None) -> tuple[list[etree.XPath], bool]:
     """Where an HL7 V3 message carries documents, and whether it is a request (which holds
     one: the first non-empty value, as the platform reads it)."""
     local = etree.QName(root).localname
     ordered: list[Service] = []
-    for cat in all_profiles():
+    for cat in all_profiles(std):
         ordered.extend(s for s in cat.candidates(root) if s not in ordered)
     if ordered:
         return request_paths(ordered), True
-    return list(response_paths(local)), False
+    return list(response_paths(local, std)), False
 
 
 def first_document(root: etree._Element) -> bytes | None:
@@ -119,7 +119,7 @@ def first_document(root: etree._Element) -> bytes | None:
 
 def check_message(ctx: DocContext, root: etree._Element) -> bool:
     """The documents an HL7 V3 message carries, validated as CDA documents (see check)."""
-    xpaths, request = message_paths(root)
+    xpaths, request = message_paths(root, str(ctx.catalog.root))
     if not xpaths:
         return False
     return check(ctx, root, xpaths, first_only=request, validate=ctx.validate_carried)

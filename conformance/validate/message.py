@@ -15,7 +15,7 @@ import re
 from lxml import etree
 
 from ..catalog import HL7_NS
-from ..hl7v3.services import Service, all_profiles, read_id
+from ..hl7v3.services import Service, ServiceCatalog, all_profiles, read_id
 from ..i18n import t
 from . import carried
 from .context import DocContext
@@ -38,15 +38,20 @@ def handles(root: etree._Element) -> bool:
     return qn.namespace == HL7_NS and bool(_INTERACTION_RE.match(qn.localname))
 
 
-def _requests(local: str) -> list[Service]:
+def _requests(ctx: DocContext, local: str) -> list[Service]:
     out: list[Service] = []
-    for cat in all_profiles():
+    for cat in _catalogs(ctx):
         out.extend(s for s in cat.by_root.get(local, []) if s not in out)
     return out
 
 
-def _responses(local: str) -> list[Service]:
-    return [s for cat in all_profiles() for s in cat.services if s.response_root == local]
+def _responses(ctx: DocContext, local: str) -> list[Service]:
+    return [s for cat in _catalogs(ctx) for s in cat.services if s.response_root == local]
+
+
+def _catalogs(ctx: DocContext) -> list[ServiceCatalog]:
+    """The service catalogs of the standards the validator was given (its catalog's root)."""
+    return all_profiles(ctx.catalog.root)
 
 
 def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
@@ -57,8 +62,8 @@ def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
     lang = ctx.lang
     result = ctx.result
     result.document_type = local
-    requests = _requests(local)
-    responses = _responses(local) if local != ACK_ROOT else []
+    requests = _requests(ctx, local)
+    responses = _responses(ctx, local) if local != ACK_ROOT else []
     is_response = local == ACK_ROOT or bool(responses)
     if not requests and not is_response:
         ctx.report("V3.ROOT_UNKNOWN", root, actual=local, snippet=False)
@@ -202,7 +207,7 @@ def _no_schema(lang: str) -> str:
 
 
 def _wrapper(ctx: DocContext, root: etree._Element, local: str, is_response: bool) -> None:
-    cat = all_profiles()[0]
+    cat = _catalogs(ctx)[0]
     w = cat.wrapper
     mid = root.find(f"{H}id")
     hit = read_id(root, w["message_id_root"], accept_no_root=False)
@@ -297,14 +302,14 @@ def _payload(ctx: DocContext, root: etree._Element, local: str, requests: list[S
              action: str | None = None) -> None:
     lang = ctx.lang
     ordered: list[Service] = []
-    for cat in all_profiles():
+    for cat in _catalogs(ctx):
         ordered.extend(s for s in cat.candidates(root) if s not in ordered)
     ordered.extend(s for s in requests if s not in ordered)
-    named = _named_service(action, local)
+    named = _named_service(ctx, action, local)
     if named is not None:  # sent to a service that takes this root under a disagreement
         dispute = named.disputed(local)
         if dispute:
-            cat = next(c for c in all_profiles() if c.profile == named.profile)
+            cat = next(c for c in _catalogs(ctx) if c.profile == named.profile)
             summary = cat.disputes[dispute].get("summary") or {}
             ctx.report("V3.INTERACTION_DISPUTED", root, name=named.action, actual=local,
                        expected=named.request_root, snippet=False,
@@ -328,11 +333,11 @@ def _payload(ctx: DocContext, root: etree._Element, local: str, requests: list[S
                detail="; ".join(problems[best.action]), status=best.status, snippet=False)
 
 
-def _named_service(action: str | None, local: str) -> Service | None:
+def _named_service(ctx: DocContext, action: str | None, local: str) -> Service | None:
     """The service a HIPMessageServer action names, when it takes this root element."""
     if not action:
         return None
-    for cat in all_profiles():
+    for cat in _catalogs(ctx):
         svc = cat.get(action)
         if svc is not None and local in svc.roots:
             return svc
@@ -352,7 +357,7 @@ def _acknowledgement(ctx: DocContext, root: etree._Element, local: str, is_query
     if hit is None:
         ctx.report("V3.ACK_TARGET", ack, snippet=False)
     else:
-        _form(ctx, all_profiles()[0].id_forms.get("message_id"), hit[1], hit[2], "v3.id.echoed")
+        _form(ctx, _catalogs(ctx)[0].id_forms.get("message_id"), hit[1], hit[2], "v3.id.echoed")
     text = ack.find(f"{H}acknowledgementDetail/{H}text")
     if text is None or not (text.get("value") or text.text or "").strip():
         ctx.report("V3.ACK_TEXT", ack, snippet=False)

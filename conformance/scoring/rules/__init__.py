@@ -8,9 +8,13 @@ from .base import (
     level_rule_fields,
     level_rule_type,
     level_rule_types,
+    register,
+    registry_version,
     rule_type,
     rule_types,
+    unregister,
 )
 
 __all__ = ["LevelRuleType", "RuleType", "item_fields", "level_rule_fields", "level_rule_type",
-           "level_rule_types", "rule_type", "rule_types"]
+           "level_rule_types", "register", "registry_version", "rule_type", "rule_types",
+           "unregister"]

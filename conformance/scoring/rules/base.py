@@ -178,6 +178,7 @@ class LevelRuleType:
 _RULES: dict[str, RuleType] = {}
 _LEVEL_RULES: dict[str, LevelRuleType] = {}
 _loaded = False
+_version = 0       # changes when a rule type is added or removed (the definition schema follows)
 
 
 def _register(cls: type) -> None:
@@ -189,6 +190,31 @@ def _register(cls: type) -> None:
             return
         raise RuntimeError(f"two scoring rules are named {cls.name!r}")
     table[cls.name] = cls()
+    global _version
+    _version += 1
+
+
+def register(cls: type[RuleType] | type[LevelRuleType]) -> None:
+    """Add a rule type (or level rule) defined outside this package — a plug-in or a test — to
+    the registry under its ``name``; the definition schema includes it from now on."""
+    _load()
+    if not (isinstance(cls, type) and issubclass(cls, RuleType | LevelRuleType)
+            and cls.__dict__.get("name")):
+        raise TypeError("register() takes a RuleType or LevelRuleType subclass with a name")
+    _register(cls)
+
+
+def unregister(name: str) -> None:
+    """Remove a rule type or level rule added by ``register``."""
+    global _version
+    if _RULES.pop(name, None) is not None or _LEVEL_RULES.pop(name, None) is not None:
+        _version += 1
+
+
+def registry_version() -> int:
+    """A number that changes whenever the registry does (caches built from it key on it)."""
+    _load()
+    return _version
 
 
 def _load() -> None:
