@@ -13,7 +13,7 @@ from typing import Any
 from .. import __version__
 from ..errors import ConformanceError
 from ..inputs import InputError, Task, expand
-from ..model import Summary, ToolStamp
+from ..model import DocumentResult, Summary, ToolStamp
 from ..model.events import (
     DocumentValidated,
     Event,
@@ -83,51 +83,62 @@ def execute(tasks: list[Task], validator: Validator, jobs: int = 1, *, engine: s
     yield ValidationFinished(summary)
 
 
-class ReporterHandler:
+class Feed:
+    """A handler of the validation stream: the start, each document, the end; events of a richer
+    stream (a data-set verdict …) go to ``other``."""
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, DocumentValidated):
+            self.document(event.document)
+        elif isinstance(event, ValidationStarted):
+            self.started(dict(event.header))
+        elif isinstance(event, ValidationFinished):
+            self.finished(event.summary)
+        else:
+            self.other(event)
+
+    def started(self, header: dict[str, Any]) -> None:
+        """The run's header (``tool`` and the options)."""
+
+    def document(self, doc: DocumentResult) -> None:
+        """One validated document."""
+
+    def finished(self, summary: Summary) -> None:
+        """The counts, once every document is in."""
+
+    def other(self, event: Event) -> None:
+        """An event of a richer stream: a subclass's to take."""
+
+
+class ReporterHandler(Feed):
     """Feeds a reporter (``start(meta)``, ``document(doc)``, ``finish(summary)``)."""
 
     def __init__(self, reporter: Any) -> None:
         self.reporter = reporter
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, DocumentValidated):
-            self.reporter.document(event.document)
-        elif isinstance(event, ValidationStarted):
-            head = dict(event.header)
-            tool = head.pop("tool")
-            self.reporter.start({"tool": {"name": tool.name, "version": tool.version,
-                                          "ruleset": tool.ruleset}, **head})
-        elif isinstance(event, ValidationFinished):
-            self.finished(event.summary)
-        else:
-            self.other(event)
+    def started(self, header: dict[str, Any]) -> None:
+        tool = header.pop("tool")
+        self.reporter.start({"tool": {"name": tool.name, "version": tool.version,
+                                      "ruleset": tool.ruleset}, **header})
 
-    def other(self, event: Event) -> None:
-        """An event of a richer stream (a data-set verdict …): a subclass's to take."""
+    def document(self, doc: DocumentResult) -> None:
+        self.reporter.document(doc)
 
     def finished(self, summary: Summary) -> None:
         self.reporter.finish(summary)
 
 
-class StreamHandler:
+class StreamHandler(Feed):
     """Writes the validate.json shape to an open text stream."""
 
     def __init__(self, writer: StreamWriter) -> None:
         self.writer = writer
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, DocumentValidated):
-            self.writer.document(event.document)
-        elif isinstance(event, ValidationStarted):
-            head = dict(event.header)
-            self.writer.start(head.pop("tool"), **head)
-        elif isinstance(event, ValidationFinished):
-            self.finished(event.summary)
-        else:
-            self.other(event)
+    def started(self, header: dict[str, Any]) -> None:
+        self.writer.start(header.pop("tool"), **header)
 
-    def other(self, event: Event) -> None:
-        """An event of a richer stream (a data-set verdict …): a subclass's to take."""
+    def document(self, doc: DocumentResult) -> None:
+        self.writer.document(doc)
 
     def finished(self, summary: Summary) -> None:
         self.writer.finish(summary)
