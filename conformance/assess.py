@@ -86,6 +86,10 @@ def assess_command(target_url: str | None, config_path: str | None, profile: str
                    err=True)
         click.echo(t("assess.folder", lang, path=folder.path))
         sys.exit(outcome.exit_code)
+    if outcome.score is not None:   # the result first: level, points, the nearest gaps
+        from .scoring.report import console_summary
+
+        click.echo(console_summary(outcome.score, lang, max_gap_rows=5))
     click.echo(t("assess.folder", lang, path=folder.path))
     click.echo(t("assess.report", lang, html=folder.path / "report.html",
                   pdf=folder.path / "report.pdf"))

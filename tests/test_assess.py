@@ -37,6 +37,8 @@ def test_assess_produces_every_artifact(tmp_path: Path) -> None:
     assert results["summary"]["fail"] == 0 and results["summary"]["cases"] >= 219
     html = (out / "report.html").read_text(encoding="utf-8")
     assert score["level"] in html and "暂定" in html
+    # the console says the result, not only where it is, and no stale-questionnaire hint
+    assert f"达到等级：{score['level']}（暂定）" in r.output and "在问卷生成后有变化" not in r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -54,4 +56,5 @@ def test_assess_regional_profile(tmp_path: Path, profile: str) -> None:
     assert r.exit_code == 0, r.output
     score = json.loads((out / "score.json").read_text(encoding="utf-8"))
     assert score["level"] is None  # the regional index table is not known: no level invented
+    assert "Level reached" not in r.output and "level cannot be rated" in r.output, r.output
     assert (out / "report.html").is_file()
