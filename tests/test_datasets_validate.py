@@ -245,6 +245,7 @@ def test_jobs_give_the_same_report(tmp_path: Path, monkeypatch) -> None:
     assert touched(one)["WS445.1.3"]["records"] == 2000
 
 
+@pytest.mark.slow
 def test_dask_engine_same_report_as_local(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     ex = ExampleData()

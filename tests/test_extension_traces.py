@@ -112,6 +112,7 @@ def example_as_new_type() -> bytes:
     return data
 
 
+@pytest.mark.slow
 def test_trace_new_document_type(standards: Path) -> None:
     """Files touched: standards/cda/wst500/C0054.yaml (new),
     standards/vocabulary/value-sets.yaml (the code C0054 in the document code system; the
@@ -203,6 +204,7 @@ def add_service(root: Path, entry: str = SERVICE_ENTRY) -> None:
     path.write_text(text.rstrip("\n") + "\n" + entry, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_trace_new_service_on_an_existing_shape(standards: Path) -> None:
     """Files touched: standards/services/hospital.yaml (one service entry appended; the shape
     person-query of services/shapes.yaml and the message template it names are reused)."""
@@ -254,6 +256,7 @@ def test_trace_new_service_on_an_existing_shape(standards: Path) -> None:
         platform.close()
 
 
+@pytest.mark.slow
 def test_validator_sees_a_new_interaction_of_its_standards_root(standards: Path) -> None:
     """Files touched: standards/services/hospital.yaml (the same fictional service, under an
     interaction id no shipped service uses)."""

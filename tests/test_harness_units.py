@@ -92,6 +92,7 @@ def _target(url: str, **kw) -> Target:
     return t
 
 
+@pytest.mark.slow
 def test_ok_exchange_unwraps_operation_result() -> None:
     with responder("ok") as url:
         ex, reply = Transport(_target(url)).send("PatientInfoRegister", REQ)
