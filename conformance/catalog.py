@@ -310,6 +310,7 @@ class CompiledState:
     section_code_systems: frozenset[str] | None = None
     source_texts: dict[tuple[str, ...], str] = field(default_factory=dict)
     header_raw: Any = None                            # family headers as data (synth)
+    services: list[Any] | None = None                 # service catalogs of this root (V3 messages)
 
 
 class Catalog:

@@ -20,7 +20,7 @@ from functools import cache
 
 from lxml import etree
 
-from ..hl7v3.services import NS, Service, all_profiles, to_xpath
+from ..hl7v3.services import NS, Service, ServiceCatalog, all_profiles, to_xpath
 from ..model.findings import DocumentResult
 from .context import DocContext
 
@@ -96,6 +96,15 @@ def carriers(root: etree._Element, xpaths: Iterable[etree.XPath],
             if first_only:
                 return out
     return out
+
+
+def service_catalogs(ctx: DocContext) -> list[ServiceCatalog]:
+    """The service catalogs of the standards the validator was given (its catalog's root),
+    resolved once per catalog."""
+    state = ctx.catalog.compiled
+    if state.services is None:
+        state.services = all_profiles(ctx.catalog.root)
+    return state.services
 
 
 def message_paths(root: etree._Element, std: str | None = None) -> tuple[list[etree.XPath], bool]:

@@ -15,7 +15,7 @@ import re
 from lxml import etree
 
 from ..catalog import HL7_NS
-from ..hl7v3.services import Service, ServiceCatalog, all_profiles, read_id
+from ..hl7v3.services import Service, ServiceCatalog, read_id
 from ..i18n import t
 from . import carried
 from .context import DocContext
@@ -50,8 +50,7 @@ def _responses(ctx: DocContext, local: str) -> list[Service]:
 
 
 def _catalogs(ctx: DocContext) -> list[ServiceCatalog]:
-    """The service catalogs of the standards the validator was given (its catalog's root)."""
-    return all_profiles(ctx.catalog.root)
+    return carried.service_catalogs(ctx)
 
 
 def run(ctx: DocContext, action: str | None = None) -> dict[str, str]:
